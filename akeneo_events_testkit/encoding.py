@@ -1,0 +1,158 @@
+"""Encode JSON byte for byte the way PHP's ``json_encode($value)`` does with no flags.
+
+The PIM encodes every Events API body with a bare Symfony ``JsonEncoder``, i.e. ``json_encode($data, 0)``
+(events-api-facts.md section 3). The result differs from Python's ``json.dumps`` in ways that break a
+receiver that verifies the signature over re-serialised JSON:
+
+* compact output, no spaces;
+* ``/`` is written ``\\/``;
+* every non-ASCII character is ``\\uXXXX`` in lowercase hex, astral characters as surrogate pairs;
+* DEL (U+007F) is left raw (Python writes ``\\u007f``);
+* floats use PHP's shortest form (``1.0`` is ``1``, ``1e25`` is ``1.0e+25``); none occur in real
+  payloads, where amounts and decimals are strings, but the encoder is exact anyway;
+* key order is insertion order; an empty dict is ``{}``, an empty list ``[]`` (the PIM writes empty
+  ``values``/``associations``/``quantified_associations`` as ``(object)[]``, so the model keeps them dicts).
+
+The fast path runs CPython's C encoder and patches its output; values holding floats take an exact, slower
+path. Invalid UTF-8 (lone surrogates), NaN and infinities make PHP fail, so they raise
+:class:`~akeneo_events_testkit.errors.EncodingError`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from decimal import Decimal
+from collections.abc import Mapping
+from typing import Any
+
+from .errors import EncodingError
+
+__all__ = ["php_json_encode", "php_json_encode_bytes"]
+
+_C_DUMPS = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), allow_nan=False, check_circular=True)
+_encode_string = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
+
+# A float as CPython writes it always holds "." or "e", and stands between JSON structural characters.
+# Inside a string the same shape can occur ("a:1.5,"): then we only lose speed, never exactness.
+_FLOAT_TOKEN = re.compile(r"[\[:,]-?\d+(?:\.\d+(?:e[-+]?\d+)?|e[-+]?\d+)[,\]}]")
+# Escaped backslashes are consumed first so that "\\u007f" (a backslash, then text) is left alone.
+_DEL_OR_BACKSLASH = re.compile(r"\\\\|\\u007f")
+_SURROGATES = re.compile(r"\\\\|\\ud[89ab][0-9a-f]{2}\\ud[c-f][0-9a-f]{2}|\\ud[89a-f][0-9a-f]{2}")
+
+
+def php_json_encode(value: Any, *, preserve_zero_fraction: bool = False) -> str:
+    """Return ``json_encode($value)`` as PHP 7.1+ writes it (pure ASCII text).
+
+    ``preserve_zero_fraction`` mirrors ``JSON_PRESERVE_ZERO_FRACTION``, which Symfony >= 6.2 sets by
+    default (facts section 3); it only matters for floats.
+    """
+    try:
+        text = _C_DUMPS.encode(value)
+    except ValueError as exc:  # NaN, infinity, circular reference
+        raise EncodingError(f"PHP json_encode cannot encode this value: {exc}") from None
+    except TypeError as exc:
+        raise EncodingError(f"not JSON-encodable like PHP would: {exc}") from None
+    if _FLOAT_TOKEN.search(text) is not None:
+        text = _slow_encode(value, preserve_zero_fraction)
+    return _patch(text)
+
+
+def php_json_encode_bytes(value: Any, *, preserve_zero_fraction: bool = False) -> bytes:
+    """:func:`php_json_encode` as the bytes sent on the wire."""
+    return php_json_encode(value, preserve_zero_fraction=preserve_zero_fraction).encode("ascii")
+
+
+def _patch(text: str) -> str:
+    if "\\ud" in text:
+        for match in _SURROGATES.finditer(text):
+            token = match.group()
+            if len(token) == 6:  # a lone surrogate: invalid UTF-8 for PHP
+                raise EncodingError(
+                    f"string holds a lone surrogate {token}: PHP json_encode fails on invalid UTF-8"
+                )
+    if "\\u007f" in text:
+        text = _DEL_OR_BACKSLASH.sub(_raw_del, text)
+    if "/" in text:
+        text = text.replace("/", "\\/")
+    return text
+
+
+def _raw_del(match: re.Match[str]) -> str:
+    token = match.group()
+    return "\x7f" if token == "\\u007f" else token
+
+
+def php_float(number: float, *, preserve_zero_fraction: bool = False) -> str:
+    """Format a float as PHP's ``json_encode`` does (``serialize_precision = -1``, ``php_gcvt``)."""
+    if math.isnan(number) or math.isinf(number):
+        raise EncodingError(f"PHP json_encode cannot encode {number!r} (Inf and NaN are not JSON)")
+    sign = "-" if math.copysign(1.0, number) < 0 else ""
+    magnitude = abs(number)
+    if magnitude == 0.0:
+        text = sign + "0"
+        return text + ".0" if preserve_zero_fraction else text
+    # repr() gives the shortest round-tripping digits, exactly what zend_dtoa mode 0 returns
+    shortest = Decimal(repr(magnitude)).normalize().as_tuple()
+    digits = "".join(map(str, shortest.digits))
+    decpt = len(digits) + int(shortest.exponent)
+    if decpt < -3 or decpt > 17:
+        body = digits[0] + "." + (digits[1:] or "0")
+        power = decpt - 1
+        return f"{sign}{body}e{'-' if power < 0 else '+'}{abs(power)}"
+    if decpt <= 0:
+        text = f"{sign}0.{'0' * -decpt}{digits}"
+    elif decpt >= len(digits):
+        text = sign + digits + "0" * (decpt - len(digits))
+        if preserve_zero_fraction:
+            text += ".0"
+    else:
+        text = f"{sign}{digits[:decpt]}.{digits[decpt:]}"
+    return text
+
+
+def _slow_encode(value: Any, preserve_zero_fraction: bool) -> str:
+    parts: list[str] = []
+    _walk(value, parts, preserve_zero_fraction)
+    return "".join(parts)
+
+
+def _walk(value: Any, out: list[str], pzf: bool) -> None:
+    if isinstance(value, str):
+        out.append(_encode_string(value))
+    elif value is None:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif isinstance(value, int):
+        out.append(int.__repr__(value))
+    elif isinstance(value, float):
+        out.append(php_float(value, preserve_zero_fraction=pzf))
+    elif isinstance(value, Mapping):
+        out.append("{")
+        first = True
+        for key, item in value.items():
+            if not first:
+                out.append(",")
+            first = False
+            if isinstance(key, str):
+                out.append(_encode_string(key))
+            elif isinstance(key, (int, float, bool)) or key is None:
+                out.append(_encode_string(json.dumps(key)))
+            else:
+                raise EncodingError(f"object key {key!r} is not a string")
+            out.append(":")
+            _walk(item, out, pzf)
+        out.append("}")
+    elif isinstance(value, (list, tuple)):
+        out.append("[")
+        for index, item in enumerate(value):
+            if index:
+                out.append(",")
+            _walk(item, out, pzf)
+        out.append("]")
+    else:
+        raise EncodingError(f"not JSON-encodable like PHP would: {type(value).__name__}")

@@ -1,0 +1,332 @@
+"""The Events API as data: actions, wire profiles, ``Event`` and ``Delivery``.
+
+A *profile* fixes what differs between PIM versions on the wire (events-api-facts.md sections 0, 1, 4):
+whether products carry a ``uuid``, the ``User-Agent`` era, whether redirects are followed, and whether metric
+values carry a ``symbol``. An :class:`Event` is one item of the ``events`` list exactly as sent; a
+:class:`Delivery` is one HTTP request: 1 to 10 events, their raw body, timestamp, signature and headers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
+from enum import Enum
+from typing import Any
+
+from .encoding import php_json_encode_bytes
+from .errors import InvalidPayload, UnknownProfile, UsageError
+from .signing import sign
+
+__all__ = [
+    "DEFAULT_PROFILE",
+    "MAX_BATCH_SIZE",
+    "PROFILES",
+    "Action",
+    "AuthorType",
+    "Delivery",
+    "Event",
+    "Profile",
+    "get_profile",
+    "resource_key",
+]
+
+#: ``webhook_max_bulk_size`` (facts section 4).
+MAX_BATCH_SIZE = 10
+
+SIGNATURE_HEADER = "X-Akeneo-Request-Signature"
+TIMESTAMP_HEADER = "X-Akeneo-Request-Timestamp"
+
+
+class Action(str, Enum):
+    """The six Events API actions (facts section 4)."""
+
+    PRODUCT_CREATED = "product.created"
+    PRODUCT_UPDATED = "product.updated"
+    PRODUCT_REMOVED = "product.removed"
+    PRODUCT_MODEL_CREATED = "product_model.created"
+    PRODUCT_MODEL_UPDATED = "product_model.updated"
+    PRODUCT_MODEL_REMOVED = "product_model.removed"
+
+    @property
+    def entity(self) -> str:
+        """``product`` or ``product_model``."""
+        return self.value.split(".", 1)[0]
+
+    @property
+    def is_removal(self) -> bool:
+        return self.value.endswith(".removed")
+
+    @property
+    def buffer(self) -> str:
+        """The PIM's producer-side buffer: upserts and removals of products and models never mix."""
+        return f"{self.entity}.{'removed' if self.is_removal else 'upserted'}"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class AuthorType(str, Enum):
+    """Who made the change: a UI user, an API connection, or the system user (facts section 4)."""
+
+    UI = "ui"
+    API = "api"
+    SYSTEM = "system"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What one PIM version puts on the wire.
+
+    ``uuid_mode`` is the 7.0/SaaS per-subscription "use UUID" option: products carry ``uuid`` and no root
+    ``identifier``, associations list UUIDs (facts sections 0 and 4).
+    """
+
+    name: str
+    description: str
+    has_uuid: bool
+    user_agent: str | None
+    follow_redirects: bool
+    metric_symbol: bool
+    uuid_mode: bool = False
+    wire: str = "events-api"
+
+    def headers(self, signature: str, timestamp: int) -> tuple[tuple[str, str], ...]:
+        """The request headers the PIM sets, in the PIM's order (facts section 1).
+
+        ``Host`` and ``Content-Length`` are added by the HTTP client. In the 6.0 era the PIM sends an empty
+        ``User-Agent:`` header; in the 5.0 era Guzzle's default one.
+        """
+        base: tuple[tuple[str, str], ...] = (
+            ("Content-Type", "application/json"),
+            (SIGNATURE_HEADER, signature),
+            (TIMESTAMP_HEADER, str(timestamp)),
+        )
+        if self.user_agent is None:
+            return base
+        return (*base, ("User-Agent", self.user_agent))
+
+    def with_uuid_mode(self, enabled: bool = True) -> Profile:
+        """This profile with the subscription's "use UUID" option set; only 7.0 and SaaS have it."""
+        if enabled and not self.has_uuid:
+            raise UsageError(f"profile {self.name} has no UUID mode: use 7.0 or saas for uuid_mode")
+        return replace(self, uuid_mode=enabled)
+
+
+PROFILES: dict[str, Profile] = {
+    "5.0": Profile(
+        name="5.0",
+        description="PIM 5.0 and SaaS until Nov 2021: identifiers only, Guzzle's User-Agent, redirects followed",
+        has_uuid=False,
+        user_agent="GuzzleHttp/6.5.5 curl/7.64.0 PHP/7.4.16",
+        follow_redirects=True,
+        metric_symbol=False,
+    ),
+    "6.0": Profile(
+        name="6.0",
+        description="PIM 6.0 (Nov 2021 to Apr 2023): identifiers only, empty User-Agent, no redirects",
+        has_uuid=False,
+        user_agent="",
+        follow_redirects=False,
+        metric_symbol=False,
+    ),
+    # Whether PIM-10911 (the AkeneoPIM User-Agent) reached on-premise 7.0 is an open question (facts,
+    # open question 1); 7.0 keeps the 6.0-era empty header.
+    "7.0": Profile(
+        name="7.0",
+        description="PIM 7.0: products carry uuid (optional UUID mode), empty User-Agent, no redirects",
+        has_uuid=True,
+        user_agent="",
+        follow_redirects=False,
+        metric_symbol=False,
+    ),
+    "saas": Profile(
+        name="saas",
+        description="SaaS (Serenity) today: uuid, AkeneoPIM User-Agent, metric symbol (May 2026)",
+        has_uuid=True,
+        user_agent="AkeneoPIM/v20210526040645",
+        follow_redirects=False,
+        metric_symbol=True,
+    ),
+}
+DEFAULT_PROFILE = "saas"
+#: Aliases users meet in Akeneo's docs ("serenity" is the SaaS edition).
+_ALIASES = {"serenity": "saas", "5": "5.0", "6": "6.0", "7": "7.0"}
+
+
+def get_profile(name: str | Profile, *, uuid_mode: bool | None = None) -> Profile:
+    """Look up a profile by name (``5.0``, ``6.0``, ``7.0``, ``saas``); raises :class:`UnknownProfile`."""
+    if isinstance(name, Profile):
+        profile = name
+    else:
+        key = _ALIASES.get(name, name)
+        if key not in PROFILES:
+            raise UnknownProfile(name, list(PROFILES))
+        profile = PROFILES[key]
+    if uuid_mode is not None and uuid_mode != profile.uuid_mode:
+        profile = profile.with_uuid_mode(uuid_mode)
+    return profile
+
+
+def resource_key(action: Action | str, resource: Mapping[str, Any]) -> str:
+    """The resource an event is about: ``product:<uuid>``, ``product:<identifier>``, ``product_model:<code>``.
+
+    A product payload with a ``uuid`` (7.0 and SaaS, removals included) is keyed by uuid, so that a removed
+    identifier re-created with a new uuid is a new resource; without one, by identifier.
+    """
+    entity = Action(action).entity
+    if entity == "product_model":
+        return f"product_model:{resource.get('code')}"
+    uuid = resource.get("uuid")
+    if uuid:
+        return f"product:{uuid}"
+    return f"product:{resource.get('identifier')}"
+
+
+def parse_event_datetime(text: str) -> float:
+    """Unix seconds of an ``event_datetime`` in PHP's ``DATE_ATOM`` format (``2020-12-04T16:02:47+01:00``)."""
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.timestamp()
+
+
+def format_event_datetime(epoch: float, offset_minutes: int = 0) -> str:
+    """PHP's ``date(DATE_ATOM, $ts)``: second precision with a ``+HH:MM`` offset (facts section 4)."""
+    zone = timezone(timedelta(minutes=offset_minutes))
+    return datetime.fromtimestamp(int(epoch), tz=zone).isoformat()
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event as the PIM sends it. ``data`` is ``{"resource": {...}}`` and must not be mutated."""
+
+    action: Action
+    event_id: str
+    event_datetime: str
+    author: str
+    author_type: AuthorType
+    pim_source: str
+    data: Mapping[str, Any]
+    epoch: float = field(init=False, repr=False, compare=False)
+    key: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "action", Action(self.action))
+        object.__setattr__(self, "author_type", AuthorType(self.author_type))
+        object.__setattr__(self, "epoch", parse_event_datetime(self.event_datetime))
+        object.__setattr__(self, "key", resource_key(self.action, self.resource))
+
+    @property
+    def resource(self) -> Mapping[str, Any]:
+        resource = self.data.get("resource", {})
+        return resource if isinstance(resource, Mapping) else {}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The event as the PIM encodes it, keys in the PIM's order (facts section 4)."""
+        return {
+            "action": self.action.value,
+            "event_id": self.event_id,
+            "event_datetime": self.event_datetime,
+            "author": self.author,
+            "author_type": self.author_type.value,
+            "pim_source": self.pim_source,
+            "data": self.data,
+        }
+
+    def with_data(self, data: Mapping[str, Any]) -> Event:
+        """The same event carrying other data (the PIM rebuilds data at send time)."""
+        return Event(
+            self.action, self.event_id, self.event_datetime, self.author, self.author_type,
+            self.pim_source, data,
+        )
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> Event:
+        """Read one event from decoded JSON; raises :class:`InvalidPayload` naming what is wrong."""
+        if not isinstance(raw, Mapping):
+            raise InvalidPayload(f"an event must be a JSON object, got {type(raw).__name__}")
+        missing = [k for k in ("action", "event_id", "event_datetime", "author", "author_type",
+                               "pim_source", "data") if k not in raw]
+        if missing:
+            raise InvalidPayload(f"event lacks {', '.join(missing)}")
+        try:
+            return cls(
+                action=Action(raw["action"]),
+                event_id=str(raw["event_id"]),
+                event_datetime=str(raw["event_datetime"]),
+                author=str(raw["author"]),
+                author_type=AuthorType(raw["author_type"]),
+                pim_source=str(raw["pim_source"]),
+                data=raw["data"] if isinstance(raw["data"], Mapping) else {},
+            )
+        except ValueError as exc:
+            raise InvalidPayload(f"invalid event: {exc}") from None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One request of the PIM: 1 to 10 events, the exact body bytes, the signing timestamp and headers."""
+
+    events: tuple[Event, ...]
+    body: bytes
+    timestamp: int
+    signature: str
+    headers: tuple[tuple[str, str], ...]
+    subscription: str = "default"
+
+    @classmethod
+    def build(
+        cls,
+        events: Iterable[Event],
+        *,
+        secret: str,
+        timestamp: int,
+        profile: Profile | str = DEFAULT_PROFILE,
+        subscription: str = "default",
+    ) -> Delivery:
+        """Encode ``events`` as the PIM does, sign them at ``timestamp`` and set the PIM's headers."""
+        batch = tuple(events)
+        if not 1 <= len(batch) <= MAX_BATCH_SIZE:
+            raise ValueError(f"a delivery holds 1 to {MAX_BATCH_SIZE} events, got {len(batch)}")
+        body = encode_envelope(batch)
+        signature = sign(secret, timestamp, body)
+        headers = get_profile(profile).headers(signature, timestamp)
+        return cls(batch, body, int(timestamp), signature, headers, subscription)
+
+    def resigned(self, *, secret: str, timestamp: int, profile: Profile | str = DEFAULT_PROFILE) -> Delivery:
+        """The same body signed again at another time (a Pub/Sub redelivery, a replay)."""
+        signature = sign(secret, timestamp, self.body)
+        headers = get_profile(profile).headers(signature, timestamp)
+        return Delivery(self.events, self.body, int(timestamp), signature, headers, self.subscription)
+
+    @property
+    def event_ids(self) -> tuple[str, ...]:
+        return tuple(event.event_id for event in self.events)
+
+    def header(self, name: str) -> str | None:
+        lowered = name.lower()
+        for key, value in self.headers:
+            if key.lower() == lowered:
+                return value
+        return None
+
+
+def encode_envelope(events: Iterable[Event]) -> bytes:
+    """``{"events":[...]}`` encoded byte for byte as the PIM encodes it."""
+    return php_json_encode_bytes({"events": [event.to_dict() for event in events]})
+
+
+def decode_envelope(body: bytes | str) -> list[Event]:
+    """Parse a request body back into events; raises :class:`InvalidPayload`."""
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeError) as exc:
+        raise InvalidPayload(f"body is not JSON: {exc}") from None
+    if isinstance(document, Mapping) and "events" in document and isinstance(document["events"], list):
+        return [Event.from_dict(item) for item in document["events"]]
+    raise InvalidPayload('body is not an envelope {"events": [...]}')
