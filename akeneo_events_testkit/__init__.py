@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+# Time
+from .clock import Clock, FakeClock, SystemClock
+
 # Wire format
 from .encoding import php_json_encode, php_json_encode_bytes
-from .signing import check_timestamp, generate_secret, sign, verify_request, verify_signature
+
+# Errors
+from .errors import EncodingError, InvalidPayload, KitError, UnknownProfile, UsageError
 
 # Model
 from .model import (
@@ -19,12 +24,7 @@ from .model import (
     get_profile,
     resource_key,
 )
-
-# Time
-from .clock import Clock, FakeClock, SystemClock
-
-# Errors
-from .errors import EncodingError, InvalidPayload, KitError, UnknownProfile, UsageError
+from .signing import check_timestamp, generate_secret, sign, verify_request, verify_signature
 
 __version__ = "0.1.0"
 

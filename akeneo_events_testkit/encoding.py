@@ -23,8 +23,8 @@ from __future__ import annotations
 import json
 import math
 import re
-from decimal import Decimal
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from .errors import EncodingError
@@ -32,11 +32,12 @@ from .errors import EncodingError
 __all__ = ["php_json_encode", "php_json_encode_bytes"]
 
 _C_DUMPS = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), allow_nan=False, check_circular=True)
-_encode_string = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
+_encode_string = json.encoder.encode_basestring_ascii
 
-# A float as CPython writes it always holds "." or "e", and stands between JSON structural characters.
+# A float as CPython writes it always holds "." or "e", and stands between JSON structural characters
+# (or is the whole document).
 # Inside a string the same shape can occur ("a:1.5,"): then we only lose speed, never exactness.
-_FLOAT_TOKEN = re.compile(r"[\[:,]-?\d+(?:\.\d+(?:e[-+]?\d+)?|e[-+]?\d+)[,\]}]")
+_FLOAT_TOKEN = re.compile(r"(?:^|[\[:,])-?\d+(?:\.\d+(?:e[-+]?\d+)?|e[-+]?\d+)(?:$|[,\]}])")
 # Escaped backslashes are consumed first so that "\\u007f" (a backslash, then text) is left alone.
 _DEL_OR_BACKSLASH = re.compile(r"\\\\|\\u007f")
 _SURROGATES = re.compile(r"\\\\|\\ud[89ab][0-9a-f]{2}\\ud[c-f][0-9a-f]{2}|\\ud[89a-f][0-9a-f]{2}")

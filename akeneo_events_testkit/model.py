@@ -120,7 +120,7 @@ class Profile:
 PROFILES: dict[str, Profile] = {
     "5.0": Profile(
         name="5.0",
-        description="PIM 5.0 and SaaS until Nov 2021: identifiers only, Guzzle's User-Agent, redirects followed",
+        description="PIM 5.0 and SaaS until Nov 2021: identifiers, Guzzle's User-Agent, follows redirects",
         has_uuid=False,
         user_agent="GuzzleHttp/6.5.5 curl/7.64.0 PHP/7.4.16",
         follow_redirects=True,

@@ -173,7 +173,7 @@ def _php_base_convert_16_to_36(hexdigits: str) -> str:
             out.append(_BASE36[rem])
         return "".join(reversed(out))
     # _php_math_zvaltobase, double branch
-    fvalue = math.floor(fnum)
+    fvalue = float(math.floor(fnum))
     chars: list[str] = []
     while True:
         chars.append(_BASE36[int(math.fmod(fvalue, 36))])
