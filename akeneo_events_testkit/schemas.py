@@ -1,0 +1,598 @@
+"""JSON Schemas (draft 2020-12) of Events API payloads, and a validator whose messages a person understands.
+
+The schema files live in ``schemas/`` (shipped in the wheel as ``akeneo_events_testkit/_schemas``). On their
+own they describe the newest wire format: SaaS, either UUID mode, docs deviations tolerated. A *profile root*,
+generated here, narrows them to one PIM version by overriding their ``$dynamicAnchor`` extension points:
+
+- ``product``: identifier mode (5.0, 6.0), legacy or UUID mode (7.0, SaaS) (facts section 4);
+- ``removed-product``: ``{identifier}`` before 7.0, ``{identifier, uuid}`` since (facts section 4);
+- ``metric``: ``symbol`` only in SaaS (facts sections 0 and 7);
+- ``model-enabled`` and ``empty-quantified-associations``: the two documented deviations of the docs
+  examples (``enabled`` on product models, ``"quantified_associations": []``; facts sections 3 and 4). They
+  are accepted by default and rejected with ``strict=True``.
+
+Validation has two paths. A boolean check compiled from the very same schema documents answers "valid?"
+quickly (the hot path: most payloads are valid); only an invalid payload goes through ``jsonschema``, whose
+errors are rewritten into :class:`ValidationIssue` objects with a JSONPath and a plain message.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from jsonschema import Draft202012Validator  # type: ignore[import-untyped,unused-ignore]
+from jsonschema.exceptions import best_match  # type: ignore[import-untyped,unused-ignore]
+from referencing import Registry
+from referencing.jsonschema import DRAFT202012
+
+from .errors import UsageError
+from .model import DEFAULT_PROFILE, Profile, get_profile
+
+if TYPE_CHECKING:
+    from referencing._core import Resolver  # not re-exported by referencing; used for annotations only
+
+__all__ = [
+    "MAX_PAYLOAD_BYTES",
+    "SCHEMA_BASE_URI",
+    "SCHEMA_DIR",
+    "ValidationIssue",
+    "is_valid",
+    "schema_for",
+    "schema_path",
+    "validate_bytes",
+    "validate_payload",
+    "validator_for",
+]
+
+#: The ``$id`` prefix of every schema file. The ``.invalid`` host is never fetched: refs resolve locally.
+SCHEMA_BASE_URI = "https://akeneo-events-testkit.invalid/schemas/"
+#: :func:`validate_bytes` refuses bodies larger than this (a sanity cap; 10 events are far smaller).
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
+_DRAFT = "https://json-schema.org/draft/2020-12/schema"
+_FORMAT_CHECKER = Draft202012Validator.FORMAT_CHECKER
+
+Root = Literal["envelope", "event"]
+
+
+def _find_schema_dir() -> Path:
+    """The packaged ``_schemas`` folder of a wheel, else the repository's ``schemas/`` (editable install)."""
+    packaged = resources.files("akeneo_events_testkit") / "_schemas"
+    if isinstance(packaged, Path) and packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "schemas"
+
+
+#: Where the schema files are read from.
+SCHEMA_DIR = _find_schema_dir()
+
+
+def schema_path(name: str = "envelope.json") -> Path:
+    """The path of one shipped schema file, e.g. ``schema_path("values.json")``."""
+    path = SCHEMA_DIR / name
+    if not path.is_file():
+        known = ", ".join(sorted(_documents()))
+        raise UsageError(f"no schema file {name!r} in {SCHEMA_DIR}: use one of {known}")
+    return path
+
+
+@functools.lru_cache(maxsize=1)
+def _documents() -> dict[str, dict[str, Any]]:
+    """Every schema file by file name, read once."""
+    documents: dict[str, dict[str, Any]] = {}
+    for path in sorted(SCHEMA_DIR.glob("*.json")):
+        contents = json.loads(path.read_text(encoding="utf-8"))
+        if contents.get("$id") != SCHEMA_BASE_URI + path.name:
+            raise UsageError(f"{path} must have $id {SCHEMA_BASE_URI + path.name!r}")
+        documents[path.name] = contents
+    if "envelope.json" not in documents:
+        raise UsageError(f"no schema files found in {SCHEMA_DIR}: reinstall akeneo-events-testkit")
+    return documents
+
+
+@functools.lru_cache(maxsize=1)
+def _registry() -> Registry[Any]:
+    """The schema files as a ``referencing`` registry; it has no retriever, so nothing is ever fetched."""
+    pairs = ((contents["$id"], DRAFT202012.create_resource(contents)) for contents in _documents().values())
+    return Registry().with_resources(pairs).crawl()
+
+
+# -- profile roots -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Options:
+    """What selects a root schema: the profile's wire traits, the UUID mode and strictness."""
+
+    profile: str
+    has_uuid: bool
+    metric_symbol: bool
+    uuid_mode: bool | None
+    strict: bool
+
+
+def _options(profile: str | Profile, uuid_mode: bool | None, strict: bool) -> _Options:
+    """Resolve a profile (name or :class:`Profile`) and check ``uuid_mode`` against it.
+
+    ``uuid_mode=None`` accepts both modes of 7.0 and SaaS; a :class:`Profile` whose ``uuid_mode`` is set
+    selects UUID mode.
+    """
+    resolved = get_profile(profile)
+    if uuid_mode is None and resolved.uuid_mode:
+        uuid_mode = True
+    if uuid_mode and not resolved.has_uuid:
+        raise UsageError(
+            f"profile {resolved.name} has no UUID mode: use profile 7.0 or saas, or leave uuid_mode=None"
+        )
+    mode = uuid_mode if resolved.has_uuid else None
+    return _Options(resolved.name, resolved.has_uuid, resolved.metric_symbol, mode, bool(strict))
+
+
+def _anchors(options: _Options) -> dict[str, str]:
+    """Which definition each ``$dynamicAnchor`` extension point takes under these options."""
+    if not options.has_uuid:
+        product = "identifier-mode"
+    else:
+        product = {None: "any-uuid-mode", True: "uuid-mode", False: "legacy-mode"}[options.uuid_mode]
+    metric = "metric-with-symbol" if options.metric_symbol else "metric-without-symbol"
+    anchors = {
+        "product": f"product.json#/$defs/{product}",
+        "removed-product": "product.json#/$defs/" + ("removed-with-uuid" if options.has_uuid else "removed"),
+        "metric": f"values.json#/$defs/{metric}",
+    }
+    if options.strict:
+        anchors["model-enabled"] = "product-model.json#/$defs/strict-enabled"
+        anchors["empty-quantified-associations"] = "associations.json#/$defs/strict-empty-quantified-associations"
+    return anchors
+
+
+def _root_schema(options: _Options, root: Root) -> dict[str, Any]:
+    mode = {None: "", True: "-uuid-mode", False: "-legacy-mode"}[options.uuid_mode]
+    name = f"{options.profile}{mode}{'-strict' if options.strict else ''}-{root}"
+    return {
+        "$schema": _DRAFT,
+        "$id": f"{SCHEMA_BASE_URI}profiles/{name}.json",
+        "title": f"Events API {root}, profile {name[: -len(root) - 1]}",
+        "$ref": f"{SCHEMA_BASE_URI}{root}.json",
+        # Absolute refs: a dynamic anchor is evaluated with the base URI of the $dynamicRef that reached it.
+        "$defs": {
+            anchor: {"$dynamicAnchor": anchor, "$ref": SCHEMA_BASE_URI + target}
+            for anchor, target in _anchors(options).items()
+        },
+    }
+
+
+def schema_for(
+    profile: str | Profile = DEFAULT_PROFILE,
+    *,
+    uuid_mode: bool | None = None,
+    strict: bool = False,
+    root: Root = "envelope",
+    bundle: bool = True,
+) -> dict[str, Any]:
+    """The root schema of one profile, for an envelope or (``root="event"``) a single event.
+
+    With ``bundle=True`` (default) every schema file is embedded under ``$defs`` with its own ``$id``, giving a
+    self-contained draft 2020-12 compound document that any validator can use without the files.
+    """
+    schema: dict[str, Any] = copy.deepcopy(_checker_for(profile, uuid_mode, strict, root).validator.schema)
+    if bundle:
+        schema["$defs"].update(copy.deepcopy(_documents()))
+    return schema
+
+
+# -- the boolean fast path -----------------------------------------------------------------------------------
+
+_Check = Callable[[Any], bool]
+#: Keywords that do not assert anything ("then" and "else" are compiled with "if").
+_SKIPPED = frozenset(
+    {"$schema", "$id", "$defs", "$comment", "$anchor", "$dynamicAnchor", "title", "description", "then", "else"}
+)
+
+
+_TYPES: dict[str, _Check] = {
+    "object": lambda value: isinstance(value, dict),
+    "array": lambda value: isinstance(value, list),
+    "string": lambda value: isinstance(value, str),
+    "boolean": lambda value: isinstance(value, bool),
+    "null": lambda value: value is None,
+    "integer": lambda value: (isinstance(value, int) and not isinstance(value, bool))
+    or (isinstance(value, float) and value.is_integer()),
+    "number": lambda value: isinstance(value, (int, float)) and not isinstance(value, bool),
+}
+_PLAIN_TYPES: dict[str, type] = {"object": dict, "array": list, "string": str, "null": type(None)}
+
+
+class _Unsupported(Exception):
+    """A keyword the compiler does not know: the fast path is then disabled, never silently partial."""
+
+
+def _every(checks: list[_Check]) -> _Check:
+    if len(checks) == 1:
+        return checks[0]
+
+    def check(value: Any) -> bool:  # a loop: all() over a generator is twice as slow here
+        for each in checks:  # noqa: SIM110
+            if not each(value):
+                return False
+        return True
+
+    return check
+
+
+class _Compiler:
+    """Compile the subset of draft 2020-12 that the shipped files use into plain predicates.
+
+    References are followed through the same ``referencing`` resolver as ``jsonschema`` uses, so
+    ``$dynamicRef`` sees the same dynamic scope (the profile root is outermost) and lands on the same anchor.
+    """
+
+    def __init__(self) -> None:
+        self._memo: dict[int, _Check] = {}
+
+    def compile(self, schema: Any, resolver: Resolver[Any]) -> _Check:
+        if schema is True or schema == {}:
+            return lambda value: True
+        if schema is False:
+            return lambda value: False
+        if id(schema) in self._memo:
+            return self._memo[id(schema)]
+        late: list[_Check] = []
+        self._memo[id(schema)] = lambda value: late[0](value)
+        checks = [self._keyword(key, spec, schema, resolver) for key, spec in schema.items()
+                  if key not in _SKIPPED]
+        late.append(_every(checks) if checks else (lambda value: True))
+        self._memo[id(schema)] = late[0]
+        return late[0]
+
+    def _keyword(self, key: str, spec: Any, schema: dict[str, Any], resolver: Resolver[Any]) -> _Check:
+        sub = functools.partial(self.compile, resolver=resolver)
+        if key in ("$ref", "$dynamicRef"):
+            resolved = resolver.lookup(spec)
+            return self.compile(resolved.contents, resolved.resolver)
+        if key == "type":
+            names = [spec] if isinstance(spec, str) else spec
+            if len(names) == 1:
+                return _TYPES[names[0]]
+            plain = tuple(_PLAIN_TYPES[name] for name in names if name in _PLAIN_TYPES)
+            others = [_TYPES[name] for name in names if name not in _PLAIN_TYPES]
+            return lambda value: isinstance(value, plain) or any(other(value) for other in others)
+        if key in ("enum", "const"):
+            allowed = frozenset(spec if key == "enum" else [spec])
+            if not all(isinstance(item, str) for item in allowed):
+                raise _Unsupported(f"{key} with non-string values")
+            return lambda value: isinstance(value, str) and value in allowed
+        if key == "format":
+            if spec not in _FORMAT_CHECKER.checkers:
+                return lambda value: True
+            function, raises = _FORMAT_CHECKER.checkers[spec]
+
+            def conforms(value: Any) -> bool:  # FormatChecker.conforms without its per-call lookups
+                try:
+                    return bool(function(value))
+                except raises:
+                    return False
+
+            return conforms
+        if key == "pattern":
+            search = re.compile(spec).search
+            return lambda value: not isinstance(value, str) or search(value) is not None
+        if key in ("minLength", "maxLength", "minItems", "maxItems", "minProperties", "maxProperties"):
+            kind = {"L": str, "I": list, "P": dict}[key[3]]
+            if key.startswith("min"):
+                return lambda value: not isinstance(value, kind) or len(value) >= spec
+            return lambda value: not isinstance(value, kind) or len(value) <= spec
+        if key == "minimum":
+            return lambda value: not _TYPES["number"](value) or value >= spec
+        if key == "required":
+            required = frozenset(spec)
+            return lambda value: not isinstance(value, dict) or required.issubset(value)
+        if key == "properties":
+            pairs = [(name, sub(each)) for name, each in spec.items()]
+
+            def properties(value: Any) -> bool:
+                if isinstance(value, dict):
+                    for name, check in pairs:
+                        if name in value and not check(value[name]):
+                            return False
+                return True
+
+            return properties
+        if key == "additionalProperties":
+            if "patternProperties" in schema:
+                raise _Unsupported("patternProperties")
+            known = frozenset(schema.get("properties", ()))
+            if spec is False:
+                return lambda value: not isinstance(value, dict) or known.issuperset(value)
+            extra = sub(spec)
+
+            def additional(value: Any) -> bool:
+                if isinstance(value, dict):
+                    for name, item in value.items():
+                        if name not in known and not extra(item):
+                            return False
+                return True
+
+            return additional
+        if key == "propertyNames":
+            valid_name = sub(spec)
+            return lambda value: not isinstance(value, dict) or all(valid_name(name) for name in value)
+        if key == "dependentSchemas":
+            dependents = [(name, sub(each)) for name, each in spec.items()]
+            return lambda value: not isinstance(value, dict) or all(
+                check(value) for name, check in dependents if name in value)
+        if key in ("items", "contains"):
+            if {"prefixItems", "minContains", "maxContains"} & schema.keys():
+                raise _Unsupported("prefixItems/minContains/maxContains")
+            item_check = sub(spec)
+            if key == "items":
+
+                def items(value: Any) -> bool:
+                    if isinstance(value, list):
+                        for item in value:
+                            if not item_check(item):
+                                return False
+                    return True
+
+                return items
+            return lambda value: not isinstance(value, list) or any(item_check(item) for item in value)
+        if key in ("allOf", "anyOf"):
+            branches = [sub(each) for each in spec]
+            if key == "allOf":
+                return _every(branches)
+            return lambda value: any(branch(value) for branch in branches)
+        if key == "not":
+            negated = sub(spec)
+            return lambda value: not negated(value)
+        if key == "if":
+            condition, then, otherwise = sub(spec), sub(schema.get("then", True)), sub(schema.get("else", True))
+            return lambda value: then(value) if condition(value) else otherwise(value)
+        raise _Unsupported(key)
+
+
+# -- validators ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Checker:
+    validator: Any
+    fast: _Check | None
+
+
+@functools.lru_cache(maxsize=64)
+def _checker(options: _Options, root: Root) -> _Checker:
+    schema = _root_schema(options, root)
+    registry = _registry().with_resource(schema["$id"], DRAFT202012.create_resource(schema)).crawl()
+    validator = Draft202012Validator(schema, registry=registry, format_checker=_FORMAT_CHECKER)
+    try:
+        fast: _Check | None = _Compiler().compile(schema, registry.resolver(base_uri=schema["$id"]))
+    except _Unsupported:
+        fast = None
+    return _Checker(validator, fast)
+
+
+def _checker_for(profile: str | Profile, uuid_mode: bool | None, strict: bool, root: Root) -> _Checker:
+    if root not in ("envelope", "event"):
+        raise UsageError(f"root must be 'envelope' or 'event', got {root!r}")
+    return _checker(_options(profile, uuid_mode, strict), root)
+
+
+def validator_for(
+    profile: str | Profile = DEFAULT_PROFILE,
+    *,
+    uuid_mode: bool | None = None,
+    strict: bool = False,
+    root: Root = "envelope",
+) -> Any:
+    """The cached ``jsonschema`` ``Draft202012Validator`` of one profile (format checking on)."""
+    return _checker_for(profile, uuid_mode, strict, root).validator
+
+
+# -- issues --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ValidationIssue:
+    """One thing wrong with a payload: where (a JSONPath such as ``$.events[0].event_id``) and what."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_TYPE_PHRASES = {
+    "object": "an object", "array": "a list", "string": "a string", "integer": "an integer",
+    "number": "a number", "boolean": "a boolean", "null": "null",
+}
+_FLOAT_MESSAGE = (
+    "{shown} is a JSON number with a fraction: the PIM writes decimals as strings "
+    '("12.5000" for numbers and metric amounts, "12.50" for prices; facts section 7)'
+)
+
+
+def _format_path(parts: Iterable[str | int]) -> str:
+    text = "$"
+    for part in parts:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif _IDENTIFIER.match(part):
+            text += f".{part}"
+        else:
+            text += "['" + part.replace("\\", "\\\\").replace("'", "\\'") + "']"
+    return text
+
+
+def _show(value: Any) -> str:
+    """A short rendering of a value for a message; containers are described, not dumped."""
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return f"a list of {len(value)} item{'' if len(value) == 1 else 's'}"
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return f"a {type(value).__name__}"
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, str):
+        return f"the string {_show(value)}"
+    if _TYPES["number"](value):
+        return f"the number {_show(value)}"
+    return _show(value)
+
+
+def _keys(names: Iterable[Any]) -> str:
+    return ", ".join(json.dumps(name, ensure_ascii=False) for name in names)
+
+
+def _explain(error: Any) -> tuple[list[str | int], str]:
+    """The path and a plain message for one ``jsonschema`` error."""
+    if error.context:
+        return _explain(best_match(error.context))
+    parts: list[str | int] = list(error.absolute_path)
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    keyword, spec, instance = error.validator, error.validator_value, error.instance
+    expected = schema.get("description")
+    where = f" ({schema['title']})" if "title" in schema else ""
+    if "propertyNames" in error.absolute_schema_path:
+        parts.append(instance)
+        return parts, f"invalid key {_show(instance)}: expected {expected or 'a valid key'}"
+    if keyword == "type":
+        kinds = [spec] if isinstance(spec, str) else list(spec)
+        if isinstance(instance, float) and not instance.is_integer() and "number" not in kinds:
+            return parts, _FLOAT_MESSAGE.format(shown=_show(instance))
+        wanted = expected or " or ".join(_TYPE_PHRASES.get(kind, kind) for kind in kinds)
+        return parts, f"expected {wanted}, got {_kind(instance)}"
+    if keyword == "required":
+        missing = [name for name in spec if name not in instance]
+        return parts, f"missing required key{'s' if len(missing) > 1 else ''} {_keys(missing)}{where}"
+    if keyword == "additionalProperties":
+        allowed = list(schema.get("properties", ()))
+        extra = [name for name in instance if name not in allowed]
+        notes = [schema["title"]] if where else []
+        notes += [f"allowed: {_keys(allowed)}"] if len(allowed) <= 6 else []
+        suffix = f" ({'; '.join(notes)})" if notes else ""
+        return parts, f"unexpected key{'s' if len(extra) > 1 else ''} {_keys(extra)}{suffix}"
+    if keyword == "enum":
+        return parts, f"{_show(instance)} is not one of {_keys(spec)}"
+    if keyword == "const":
+        return parts, f"expected {_show(spec)}, got {_show(instance)}"
+    if keyword == "not":
+        return parts, expected or f"{_show(instance)} is not allowed here"
+    if keyword in ("minProperties", "maxProperties") and expected:
+        return parts, f"expected {expected}, got the keys {_keys(instance)}"
+    if keyword in ("minItems", "maxItems") and expected:
+        return parts, f"expected {expected}, got {_show(instance)}"
+    if keyword in ("minItems", "maxItems"):
+        bound = "at least" if keyword == "minItems" else "at most"
+        return parts, f"expected {bound} {spec} item{'' if spec == 1 else 's'}, got {_show(instance)}"
+    if keyword in ("pattern", "format", "minLength", "maxLength") and expected:
+        return parts, f"expected {expected}, got {_show(instance)}"
+    if keyword == "minLength" and spec == 1:
+        return parts, "must not be empty"
+    if keyword == "minimum":
+        return parts, f"must be at least {spec}, got {_show(instance)}"
+    return parts, str(error.message)
+
+
+def _sort_key(parts: list[str | int]) -> tuple[tuple[int, int | str], ...]:
+    return tuple((0, part) if isinstance(part, int) else (1, part) for part in parts)
+
+
+def _issues(errors: Iterable[Any]) -> list[ValidationIssue]:
+    """Every error explained, de-duplicated, sorted by path (list indexes in numeric order)."""
+    explained: dict[tuple[str, str], list[str | int]] = {}
+    for error in errors:
+        parts, message = _explain(error)
+        explained.setdefault((_format_path(parts), message), parts)
+    ordered = sorted(explained.items(), key=lambda item: (_sort_key(item[1]), item[0][1]))
+    return [ValidationIssue(path, message) for (path, message), _ in ordered]
+
+
+# -- public API ----------------------------------------------------------------------------------------------
+
+
+def _root_of(document: Any) -> Root:
+    """An object with an ``events`` key is an envelope; any other object is a single event."""
+    return "event" if isinstance(document, Mapping) and "events" not in document else "envelope"
+
+
+def validate_payload(
+    document: Any,
+    *,
+    profile: str | Profile = DEFAULT_PROFILE,
+    uuid_mode: bool | None = None,
+    strict: bool = False,
+) -> list[ValidationIssue]:
+    """Every issue of a decoded envelope ``{"events": [...]}`` or single event, sorted by path.
+
+    ``uuid_mode=None`` accepts both the legacy and the UUID mode of 7.0 and SaaS (the mode is a per-subscription
+    option, facts section 0); ``strict=True`` also rejects the deviations of the docs examples.
+    """
+    checker = _checker_for(profile, uuid_mode, strict, _root_of(document))
+    if checker.fast is not None and checker.fast(document):
+        return []
+    return _issues(checker.validator.iter_errors(document))
+
+
+def is_valid(
+    document: Any,
+    *,
+    profile: str | Profile = DEFAULT_PROFILE,
+    uuid_mode: bool | None = None,
+    strict: bool = False,
+) -> bool:
+    """Whether :func:`validate_payload` would report nothing."""
+    checker = _checker_for(profile, uuid_mode, strict, _root_of(document))
+    if checker.fast is not None and checker.fast(document):
+        return True
+    return next(iter(checker.validator.iter_errors(document)), None) is None
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def validate_bytes(
+    raw: bytes | bytearray | memoryview | str,
+    *,
+    profile: str | Profile = DEFAULT_PROFILE,
+    uuid_mode: bool | None = None,
+    strict: bool = False,
+    max_bytes: int = MAX_PAYLOAD_BYTES,
+) -> list[ValidationIssue]:
+    """Validate a raw request body; an empty, oversized, non-UTF-8 or non-JSON body is one issue at ``$``.
+
+    Never raises for any body (only for a misused option such as an unknown profile).
+    """
+    _checker_for(profile, uuid_mode, strict, "envelope")
+    data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else bytes(raw)
+    if len(data) > max_bytes:
+        return [ValidationIssue("$", f"body is {len(data)} bytes, more than the {max_bytes}-byte limit")]
+    try:
+        text = raw if isinstance(raw, str) else data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return [ValidationIssue("$", f"body is not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start}")]
+    if not text.strip():
+        return [ValidationIssue("$", 'body is empty: the PIM always sends {"events": [...]} (facts section 4)')]
+    try:
+        document = json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        return [ValidationIssue("$", f"body is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")]
+    except ValueError as exc:
+        return [ValidationIssue("$", f"body is not JSON: {exc}")]
+    except RecursionError:
+        return [ValidationIssue("$", "body is not JSON the kit can read: nested too deeply")]
+    return validate_payload(document, profile=profile, uuid_mode=uuid_mode, strict=strict)
