@@ -1,0 +1,152 @@
+"""Security probes: requests that are not what the PIM would send, and what a correct receiver may answer.
+
+Anyone on the internet can POST to a receiver; the signature is the only proof of origin (events-api-facts.md
+sections 1 and 2). Each probe states what a correct receiver may answer, so that the oracle can judge it
+without flagging a correct receiver:
+
+* ``authenticity`` probes must be rejected (4xx) and nothing of them applied;
+* ``freshness`` probes (valid signature, timestamp beyond 5 minutes) should be rejected; accepting one is a
+  replay risk, reported as a warning (an error under ``--strict``);
+* ``robustness`` probes are validly signed, so only the secret's holder can make them: accepting or
+  rejecting them are both correct; a 5xx or a broken connection is not.
+
+Probe events touch only resources of their own (identifiers ``probe-...``), so applying one never disturbs
+the judgement of the real traffic.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .encoding import php_json_encode_bytes
+from .model import Action, AuthorType, Event, Profile, format_event_datetime
+from .signing import sign
+
+__all__ = ["PROBE_KINDS", "Probe", "ProbeKind", "make_probe"]
+
+HeaderValue = str | bytes
+
+
+@dataclass(frozen=True)
+class ProbeKind:
+    name: str
+    family: str  # authenticity, freshness, robustness
+    description: str
+
+    @property
+    def must_reject(self) -> bool:
+        return self.family == "authenticity"
+
+
+PROBE_KINDS: dict[str, ProbeKind] = {kind.name: kind for kind in (
+    ProbeKind("forged_signature", "authenticity", "a signature made with another secret"),
+    ProbeKind("signature_trailing_junk", "authenticity", "the valid signature followed by extra characters"),
+    ProbeKind("empty_secret", "authenticity", "a signature made with an empty secret"),
+    ProbeKind("tampered_body", "authenticity", "the body changed after signing"),
+    ProbeKind("missing_signature", "authenticity", "no X-Akeneo-Request-Signature header"),
+    ProbeKind("missing_timestamp", "authenticity", "no X-Akeneo-Request-Timestamp header"),
+    ProbeKind("non_numeric_timestamp", "authenticity", "a timestamp that is not a number"),
+    ProbeKind("non_ascii_signature", "authenticity", "a signature header with non-ASCII bytes"),
+    ProbeKind("stale_timestamp", "freshness", "validly signed, timestamp 10 minutes old"),
+    ProbeKind("future_timestamp", "freshness", "validly signed, timestamp 10 minutes ahead"),
+    ProbeKind("not_json", "robustness", "validly signed body that is not JSON"),
+    ProbeKind("wrong_shape", "robustness", "validly signed JSON that is not an envelope"),
+    ProbeKind("too_many_events", "robustness", "validly signed envelope of 11 events"),
+    ProbeKind("wrong_content_type", "robustness", "validly signed, Content-Type text/plain"),
+    ProbeKind("uppercase_signature", "robustness", "the valid signature in upper case"),
+)}
+
+_FRESHNESS_OFFSET = 600
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One probe request, ready to send."""
+
+    kind: ProbeKind
+    body: bytes
+    headers: tuple[tuple[str, HeaderValue], ...]
+    event_ids: tuple[str, ...]
+    keys: tuple[str, ...]
+
+
+def _probe_event(rng: random.Random, profile: Profile, pim_source: str, epoch: int, number: int) -> Event:
+    """A plausible product upsert on a resource of the probe's own."""
+    identifier = f"probe-{number}-{rng.getrandbits(32):08x}"
+    stamp = format_event_datetime(epoch)
+    resource: dict[str, Any] = {}
+    if profile.has_uuid:
+        resource["uuid"] = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+    if not profile.uuid_mode:
+        resource["identifier"] = identifier
+    resource.update({
+        "enabled": True, "family": None, "categories": [], "groups": [], "parent": None,
+        "values": ({"sku": [{"locale": None, "scope": None, "data": identifier}]} if profile.uuid_mode else {}),
+        "created": stamp, "updated": stamp, "associations": {}, "quantified_associations": {},
+    })
+    return Event(Action.PRODUCT_UPDATED, str(uuid.UUID(int=rng.getrandbits(128), version=4)), stamp,
+                 "probe_user", AuthorType.UI, pim_source, {"resource": resource})
+
+
+def make_probe(
+    name: str,
+    *,
+    rng: random.Random,
+    secret: str,
+    timestamp: int,
+    profile: Profile,
+    pim_source: str,
+    number: int = 0,
+) -> Probe:
+    """Build the probe ``name`` signed (or mis-signed) at ``timestamp``."""
+    kind = PROBE_KINDS[name]
+    count = 11 if name == "too_many_events" else 1
+    events = [_probe_event(rng, profile, pim_source, timestamp, number * 100 + i) for i in range(count)]
+    body = php_json_encode_bytes({"events": [event.to_dict() for event in events]})
+    ts = timestamp
+    if name == "stale_timestamp":
+        ts = timestamp - _FRESHNESS_OFFSET
+    elif name == "future_timestamp":
+        ts = timestamp + _FRESHNESS_OFFSET
+    elif name == "not_json":
+        body = b'{"events":[{"action":"product.updated",'
+    elif name == "wrong_shape":
+        body = b'{"event":{"action":"product.updated"},"events":"none"}'
+    signature: HeaderValue = sign(secret, ts, body)
+    timestamp_value: HeaderValue = str(ts)
+    content_type = "application/json"
+    if name == "forged_signature":
+        signature = sign(secret + "-not-the-secret", ts, body)
+    elif name == "signature_trailing_junk":
+        signature = str(signature) + "00"
+    elif name == "empty_secret":
+        signature = sign("", ts, body)
+    elif name == "tampered_body":
+        body = body.replace(b'"enabled":true', b'"enabled":false', 1)
+    elif name == "non_numeric_timestamp":
+        timestamp_value = f"{ts}abc"
+        signature = sign(secret, timestamp_value, body)
+    elif name == "non_ascii_signature":
+        signature = str(signature)[:62].encode("ascii") + "é".encode()
+    elif name == "wrong_content_type":
+        content_type = "text/plain"
+    elif name == "uppercase_signature":
+        signature = str(signature).upper()
+    headers: list[tuple[str, HeaderValue]] = [("Content-Type", content_type)]
+    if name != "missing_signature":
+        headers.append(("X-Akeneo-Request-Signature", signature))
+    if name != "missing_timestamp":
+        headers.append(("X-Akeneo-Request-Timestamp", timestamp_value))
+    if profile.user_agent is not None:
+        headers.append(("User-Agent", profile.user_agent))
+    carried = events if name not in ("not_json", "wrong_shape") else []
+    return Probe(kind, body, tuple(headers), tuple(e.event_id for e in carried), tuple(e.key for e in carried))
+
+
+def probe_positions(rng: random.Random, names: Sequence[str], horizon: int) -> list[tuple[int, str]]:
+    """Where each probe goes among the first ``horizon`` messages, sorted."""
+    return sorted((rng.randrange(max(1, horizon)), name) for name in names)
