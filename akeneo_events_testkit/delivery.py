@@ -229,7 +229,7 @@ class Sender:
     async def post(
         self,
         body: bytes,
-        headers: Sequence[tuple[str, str]],
+        headers: Sequence[tuple[str, str | bytes]],
         *,
         timeout: float | None = None,
     ) -> Attempt:
@@ -251,8 +251,12 @@ class Sender:
                 reason = f"{type(exc).__name__}: {exc}"[:200]
                 return Attempt(Outcome.FAILED, None, time.perf_counter() - started, reason)
 
-    async def _exchange(self, body: bytes, headers: Sequence[tuple[str, str]], started: float) -> Attempt:
-        request = self._client.build_request("POST", self.url, content=body, headers=list(headers))
+    async def _exchange(
+        self, body: bytes, headers: Sequence[tuple[str, str | bytes]], started: float
+    ) -> Attempt:
+        raw = [(name.encode("ascii"), value if isinstance(value, bytes) else value.encode("latin-1"))
+               for name, value in headers]
+        request = self._client.build_request("POST", self.url, content=body, headers=raw)
         response = await self._client.send(request, stream=True)
         size = 0
         try:

@@ -62,16 +62,17 @@ class Fault:
 
     def describe(self) -> str:
         p = self.params
-        text = {
-            "swap": lambda: f"events reordered within the request as {list(p.get('order', []))}",
-            "late": lambda: f"sent {p.get('by')} requests later",
-            "delay": lambda: f"held back {p.get('seconds')} s of virtual time",
-            "duplicate_event": lambda: f"event #{p.get('index')} sent again {p.get('after')} requests later",
-            "redeliver": lambda: f"redelivered {p.get('after')} requests later, re-signed",
-            "replay": lambda: f"replayed byte for byte {p.get('after')} requests later",
-            "drop_event": lambda: f"event #{p.get('index')} lost",
-            "drop": lambda: "lost",
-        }.get(self.kind, lambda: self.kind)()
+        texts = {
+            "swap": f"events reordered within the request as {list(p.get('order', []))}",
+            "late": f"sent {p.get('by')} requests later",
+            "delay": f"held back {p.get('seconds')} s of virtual time",
+            "duplicate_event": f"event #{p.get('index')} sent again {p.get('after')} requests later",
+            "redeliver": f"redelivered {p.get('after')} requests later, re-signed",
+            "replay": f"replayed byte for byte {p.get('after')} requests later",
+            "drop_event": f"event #{p.get('index')} lost",
+            "drop": "lost",
+        }
+        text = texts.get(self.kind, self.kind)
         return f"request {self.target}: {text}"
 
     def to_json(self) -> dict[str, Any]:

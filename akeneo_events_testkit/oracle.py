@@ -241,14 +241,14 @@ def judge(
                           requests=witness_for([event_id])))
         if seen[event_id] > 1 or event is None:
             continue
-        newest = newest_applied.get(event.key)
-        if newest is not None and event.epoch < newest.epoch:
+        latest = newest_applied.get(event.key)
+        if latest is not None and event.epoch < latest.epoch:
             add(violation("stale_applied", f"{event.key}: an older event was applied after a newer one",
-                          expected=f"{_fmt(event, event_id)} ignored (older than {newest.event_id} at "
-                                   f"{newest.epoch})",
-                          received="applied", resource=event.key, event_ids=(newest.event_id, event_id),
-                          requests=witness_for([newest.event_id, event_id])))
-        if newest is None or event.epoch >= newest.epoch:
+                          expected=f"{_fmt(event, event_id)} ignored (older than {latest.event_id} at "
+                                   f"{latest.epoch})",
+                          received="applied", resource=event.key, event_ids=(latest.event_id, event_id),
+                          requests=witness_for([latest.event_id, event_id])))
+        if latest is None or event.epoch >= latest.epoch:
             newest_applied[event.key] = event
 
     # -- final state per resource ------------------------------------------------------------------------
