@@ -1,0 +1,261 @@
+"""Run the reference receiver on real HTTP with uvicorn: in a background thread, or in the foreground.
+
+:class:`ReceiverServer` is what tests use: it binds the socket itself (port 0 gives a free port known before
+the first request), starts uvicorn in a thread, waits until it serves, and stops within bounded time.
+:func:`serve` is the ``akeneo-events serve`` command: uvicorn in the foreground until Ctrl-C or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+from typing import Any, TextIO
+
+import uvicorn
+
+from ..clock import Clock
+from ..errors import UsageError
+from ..signing import DEFAULT_TOLERANCE
+from .asgi import asgi_app
+from .core import DEFAULT_MAX_BODY, ReferenceReceiver
+from .stores import open_store
+
+__all__ = ["ReceiverServer", "serve"]
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (0 picks a free port)."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {host}:{port}: {exc}") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        raise UsageError(f"cannot listen on {host}:{port}: {exc} (choose another --port, or 0)") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def _base_url(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}"
+
+
+def _webhook_path(receiver: ReferenceReceiver) -> str:
+    return "/webhook" if "/webhook" in receiver.paths else min(receiver.paths)
+
+
+def _config(
+    receiver: ReferenceReceiver, log_level: str, access_log: bool, graceful: int, *, own_logging: bool
+) -> uvicorn.Config:
+    """uvicorn's settings; ``own_logging`` lets uvicorn install its log handlers (the CLI, not in tests)."""
+    return uvicorn.Config(
+        asgi_app(receiver),
+        lifespan="on",
+        log_config=uvicorn.config.LOGGING_CONFIG if own_logging else None,
+        log_level=log_level,
+        access_log=access_log,
+        timeout_graceful_shutdown=graceful,
+        server_header=False,
+    )
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, telling another thread when it serves."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.ready = threading.Event()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        self.ready.set()
+
+
+class ReceiverServer:
+    """The reference receiver on ``http://host:port`` in a background thread.
+
+    Use as a context manager or with :meth:`start` / :meth:`stop`. ``url`` is the webhook URL,
+    ``state_url`` the observation. Nothing here waits unboundedly: start and stop give up after their
+    timeouts. The receiver (and its store) stay owned by the caller.
+    """
+
+    def __init__(
+        self,
+        receiver: ReferenceReceiver,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        log_level: str = "warning",
+        access_log: bool = False,
+        startup_timeout: float = 10.0,
+        shutdown_timeout: float = 5.0,
+    ) -> None:
+        self.receiver = receiver
+        self.host = host
+        self.requested_port = port
+        self.log_level = log_level
+        self.access_log = access_log
+        self.startup_timeout = startup_timeout
+        self.shutdown_timeout = shutdown_timeout
+        self._socket: socket.socket | None = None
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._base: str | None = None
+        #: What crashed the server thread, if anything.
+        self.thread_error: BaseException | None = None
+
+    def __repr__(self) -> str:
+        where = self._base or f"{self.host}:{self.requested_port} (stopped)"
+        return f"ReceiverServer({where})"
+
+    @property
+    def base_url(self) -> str:
+        if self._base is None:
+            raise UsageError("the receiver server is not running: call start() or use it in a with block")
+        return self._base
+
+    @property
+    def url(self) -> str:
+        """The webhook URL to give the PIM (``/webhook`` if served, else the first webhook path)."""
+        return self.base_url + _webhook_path(self.receiver)
+
+    @property
+    def state_url(self) -> str:
+        if self.receiver.state_path is None:
+            raise UsageError("this receiver has no state endpoint: build it with state_path='/state'")
+        return self.base_url + self.receiver.state_path
+
+    @property
+    def port(self) -> int:
+        if self._socket is None:
+            raise UsageError("the receiver server is not running: call start() or use it in a with block")
+        return int(self._socket.getsockname()[1])
+
+    def start(self) -> ReceiverServer:
+        """Bind, start uvicorn in a daemon thread and wait until it serves (at most ``startup_timeout``)."""
+        if self._thread is not None:
+            raise UsageError("the receiver server is already running")
+        self._socket = _bind(self.host, self.requested_port)
+        graceful = max(1, int(self.shutdown_timeout))
+        try:
+            self._server = _Server(_config(self.receiver, self.log_level, self.access_log, graceful, own_logging=False))
+            self._thread = threading.Thread(target=self._run, name=f"receiver-{self.port}", daemon=True)
+            self._thread.start()
+        except BaseException:
+            self.stop()
+            raise
+        deadline = time.monotonic() + self.startup_timeout
+        while not self._server.ready.wait(0.02):
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                error = self.thread_error
+                self.stop()
+                raise RuntimeError(f"the receiver server did not start within {self.startup_timeout} s") from error
+        self._base = _base_url(self._socket)
+        return self
+
+    def _run(self) -> None:
+        assert self._server is not None and self._socket is not None
+        try:
+            self._server.run(sockets=[self._socket])
+        except BaseException as exc:  # SystemExit included: uvicorn exits on a failed startup
+            self.thread_error = exc
+
+    def stop(self) -> None:
+        """Shut down gracefully, forcing after ``shutdown_timeout``; safe to call twice."""
+        server, thread, sock = self._server, self._thread, self._socket
+        self._server = self._thread = self._socket = None
+        self._base = None
+        if server is not None and thread is not None:
+            server.should_exit = True
+            thread.join(self.shutdown_timeout)
+            if thread.is_alive():
+                server.force_exit = True
+                thread.join(self.shutdown_timeout)
+        if sock is not None:
+            sock.close()
+
+    def __enter__(self) -> ReceiverServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@contextmanager
+def _graceful_signals(server: uvicorn.Server) -> Iterator[None]:
+    """SIGINT/SIGTERM ask uvicorn to shut down gracefully, before, during and after its own handlers.
+
+    uvicorn installs its handlers while it runs and, once done, re-raises the signal to the handler found
+    before it; ours then returns quietly so that the caller can close the store (the default SIGTERM
+    handler would kill the process first). A second Ctrl-C forces the exit.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if server.should_exit and signum == signal.SIGINT:
+            server.force_exit = True
+        server.should_exit = True
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def serve(
+    secret: str,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    store_spec: str = "memory",
+    *,
+    tolerance: float = DEFAULT_TOLERANCE,
+    tie_break: str = "later",
+    max_body: int = DEFAULT_MAX_BODY,
+    clock: Clock | None = None,
+    log_level: str = "warning",
+    access_log: bool = False,
+    out: TextIO | None = None,
+    **receiver_options: Any,
+) -> None:
+    """Serve the reference receiver in the foreground until SIGINT or SIGTERM, then close the store.
+
+    Prints one line with the webhook URL and the state URL (never the secret).
+    """
+    store = open_store(store_spec)
+    try:
+        receiver = ReferenceReceiver(
+            secret, store=store, clock=clock, tolerance=tolerance, tie_break=tie_break, max_body=max_body,
+            **receiver_options,
+        )
+        sock = _bind(host, port)
+        server = uvicorn.Server(_config(receiver, log_level, access_log, 5, own_logging=True))
+        base = _base_url(sock)
+        state = base + receiver.state_path if receiver.state_path else "disabled"
+        print(
+            f"Receiving Akeneo events at {base}{_webhook_path(receiver)} (state: {state}); Ctrl-C to stop",
+            file=out or sys.stdout,
+            flush=True,
+        )
+        try:
+            with _graceful_signals(server):
+                server.run(sockets=[sock])
+        finally:
+            sock.close()
+    finally:
+        store.close()
