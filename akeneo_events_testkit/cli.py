@@ -1,0 +1,312 @@
+"""The ``akeneo-events`` command: thin wrappers that parse options and call the layers below.
+
+Exit codes: 0 success, 1 a check failed (invalid payload, signature mismatch, receiver violations),
+2 a usage error (bad option, unreadable file, unknown profile, unreachable receiver).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn, TextIO
+
+from .errors import KitError, UsageError
+from .model import PROFILES
+
+SECRET_ENV = "AKENEO_EVENTS_SECRET"
+MAX_FILE = 10 * 1024 * 1024
+PROFILE_CHOICES = sorted(PROFILES)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _profile(value: str) -> str:
+    from .model import get_profile
+
+    try:
+        return get_profile(value).name
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _non_negative(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative: pass 0 or more")
+    return number
+
+
+def _positive(value: str) -> int:
+    number = _non_negative(value)
+    if number == 0:
+        raise argparse.ArgumentTypeError("pass 1 or more")
+    return number
+
+
+def _timestamp(value: str) -> str:
+    if not (value.isascii() and value.isdigit()):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a Unix timestamp (decimal seconds, e.g. 1577836800)")
+    return value
+
+
+def _read_input(name: str) -> bytes:
+    """The file's exact bytes (``-`` is standard input); unreadable files are usage errors."""
+    try:
+        if name == "-":
+            data = sys.stdin.buffer.read(MAX_FILE + 1)
+        else:
+            with open(name, "rb") as handle:
+                data = handle.read(MAX_FILE + 1)
+    except OSError as exc:
+        raise UsageError(f"{name}: cannot read: {exc.strerror or exc}") from None
+    return data
+
+
+def _secret(args: argparse.Namespace, *, required: bool = True) -> str | None:
+    secret = args.secret or os.environ.get(SECRET_ENV)
+    if required and not secret:
+        raise UsageError(f"pass --secret or set {SECRET_ENV}")
+    return secret or None
+
+
+# -- validate, sign, verify -------------------------------------------------------------------------------
+
+def cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
+    from .schemas import validate_bytes
+
+    status = 0
+    for name in args.files:
+        data = _read_input(name)
+        issues = validate_bytes(data, profile=args.profile, uuid_mode=args.uuid_mode, strict=args.strict)
+        if issues:
+            status = 1
+            for issue in issues:
+                out.write(f"{name}: {issue}\n")
+        else:
+            out.write(f"{name}: ok\n")
+    return status
+
+
+def cmd_sign(args: argparse.Namespace, out: TextIO) -> int:
+    from .signing import sign
+
+    secret = _secret(args)
+    assert secret is not None
+    out.write(sign(secret, args.timestamp, _read_input(args.file)) + "\n")
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
+    from .signing import verify_signature
+
+    secret = _secret(args)
+    assert secret is not None
+    if verify_signature(secret, args.timestamp, _read_input(args.file), args.signature):
+        out.write("ok: the signature matches\n")
+        return 0
+    out.write("mismatch: the signature does not match this body, timestamp and secret\n")
+    return 1
+
+
+# -- emit, serve, fuzz ---------------------------------------------------------------------------------
+
+def _fault_args(parser: argparse.ArgumentParser, default: str) -> None:
+    parser.add_argument("--faults", default=default, metavar="SPEC",
+                        help="none, a profile (default, gentle, chaos) or kind=p,... with kinds reorder, duplicate,"
+                             f" drop, delay (default: {default})")
+    parser.add_argument("--plan", metavar="FILE", help="replay the fault plan saved in FILE (JSON)")
+    parser.add_argument("--save-plan", metavar="FILE", help="save the fault plan that was applied to FILE")
+
+
+def _workload_args(parser: argparse.ArgumentParser, events: int) -> None:
+    parser.add_argument("--seed", type=_non_negative, default=0, help="seed of everything random (default 0)")
+    parser.add_argument("--events", type=_positive, default=events, help=f"events to generate (default {events})")
+    parser.add_argument("--profile", type=_profile, default="saas", help="PIM version: 5.0, 6.0, 7.0, saas")
+    parser.add_argument("--uuid-mode", action="store_true", help="the subscription's 'use UUID' option (7.0, saas)")
+
+
+def _load_plan(args: argparse.Namespace) -> Any:
+    from .faults import FaultPlan, parse_fault_spec
+
+    parse_fault_spec(args.faults)
+    return FaultPlan.load(args.plan) if args.plan else None
+
+
+def cmd_emit(args: argparse.Namespace, out: TextIO) -> int:
+    from .delivery import check_request_url
+    from .pim import MockPim
+    from .progress import Progress, summary_table
+    from .truth import GroundTruth
+
+    secret = _secret(args)
+    plan = _load_plan(args)
+    for warning in check_request_url(args.url):
+        print(f"warning: {warning}", file=sys.stderr)
+    pim = MockPim(seed=args.seed, events=args.events, profile=args.profile, uuid_mode=args.uuid_mode or None,
+                  faults=plan if plan is not None else args.faults, probes=args.probes, data_mode=args.data_mode)
+    truth = GroundTruth()
+    if args.record:
+        truth.stream_to(args.record)
+    progress = Progress(args.events, enabled=not args.quiet)
+    try:
+        result = pim.run(args.url, secret=secret, truth=truth, on_request=progress.advance)
+    finally:
+        progress.close()
+        truth.close()
+    if args.save_plan and result.fault_plan is not None:
+        result.fault_plan.save(args.save_plan)
+    if not args.quiet:
+        out.write(summary_table(result, None) + "\n")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
+    from .receiver import serve
+
+    secret = _secret(args)
+    assert secret is not None
+    serve(secret, host=args.host, port=args.port, store_spec=args.store)
+    return 0
+
+
+def cmd_fuzz(args: argparse.Namespace, out: TextIO) -> int:
+    from .campaign import CampaignConfig, run_campaign
+    from .progress import Progress, render_result
+
+    if args.url and not args.state_url:
+        raise UsageError("pass --state-url with --url: where the receiver serves its observation "
+                         "(see README: observation contract)")
+    if args.state_url and not args.url:
+        raise UsageError("pass --url with --state-url: the receiver's webhook URL")
+    secret = _secret(args, required=bool(args.url))
+    config = CampaignConfig(seed=args.seed, events=args.events, profile=args.profile,
+                            uuid_mode=args.uuid_mode or None, faults=args.faults, plan=_load_plan(args),
+                            probes=not args.no_probes, strict=args.strict)
+    progress = Progress(args.events, enabled=not (args.quiet or args.json))
+    try:
+        result = run_campaign(config, target=args.url, secret=secret, state_url=args.state_url,
+                              on_request=progress.advance, record=args.record)
+    finally:
+        progress.close()
+    report = result.report()
+    if args.report:
+        Path(args.report).write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
+    if args.junit:
+        from .report import write_junit
+
+        write_junit(result, args.junit)
+    if args.save_plan and result.run.fault_plan is not None:
+        result.run.fault_plan.save(args.save_plan)
+    if args.json:
+        out.write(json.dumps(report, indent=2, default=str) + "\n")
+    else:
+        out.write(render_result(result, quiet=args.quiet) + "\n")
+    return 0 if result.passed else 1
+
+
+# -- parser ------------------------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="akeneo-events", description="Test receivers of Akeneo PIM's Events API.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    p = commands.add_parser("validate", help="validate payload files against the JSON Schemas",
+                            description="Validate files holding an envelope {\"events\": [...]} or a single event.")
+    p.add_argument("--profile", type=_profile, default="saas", help="PIM version: 5.0, 6.0, 7.0, saas (default)")
+    p.add_argument("--uuid-mode", action="store_true", default=None, help="require UUID mode (7.0, saas)")
+    p.add_argument("--strict", action="store_true", help="also reject the docs' known deviations")
+    p.add_argument("files", nargs="+", metavar="FILE", help="files to validate, - for standard input")
+    p.set_defaults(handler=cmd_validate)
+
+    p = commands.add_parser("sign", help="print the signature of a file's exact bytes",
+                            description="HMAC-SHA256 of '<timestamp>.<file bytes>', as the PIM signs.")
+    p.add_argument("--secret", help=f"the subscription secret (or set {SECRET_ENV})")
+    p.add_argument("--timestamp", type=_timestamp, required=True, help="Unix seconds, as in the header")
+    p.add_argument("file", metavar="FILE", help="the raw body, - for standard input")
+    p.set_defaults(handler=cmd_sign)
+
+    p = commands.add_parser("verify", help="check a signature over a file's exact bytes")
+    p.add_argument("--secret", help=f"the subscription secret (or set {SECRET_ENV})")
+    p.add_argument("--timestamp", type=_timestamp, required=True, help="X-Akeneo-Request-Timestamp")
+    p.add_argument("--signature", required=True, help="X-Akeneo-Request-Signature")
+    p.add_argument("file", metavar="FILE", help="the raw body, - for standard input")
+    p.set_defaults(handler=cmd_verify)
+
+    p = commands.add_parser("emit", help="send a generated workload to a receiver, like the PIM")
+    p.add_argument("--url", required=True, help="the receiver's webhook URL")
+    p.add_argument("--secret", help=f"the subscription secret (or set {SECRET_ENV})")
+    _workload_args(p, 100)
+    _fault_args(p, "none")
+    p.add_argument("--probes", action="store_true", help="also send security probes")
+    p.add_argument("--data-mode", choices=["send_time", "snapshot"], default="send_time",
+                   help="data rebuilt at send time like the PIM (default), or the state at each save")
+    p.add_argument("--record", metavar="FILE.jsonl", help="write the ground truth as JSON Lines")
+    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    p.set_defaults(handler=cmd_emit)
+
+    p = commands.add_parser("serve", help="run the reference receiver")
+    p.add_argument("--secret", help=f"the subscription secret (or set {SECRET_ENV})")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=_non_negative, default=8000)
+    p.add_argument("--store", default="sqlite:akeneo-events.sqlite3", metavar="sqlite:PATH|memory",
+                   help="where effects are recorded (default sqlite:akeneo-events.sqlite3)")
+    p.set_defaults(handler=cmd_serve)
+
+    p = commands.add_parser("fuzz", help="fuzz a receiver and judge it (the reference receiver by default)",
+                            description="Generate activity, deliver it with faults and probes, read the "
+                                        "receiver's observation and name every violation.")
+    p.add_argument("--url", help="the receiver's webhook URL (default: start the reference receiver)")
+    p.add_argument("--state-url", help="where the receiver serves its observation (GET, JSON)")
+    p.add_argument("--secret", help=f"the subscription secret (or set {SECRET_ENV})")
+    _workload_args(p, 500)
+    _fault_args(p, "default")
+    p.add_argument("--no-probes", action="store_true", help="send no security probes")
+    p.add_argument("--strict", action="store_true", help="replay_accepted is an error, not a warning")
+    p.add_argument("--report", metavar="FILE.json", help="write the JSON report")
+    p.add_argument("--junit", metavar="FILE.xml", help="write a JUnit XML report")
+    p.add_argument("--record", metavar="FILE.jsonl", help="write the ground truth as JSON Lines")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--quiet", action="store_true", help="print only the verdict and violations")
+    mode.add_argument("--json", action="store_true", help="print the JSON report instead of the summary")
+    p.set_defaults(handler=cmd_fuzz)
+    return parser
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.handler(args, sys.stdout)
+        return code
+    except UsageError as exc:
+        print(f"akeneo-events {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KitError as exc:
+        print(f"akeneo-events {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
