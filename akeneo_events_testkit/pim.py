@@ -54,6 +54,10 @@ class Subscription:
     name: str = "default"
     connection_user: str | None = None
     path: str = ""
+    uuid_mode: bool | None = None  # the subscription's "use UUID" option (7.0, SaaS); None: the PIM's profile
+
+    def profile_for(self, profile: Profile) -> Profile:
+        return profile if self.uuid_mode is None else get_profile(profile, uuid_mode=self.uuid_mode)
 
     def __repr__(self) -> str:  # never print the secret
         return f"Subscription(name={self.name!r}, target={self.target!r}, secret='[redacted]')"
@@ -211,12 +215,12 @@ class MockPim:
                 yield Planned(seq, message, index, changes)
                 seq += 1
 
-    def _event_for(self, change: Change, message: Message) -> tuple[Event, int] | None:
+    def _event_for(self, change: Change, message: Message, profile: Profile) -> tuple[Event, int] | None:
         """The event as sent now: data rebuilt from the catalog unless in snapshot mode."""
-        if self.data_mode == "snapshot" or change.action.is_removal:
+        if change.action.is_removal or self.data_mode == "snapshot":
             resource, version = change.snapshot, change.version
         else:
-            current = self.catalog.current(change.key)
+            current = self.catalog.current(change.key, uuid_mode=profile.uuid_mode)
             if current is None:
                 return None
             version, resource = current
@@ -236,8 +240,9 @@ class MockPim:
     ) -> tuple[Delivery, tuple[int, ...]] | None:
         """Materialise ``order`` now: data at send time, timestamp now, signed."""
         built = []
+        profile = subscription.profile_for(self.profile)
         for change in order.changes:
-            made = self._event_for(change, order.planned.message)
+            made = self._event_for(change, order.planned.message, profile)
             if made is None:
                 truth.drop("not_found_at_send_time")
                 truth.add_log(LogEntry(self.clock.now(), "NOTICE", LOG_NOT_FOUND, {"event_id": change.event_id}))
@@ -247,14 +252,15 @@ class MockPim:
             return None
         delivery = Delivery.build(
             [event for event, _ in built], secret=subscription.secret, timestamp=int(self.clock.now()),
-            profile=self.profile, subscription=subscription.name,
+            profile=profile, subscription=subscription.name,
         )
         return delivery, tuple(version for _, version in built)
 
     def deliveries(self, *, secret: str, subscriptions: int = 1) -> Iterator[Delivery]:
         """The requests of a faultless run, built offline (no network): for inspection and tests."""
-        subs = [Subscription(target="http://offline.invalid/", secret=secret, name=f"sub{i}")
-                for i in range(subscriptions)]
+        subs = self._subscriptions(None, None, [
+            Subscription(target="http://offline.invalid/", secret=secret, name=f"sub{i}")
+            for i in range(subscriptions)])
         truth = GroundTruth()
         for order in self.new_scheduler()(self._plan(subs, truth)):
             made = self.build(order, subs[order.planned.subscription], truth)
@@ -401,9 +407,8 @@ class MockPim:
         truth.add_log(log_entry_for(attempt, epoch=self.clock.now(), url=senders[order.planned.subscription].url,
                                     request_headers=delivery.headers, events=summaries, timeout=self.timeout))
 
-    @staticmethod
     def _subscriptions(
-        target: Target | None, secret: str | None, subscriptions: Iterable[Subscription] | None
+        self, target: Target | None, secret: str | None, subscriptions: Iterable[Subscription] | None
     ) -> list[Subscription]:
         if subscriptions is not None:
             subs = list(subscriptions)
@@ -417,6 +422,11 @@ class MockPim:
             raise UsageError(f"the PIM allows 1 to {MAX_SUBSCRIPTIONS} active subscriptions, got {len(subs)}")
         if len({s.name for s in subs}) != len(subs):
             raise UsageError("subscription names must be unique")
+        for sub in subs:
+            profile = sub.profile_for(self.profile)  # raises for a UUID mode the profile lacks
+            if self.data_mode == "snapshot" and profile.uuid_mode != self.profile.uuid_mode:
+                raise UsageError(f"subscription {sub.name!r}: snapshot mode needs every subscription in the PIM's "
+                                 "UUID mode; set uuid_mode on the MockPim instead")
         return subs
 
     # -- the "Test" button --------------------------------------------------------------------------
