@@ -48,6 +48,7 @@ FAULT_PROFILES: dict[str, dict[str, float]] = {
     "chaos": {"reorder": 0.4, "duplicate": 0.4, "drop": 0.15, "delay": 0.2},
 }
 
+_ON_ORIGINAL = frozenset({"swap", "late", "delay", "drop_event"})
 _MAX_SHIFT = 8  # how many requests later a late or duplicated request goes out, at most
 _MAX_DELAY = 900  # virtual seconds
 
@@ -274,8 +275,9 @@ class FaultInjector:
             yield from ready(epoch)
             changes = list(item.changes)
             faults = self.faults_for(item.seq, len(changes))
-            names = tuple(f.kind for f in faults)
-            keep_bytes = "replay" in names
+            # the original request is tagged only with what happened to it; duplicates carry their own tag
+            names = tuple(f.kind for f in faults if f.kind in _ON_ORIGINAL)
+            keep_bytes = any(f.kind == "replay" for f in faults)
             main_id = new_id()
             extras: list[_Held] = []
             hold_by, hold_until, dropped = 0, None, False

@@ -262,8 +262,9 @@ class MockPim:
             Subscription(target="http://offline.invalid/", secret=secret, name=f"sub{i}")
             for i in range(subscriptions)])
         truth = GroundTruth()
+        sent: dict[int, tuple[Delivery, tuple[int, ...]]] = {}
         for order in self.new_scheduler()(self._plan(subs, truth)):
-            made = self.build(order, subs[order.planned.subscription], truth)
+            made = self._materialise(order, subs, truth, sent)
             if made is not None:
                 yield made[0]
 
