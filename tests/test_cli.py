@@ -1,0 +1,210 @@
+"""The CLI as users run it: a subprocess, exact exit codes, one-line errors, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+SECRET_VECTOR_BODY = (
+    '{"events":[{"action":"product.created","event_id":"7abae2fe-759a-4fce-aa43-f413980671b3",'
+    '"event_datetime":"2020-01-01T00:00:00+00:00","author":"julia","author_type":"ui",'
+    '"pim_source":"staging.akeneo.com","data":["data_1"]}]}'
+)
+
+
+def cli(*args: str, stdin: bytes | None = None, env: dict[str, str] | None = None,
+        timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    environment = {key: value for key, value in os.environ.items() if key != "AKENEO_EVENTS_SECRET"}
+    environment.update({"CI": "true", **(env or {})})
+    done = subprocess.run([sys.executable, "-m", "akeneo_events_testkit.cli", *args], input=stdin,
+                          capture_output=True, timeout=timeout, env=environment)
+    result = subprocess.CompletedProcess(done.args, done.returncode, done.stdout.decode(), done.stderr.decode())
+    assert "Traceback" not in result.stderr, result.stderr
+    return result
+
+
+def test_console_script_is_installed() -> None:
+    import shutil
+
+    script = shutil.which("akeneo-events")
+    if script is None:
+        pytest.skip("the package is not installed with pip (the console script is created by pip install)")
+    assert subprocess.run([script, "--help"], capture_output=True, timeout=60).returncode == 0
+
+
+@pytest.mark.parametrize("command", ["validate", "sign", "verify", "emit", "serve", "fuzz"])
+def test_help_on_every_command(command: str) -> None:
+    result = cli(command, "--help")
+    assert result.returncode == 0 and "usage: akeneo-events" in result.stdout
+
+
+def test_validate_docs_examples(reference_dir: Path) -> None:
+    files = sorted(str(p) for p in (reference_dir / "docs-examples").glob("*.json"))
+    assert len(files) == 12
+    result = cli("validate", *files)
+    assert result.returncode == 0
+    assert result.stdout.splitlines() == [f"{name}: ok" for name in files]
+    seven = [f for f in files if "/7.0-" in f]
+    assert cli("validate", "--profile", "7.0", *seven).returncode == 0
+    strict = cli("validate", "--strict", *files)
+    assert strict.returncode == 1 and "quantified_associations" in strict.stdout
+
+
+@pytest.mark.parametrize(("content", "fragment"), [
+    (b"not json", "$: "),
+    (b"\xff\xfe\x00garbage", "$: "),
+    (b"", "$: "),
+    (b'{"events": []}', "$.events"),
+    (b'["a list"]', "$"),
+    (b'{"events":[{"action":"product.exploded"}]}', "$.events[0].action"),
+])
+def test_validate_bad_files_one_line_each_exit_1(tmp_path: Path, content: bytes, fragment: str) -> None:
+    path = tmp_path / "payload.json"
+    path.write_bytes(content)
+    result = cli("validate", str(path))
+    assert result.returncode == 1
+    assert all(line.startswith(f"{path}: ") for line in result.stdout.splitlines())
+    assert fragment in result.stdout
+
+
+def test_validate_huge_file(tmp_path: Path) -> None:
+    path = tmp_path / "huge.json"
+    path.write_bytes(b'{"events":["' + b"x" * (11 * 1024 * 1024) + b'"]}')
+    result = cli("validate", str(path))
+    assert result.returncode == 1 and len(result.stdout.splitlines()) == 1
+
+
+def test_validate_stdin_and_mixed_results(tmp_path: Path, reference_dir: Path) -> None:
+    good = reference_dir / "docs-examples" / "serenity-product-removed.json"
+    result = cli("validate", "-", stdin=good.read_bytes())
+    assert result.returncode == 0 and result.stdout == "-: ok\n"
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}")
+    mixed = cli("validate", str(good), str(bad))
+    assert mixed.returncode == 1 and f"{good}: ok" in mixed.stdout
+
+
+def test_validate_usage_errors(tmp_path: Path) -> None:
+    unknown = cli("validate", "--profile", "8.0", "x.json")
+    assert unknown.returncode == 2 and "use one of 5.0, 6.0, 7.0, saas" in unknown.stderr
+    missing = cli("validate", str(tmp_path / "missing.json"))
+    assert missing.returncode == 2 and "cannot read" in missing.stderr
+
+
+def test_sign_and_verify(tmp_path: Path) -> None:
+    body = tmp_path / "body.json"
+    body.write_bytes(SECRET_VECTOR_BODY.encode())
+    expected = "ef61805e9b061b0b653144bac0e399bd5c3a85c09b53bf504466a67e42944de5"
+    signed = cli("sign", "--secret", "a_secret", "--timestamp", "1577836800", str(body))
+    assert signed.returncode == 0 and signed.stdout.strip() == expected
+    from_env = cli("sign", "--timestamp", "1577836800", "-", stdin=body.read_bytes(),
+                   env={"AKENEO_EVENTS_SECRET": "a_secret"})
+    assert from_env.stdout.strip() == expected
+    ok = cli("verify", "--secret", "a_secret", "--timestamp", "1577836800", "--signature", expected, str(body))
+    assert ok.returncode == 0
+    for garbage in (expected[:-1] + "0", "zz", "é" * 64, expected.upper()):
+        bad = cli("verify", "--secret", "a_secret", "--timestamp", "1577836800", "--signature", garbage, str(body))
+        assert bad.returncode == 1 and "mismatch" in bad.stdout
+    assert "a_secret" not in signed.stdout + signed.stderr
+
+
+def test_sign_usage_errors(tmp_path: Path) -> None:
+    body = tmp_path / "b"
+    body.write_bytes(b"{}")
+    no_secret = cli("sign", "--timestamp", "1", str(body))
+    assert no_secret.returncode == 2 and "AKENEO_EVENTS_SECRET" in no_secret.stderr
+    bad_ts = cli("sign", "--secret", "s", "--timestamp", "soon", str(body))
+    assert bad_ts.returncode == 2 and "not a Unix timestamp" in bad_ts.stderr
+
+
+def test_emit_to_a_real_server(httpserver: HTTPServer, tmp_path: Path) -> None:
+    httpserver.expect_request("/hook").respond_with_data("ok")
+    plan = tmp_path / "plan.json"
+    record = tmp_path / "run.jsonl"
+    result = cli("emit", "--url", httpserver.url_for("/hook"), "--secret", "s3cret-value", "--seed", "3",
+                 "--events", "60", "--faults", "chaos", "--save-plan", str(plan), "--record", str(record))
+    assert result.returncode == 0, result.stderr
+    assert "events generated" in result.stdout and "latency p50/p95/p99" in result.stdout
+    assert "private network" in result.stderr  # loopback works but the real PIM would refuse it
+    first = [r.get_data() for r, _ in httpserver.log]
+    assert first and json.loads(plan.read_text())["faults"]
+    assert "s3cret-value" not in record.read_text()
+    httpserver.clear_log()
+    again = cli("emit", "--url", httpserver.url_for("/hook"), "--secret", "s3cret-value", "--seed", "3",
+                "--events", "60", "--plan", str(plan), "--quiet")
+    assert again.returncode == 0 and again.stdout == ""
+    replayed = [r.get_data() for r, _ in httpserver.log]
+    assert [json.loads(b)["events"][0]["event_id"] for b in replayed] == \
+        [json.loads(b)["events"][0]["event_id"] for b in first]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--events", "-5"], "negative"),
+    (["--profile", "9.9"], "use one of"),
+    (["--faults", "drop=abc"], "drop=abc: not a probability"),
+    (["--faults", "drop=2"], "between 0 and 1"),
+])
+def test_emit_invalid_options_exit_2(args: list[str], message: str) -> None:
+    result = cli("emit", "--url", "http://127.0.0.1:9/hook", "--secret", "s", *args)
+    assert result.returncode == 2 and message in result.stderr
+
+
+def test_emit_url_without_scheme() -> None:
+    result = cli("emit", "--url", "127.0.0.1:8000/hook", "--secret", "s", "--events", "1")
+    assert result.returncode == 2 and "http://" in result.stderr
+
+
+def test_fuzz_the_reference_receiver_with_reports(tmp_path: Path) -> None:
+    report, junit = tmp_path / "r.json", tmp_path / "r.xml"
+    result = cli("fuzz", "--seed", "5", "--events", "300", "--report", str(report), "--junit", str(junit))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.rstrip().endswith("PASS: no violations")
+    data = json.loads(report.read_text())
+    assert data["verdict"] == "pass" and data["seed"] == 5 and data["profile"] == "saas"
+    assert data["violations"] == [] and data["fault_plan"]["faults"]
+    assert {"events_generated", "ties", "latency_p99"} <= set(data["stats"])
+    suite = ET.parse(junit).getroot()
+    assert suite.tag == "testsuite" and suite.get("failures") == "0"
+    assert {case.get("name") for case in suite.iter("testcase")} >= {"duplicate_applied", "forged_accepted"}
+
+
+def test_fuzz_output_modes() -> None:
+    quiet = cli("fuzz", "--seed", "1", "--events", "80", "--quiet")
+    assert quiet.returncode == 0 and quiet.stdout.strip() == "PASS: no violations"
+    as_json = cli("fuzz", "--seed", "1", "--events", "80", "--json")
+    assert json.loads(as_json.stdout)["verdict"] == "pass"
+
+
+def test_fuzz_usage_errors() -> None:
+    no_state = cli("fuzz", "--url", "http://127.0.0.1:9/hook", "--secret", "s")
+    assert no_state.returncode == 2 and "--state-url" in no_state.stderr
+    unreachable = cli("fuzz", "--url", "http://127.0.0.1:9/hook", "--state-url", "http://127.0.0.1:9/state",
+                      "--secret", "s", "--events", "5")
+    assert unreachable.returncode == 2 and "nothing answers" in unreachable.stderr
+
+
+def test_fuzz_state_url_answering_garbage(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/hook").respond_with_data("ok")
+    httpserver.expect_request("/state").respond_with_data("<html>not json</html>")
+    result = cli("fuzz", "--url", httpserver.url_for("/hook"), "--state-url", httpserver.url_for("/state"),
+                 "--secret", "s", "--events", "20", "--no-probes")
+    assert result.returncode == 2 and "observation contract" in result.stderr
+
+
+def test_fuzz_fails_with_named_violations_on_a_receiver_that_ignores_everything(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/hook").respond_with_data("ok")
+    httpserver.expect_request("/state").respond_with_json({"applied": [], "resources": {}})
+    result = cli("fuzz", "--url", httpserver.url_for("/hook"), "--state-url", httpserver.url_for("/state"),
+                 "--secret", "s3cret-value", "--events", "50", "--seed", "2")
+    assert result.returncode == 1
+    assert "event_lost" in result.stdout and "forged_accepted" in result.stdout
+    assert "Reproduce with: akeneo-events fuzz --seed 2 --events 50" in result.stdout
+    assert "s3cret-value" not in result.stdout + result.stderr
+
