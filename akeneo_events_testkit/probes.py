@@ -16,9 +16,10 @@ the judgement of the real traffic.
 
 from __future__ import annotations
 
+import base64
 import random
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +27,7 @@ from .encoding import php_json_encode_bytes
 from .model import Action, AuthorType, Event, Profile, format_event_datetime
 from .signing import sign
 
-__all__ = ["PROBE_KINDS", "Probe", "ProbeKind", "make_probe"]
+__all__ = ["GENUINE", "PROBE_KINDS", "Probe", "ProbeKind", "Recipe", "make_probe"]
 
 HeaderValue = str | bytes
 
@@ -64,6 +65,64 @@ _FRESHNESS_OFFSET = 600
 
 
 @dataclass(frozen=True)
+class Recipe:
+    """How a request's headers are made from a secret, a send time and the body sent.
+
+    The PIM's own requests use the default recipe. A probe's recipe says how it departs from it, so that a
+    recorded tape can be re-signed with another secret and still carry the same flaw (``replay``).
+    """
+
+    key: str = "secret"  # "secret", "other" (a wrong secret) or "empty"
+    signed_body: bytes | None = None  # the body that was signed, when another one is sent
+    timestamp_offset: int = 0
+    timestamp_suffix: str = ""
+    signature_suffix: str = ""
+    upper: bool = False
+    non_ascii: bool = False
+    omit: tuple[str, ...] = ()
+    content_type: str = "application/json"
+
+    def headers(
+        self, secret: str, timestamp: int, body: bytes, user_agent: str | None
+    ) -> tuple[tuple[str, HeaderValue], ...]:
+        ts_text = f"{timestamp + self.timestamp_offset}{self.timestamp_suffix}"
+        key = {"secret": secret, "other": secret + "-not-the-secret", "empty": ""}[self.key]
+        text = sign(key, ts_text, self.signed_body if self.signed_body is not None else body)
+        text = (text.upper() if self.upper else text) + self.signature_suffix
+        signature: HeaderValue = text[:62].encode("ascii") + "é".encode() if self.non_ascii else text
+        headers: list[tuple[str, HeaderValue]] = [("Content-Type", self.content_type)]
+        if "signature" not in self.omit:
+            headers.append(("X-Akeneo-Request-Signature", signature))
+        if "timestamp" not in self.omit:
+            headers.append(("X-Akeneo-Request-Timestamp", ts_text))
+        if user_agent is not None:
+            headers.append(("User-Agent", user_agent))
+        return tuple(headers)
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        for name, default in _RECIPE_DEFAULTS.items():
+            value = getattr(self, name)
+            if value != default:
+                data[name] = base64.b64encode(value).decode() if name == "signed_body" else (
+                    list(value) if isinstance(value, tuple) else value)
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Recipe:
+        fields = {name: data[name] for name in _RECIPE_DEFAULTS if name in data}
+        if "signed_body" in fields:
+            fields["signed_body"] = base64.b64decode(fields["signed_body"])
+        if "omit" in fields:
+            fields["omit"] = tuple(fields["omit"])
+        return cls(**fields)
+
+
+GENUINE = Recipe()
+_RECIPE_DEFAULTS = {name: getattr(GENUINE, name) for name in Recipe.__dataclass_fields__}
+
+
+@dataclass(frozen=True)
 class Probe:
     """One probe request, ready to send."""
 
@@ -72,6 +131,7 @@ class Probe:
     headers: tuple[tuple[str, HeaderValue], ...]
     event_ids: tuple[str, ...]
     keys: tuple[str, ...]
+    recipe: Recipe = GENUINE
 
 
 def _probe_event(rng: random.Random, profile: Profile, pim_source: str, epoch: int, number: int) -> Event:
@@ -92,6 +152,21 @@ def _probe_event(rng: random.Random, profile: Profile, pim_source: str, epoch: i
                  "probe_user", AuthorType.UI, pim_source, {"resource": resource})
 
 
+_RECIPES: dict[str, Recipe] = {
+    "forged_signature": Recipe(key="other"),
+    "signature_trailing_junk": Recipe(signature_suffix="00"),
+    "empty_secret": Recipe(key="empty"),
+    "missing_signature": Recipe(omit=("signature",)),
+    "missing_timestamp": Recipe(omit=("timestamp",)),
+    "non_numeric_timestamp": Recipe(timestamp_suffix="abc"),
+    "non_ascii_signature": Recipe(non_ascii=True),
+    "stale_timestamp": Recipe(timestamp_offset=-_FRESHNESS_OFFSET),
+    "future_timestamp": Recipe(timestamp_offset=_FRESHNESS_OFFSET),
+    "wrong_content_type": Recipe(content_type="text/plain"),
+    "uppercase_signature": Recipe(upper=True),
+}
+
+
 def make_probe(
     name: str,
     *,
@@ -107,44 +182,17 @@ def make_probe(
     count = 11 if name == "too_many_events" else 1
     events = [_probe_event(rng, profile, pim_source, timestamp, number * 100 + i) for i in range(count)]
     body = php_json_encode_bytes({"events": [event.to_dict() for event in events]})
-    ts = timestamp
-    if name == "stale_timestamp":
-        ts = timestamp - _FRESHNESS_OFFSET
-    elif name == "future_timestamp":
-        ts = timestamp + _FRESHNESS_OFFSET
-    elif name == "not_json":
+    recipe = _RECIPES.get(name, GENUINE)
+    if name == "not_json":
         body = b'{"events":[{"action":"product.updated",'
     elif name == "wrong_shape":
         body = b'{"event":{"action":"product.updated"},"events":"none"}'
-    signature: HeaderValue = sign(secret, ts, body)
-    timestamp_value: HeaderValue = str(ts)
-    content_type = "application/json"
-    if name == "forged_signature":
-        signature = sign(secret + "-not-the-secret", ts, body)
-    elif name == "signature_trailing_junk":
-        signature = str(signature) + "00"
-    elif name == "empty_secret":
-        signature = sign("", ts, body)
     elif name == "tampered_body":
+        recipe = Recipe(signed_body=body)
         body = body.replace(b'"enabled":true', b'"enabled":false', 1)
-    elif name == "non_numeric_timestamp":
-        timestamp_value = f"{ts}abc"
-        signature = sign(secret, timestamp_value, body)
-    elif name == "non_ascii_signature":
-        signature = str(signature)[:62].encode("ascii") + "é".encode()
-    elif name == "wrong_content_type":
-        content_type = "text/plain"
-    elif name == "uppercase_signature":
-        signature = str(signature).upper()
-    headers: list[tuple[str, HeaderValue]] = [("Content-Type", content_type)]
-    if name != "missing_signature":
-        headers.append(("X-Akeneo-Request-Signature", signature))
-    if name != "missing_timestamp":
-        headers.append(("X-Akeneo-Request-Timestamp", timestamp_value))
-    if profile.user_agent is not None:
-        headers.append(("User-Agent", profile.user_agent))
+    headers = recipe.headers(secret, timestamp, body, profile.user_agent)
     carried = events if name not in ("not_json", "wrong_shape") else []
-    return Probe(kind, body, tuple(headers), tuple(e.event_id for e in carried), tuple(e.key for e in carried))
+    return Probe(kind, body, headers, tuple(e.event_id for e in carried), tuple(e.key for e in carried), recipe)
 
 
 def probe_positions(rng: random.Random, names: Sequence[str], horizon: int) -> list[tuple[int, str]]:
