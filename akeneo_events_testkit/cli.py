@@ -215,6 +215,29 @@ def cmd_fuzz(args: argparse.Namespace, out: TextIO) -> int:
     return 0 if result.passed else 1
 
 
+def cmd_replay(args: argparse.Namespace, out: TextIO) -> int:
+    from .oracle import format_violations, judge, parse_observation
+    from .replay import compare, load_tape, replay_tape
+
+    secret = _secret(args)
+    assert secret is not None
+    tape = load_tape(args.tape)
+    truth = replay_tape(tape, args.url, secret=secret)
+    changes = compare(tape, truth)
+    statuses = truth.outcome_counts()
+    out.write(f"replayed {len(truth.requests)} requests ({', '.join(f'{k} {v}' for k, v in sorted(statuses.items()))});"
+              f" {changes['changed']} answered differently than when recorded\n")
+    if not args.state_url:
+        return 0
+    from .campaign import fetch_observation
+
+    verdict = judge(truth, parse_observation(fetch_observation(args.state_url)),
+                    reproduce=f"akeneo-events replay {args.tape} --url {args.url} --state-url {args.state_url}")
+    out.write(format_violations(verdict) + "\n")
+    out.write(("PASS" if verdict.passed else "FAIL") + "\n")
+    return 0 if verdict.passed else 1
+
+
 # -- parser ------------------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -282,6 +305,15 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--quiet", action="store_true", help="print only the verdict and violations")
     mode.add_argument("--json", action="store_true", help="print the JSON report instead of the summary")
     p.set_defaults(handler=cmd_fuzz)
+
+    p = commands.add_parser("replay", help="re-send a recorded delivery tape, re-signed, to a receiver",
+                            description="Replay the exact traffic of a run recorded with --record, re-signed with "
+                                        "SECRET now, probes keeping their flaws; with --state-url, judge the result.")
+    p.add_argument("tape", metavar="FILE.jsonl", help="a tape written by emit or fuzz --record")
+    p.add_argument("--url", required=True, help="the receiver's webhook URL")
+    p.add_argument("--secret", help=f"the subscription secret (or set {SECRET_ENV})")
+    p.add_argument("--state-url", help="judge the receiver's observation afterwards")
+    p.set_defaults(handler=cmd_replay)
     return parser
 
 

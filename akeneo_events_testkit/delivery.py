@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import inspect
+import io
 import ipaddress
 import json
 import time
@@ -41,6 +42,7 @@ __all__ = [
     "RequestLimiter",
     "Sender",
     "Target",
+    "WSGITransport",
     "check_request_url",
     "make_transport",
 ]
@@ -150,6 +152,69 @@ class _ThreadedTransport(httpx.AsyncBaseTransport):
         await asyncio.to_thread(self._transport.close)
 
 
+class WSGITransport(httpx.BaseTransport):
+    """Calls a WSGI app in-process exactly as a PEP 3333 server would.
+
+    httpx's own ``WSGITransport`` decodes header values as ASCII and fails on the non-ASCII headers our
+    probes send; a real server passes them through as Latin-1, so the receiver gets to reject them itself.
+    """
+
+    def __init__(self, app: Callable[..., Any]) -> None:
+        self.app = app
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        body = request.read()
+        url = request.url
+        environ: dict[str, Any] = {
+            "REQUEST_METHOD": request.method,
+            "SCRIPT_NAME": "",
+            "PATH_INFO": url.path,
+            "QUERY_STRING": url.query.decode("ascii", "replace"),
+            "SERVER_NAME": url.host or "receiver.invalid",
+            "SERVER_PORT": str(url.port or 80),
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "REMOTE_ADDR": "127.0.0.1",
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": url.scheme,
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.errors": io.StringIO(),
+            "wsgi.multithread": True,
+            "wsgi.multiprocess": False,
+            "wsgi.run_once": False,
+        }
+        for raw_name, raw_value in request.headers.raw:
+            name = raw_name.decode("latin-1").upper().replace("-", "_")
+            value = raw_value.decode("latin-1")
+            if name == "CONTENT_TYPE":
+                environ["CONTENT_TYPE"] = value
+            elif name == "CONTENT_LENGTH":
+                environ["CONTENT_LENGTH"] = value
+            else:
+                key = "HTTP_" + name
+                environ[key] = f"{environ[key]},{value}" if key in environ else value
+        started: list[Any] = []
+
+        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            if exc_info is not None and started:
+                raise exc_info[1].with_traceback(exc_info[2])
+            started[:] = [status, headers]
+            return lambda data: chunks.append(data)
+
+        chunks: list[bytes] = []
+        result = self.app(environ, start_response)
+        try:
+            for chunk in result:
+                chunks.append(chunk)
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+        if not started:
+            raise RuntimeError("the WSGI app returned without calling start_response")
+        status = int(str(started[0]).split(" ", 1)[0])
+        return httpx.Response(status, headers=started[1], stream=httpx.ByteStream(b"".join(chunks)))
+
+
 def _is_asgi(app: Callable[..., Any]) -> bool:
     call = app if inspect.isfunction(app) or inspect.ismethod(app) else getattr(app, "__call__", None)  # noqa: B004
     if call is None:
@@ -178,9 +243,7 @@ def make_transport(target: Target) -> tuple[httpx.AsyncBaseTransport | None, str
     if callable(target):
         if _is_asgi(target):
             return httpx.ASGITransport(app=target, raise_app_exceptions=False), IN_PROCESS_BASE + "/"
-        return _ThreadedTransport(httpx.WSGITransport(app=target, raise_app_exceptions=False)), (
-            IN_PROCESS_BASE + "/"
-        )
+        return _ThreadedTransport(WSGITransport(target)), IN_PROCESS_BASE + "/"
     raise UsageError(
         f"cannot deliver to {type(target).__name__}: pass a URL, an ASGI app, a WSGI app or a transport"
     )

@@ -295,8 +295,8 @@ class MockPim:
         """:meth:`run` for callers already inside an event loop (e.g. an ASGI receiver's test)."""
         subs = self._subscriptions(target, secret, subscriptions)
         truth = truth if truth is not None else GroundTruth()
-        truth.meta.update({"seed": self.seed, "profile": self.profile.name, "uuid_mode": self.profile.uuid_mode,
-                           "events": self.events, "data_mode": self.data_mode, "start": self.start})
+        truth.set_meta(seed=self.seed, profile=self.profile.name, uuid_mode=self.profile.uuid_mode,
+                       events=self.events, data_mode=self.data_mode, start=self.start)
         result = RunResult(truth, self.profile, self.seed, self.data_mode)
         limiter = RequestLimiter(self.request_limit, clock=self.limiter_clock)
         senders = [Sender(s.target, follow_redirects=self.profile.follow_redirects, timeout=self.timeout,
@@ -348,7 +348,7 @@ class MockPim:
             truth.add_request(attempt_to_record(
                 attempt, seq=len(truth.requests), subscription=subscription.name, event_ids=probe.event_ids,
                 versions=(), timestamp=int(self.clock.now()), body_size=len(probe.body), probe=name,
-            ))
+            ), body=probe.body, headers=probe.headers, recipe=probe.recipe.to_json())
             result.probes_sent += 1
 
     def _materialise(
@@ -403,7 +403,7 @@ class MockPim:
             attempt, seq=len(truth.requests), subscription=subscription.name, event_ids=delivery.event_ids,
             versions=versions, timestamp=delivery.timestamp, body_size=len(delivery.body),
             faults=order.faults, message=order.planned.message.seq,
-        ))
+        ), body=delivery.body, headers=delivery.headers)
         summaries = [_summary(event) for event in delivery.events]
         truth.add_log(log_entry_for(attempt, epoch=self.clock.now(), url=senders[order.planned.subscription].url,
                                     request_headers=delivery.headers, events=summaries, timeout=self.timeout))

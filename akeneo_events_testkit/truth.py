@@ -6,9 +6,10 @@ secrets are never part of it (only signatures, which prove nothing without the s
 
 from __future__ import annotations
 
+import base64
 import json
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -16,7 +17,10 @@ from typing import IO, Any
 from .delivery import Attempt, LogEntry, Outcome
 from .model import Action
 
-__all__ = ["GeneratedEvent", "GroundTruth", "RequestRecord"]
+__all__ = ["REDACTED", "GeneratedEvent", "GroundTruth", "RequestRecord"]
+
+#: What a secret-derived value looks like in any output of the kit.
+REDACTED = "[redacted]"
 
 
 @dataclass(frozen=True)
@@ -80,8 +84,11 @@ class GroundTruth:
     def stream_to(self, path: str | Path) -> None:
         """Also write every record, as it is made, to a JSON Lines file."""
         self._stream = open(path, "w", encoding="utf-8")  # noqa: SIM115 - closed by close()
-        if self.meta:
-            self._write({"type": "run", **self.meta})
+
+    def set_meta(self, **meta: Any) -> None:
+        """Describe the run (seed, profile...); the tape's first line."""
+        self.meta.update(meta)
+        self._write({"type": "run", **self.meta})
 
     def close(self) -> None:
         if self._stream is not None:
@@ -97,10 +104,26 @@ class GroundTruth:
         if self._stream is not None:
             self._write({"type": "event", **asdict(event), "action": event.action.value})
 
-    def add_request(self, record: RequestRecord) -> None:
+    def add_request(
+        self,
+        record: RequestRecord,
+        *,
+        body: bytes | None = None,
+        headers: Sequence[tuple[str, str | bytes]] = (),
+        recipe: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Keep ``record``; the stream (the delivery tape) also gets the exact bytes sent, the headers with
+        the signature redacted, and the recipe that re-signs them on ``replay``."""
         self.requests.append(record)
         if self._stream is not None:
-            self._write({"type": "request", **record.to_json()})
+            line: dict[str, Any] = {"type": "request", **record.to_json()}
+            if body is not None:
+                line["body_b64"] = base64.b64encode(body).decode("ascii")
+                line["headers"] = [[name, REDACTED if name.lower() == "x-akeneo-request-signature"
+                                    else (value.decode("latin-1") if isinstance(value, bytes) else value)]
+                                   for name, value in headers]
+                line["recipe"] = dict(recipe or {})
+            self._write(line)
 
     def add_log(self, entry: LogEntry) -> None:
         if len(self.log) < self.keep_log:

@@ -258,3 +258,18 @@ def test_log_lines_use_the_pims_messages() -> None:
     assert failed.message == LOG_FAILED.format(ms=500) == "The endpoint failed to answer under 500 ms."
     line = failed.format()
     assert json.loads(line[line.index("{"):])["event_subscription_url"] == "u"
+
+
+def test_wsgi_apps_get_non_ascii_headers_as_latin_1_like_a_real_server() -> None:
+    seen: dict[str, str] = {}
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        seen["signature"] = environ["HTTP_X_AKENEO_REQUEST_SIGNATURE"]
+        seen["type"] = environ["CONTENT_TYPE"]
+        start_response("401 Unauthorized", [])
+        return [b""]
+
+    attempt = post(app, headers=[("Content-Type", "application/json"),
+                                 ("X-Akeneo-Request-Signature", b"abc" + "é".encode())])
+    assert attempt.status == 401
+    assert seen == {"signature": "abc\xc3\xa9", "type": "application/json"}
