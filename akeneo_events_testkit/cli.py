@@ -206,6 +206,10 @@ def cmd_fuzz(args: argparse.Namespace, out: TextIO) -> int:
         from .report import write_junit
 
         write_junit(result, args.junit)
+    if args.html:
+        from .report import write_html
+
+        write_html(result, args.html)
     if args.save_plan and result.run.fault_plan is not None:
         result.run.fault_plan.save(args.save_plan)
     if args.json:
@@ -300,6 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true", help="replay_accepted is an error, not a warning")
     p.add_argument("--report", metavar="FILE.json", help="write the JSON report")
     p.add_argument("--junit", metavar="FILE.xml", help="write a JUnit XML report")
+    p.add_argument("--html", metavar="FILE.html", help="write a self-contained HTML report with timelines")
     p.add_argument("--record", metavar="FILE.jsonl", help="write the ground truth as JSON Lines")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--quiet", action="store_true", help="print only the verdict and violations")

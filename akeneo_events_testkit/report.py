@@ -1,17 +1,19 @@
-"""Reports for CI: JUnit XML with one test case per property checked."""
+"""Reports: JUnit XML with one test case per property checked, and a self-contained HTML page."""
 
 from __future__ import annotations
 
+import datetime as _dt
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .oracle import VIOLATION_KINDS, Violation
+from .truth import RequestRecord as RequestRecordLike
 
 if TYPE_CHECKING:
     from .campaign import CampaignResult
 
-__all__ = ["junit_xml", "write_junit"]
+__all__ = ["html_report", "junit_xml", "write_html", "write_junit"]
 
 
 def _violation_text(violation: Violation) -> str:
@@ -62,3 +64,120 @@ def junit_xml(result: CampaignResult) -> str:
 
 def write_junit(result: CampaignResult, path: str | Path) -> None:
     Path(path).write_text(junit_xml(result) + "\n", encoding="utf-8")
+
+
+# -- HTML ----------------------------------------------------------------------------------------------
+
+_MAX_RESOURCES = 40
+
+_CSS = """
+body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#1d2330;background:#fff}
+h1{font-size:1.5em;margin:0 0 .2em}h2{font-size:1.15em;margin:1.6em 0 .5em}
+.verdict{display:inline-block;padding:.2em .7em;border-radius:4px;color:#fff;font-weight:700}
+.pass{background:#1a7f37}.fail{background:#cf222e}
+table{border-collapse:collapse;margin:.4em 0 1em}td,th{border:1px solid #d0d7de;padding:.25em .6em;text-align:left;
+vertical-align:top}th{background:#f6f8fa}code{font:12px ui-monospace,monospace}
+.error{color:#cf222e;font-weight:600}.warning{color:#9a6700;font-weight:600}
+.badge{display:inline-block;border-radius:3px;padding:0 .35em;margin:0 .15em;font-size:11px;background:#ddf4ff}
+.fault{background:#fff1e5;color:#953800}.bad{background:#ffebe9;color:#cf222e}.ok{background:#dafbe1;color:#1a7f37}
+.current td{background:#fffbdd}.removal td:nth-child(2){color:#cf222e}
+.lane{display:flex;gap:4px;align-items:center;margin:.2em 0}.dot{width:10px;height:10px;border-radius:50%}
+dl{display:grid;grid-template-columns:max-content auto;gap:.2em 1em}dt{font-weight:600}
+"""
+
+
+def _esc(value: object) -> str:
+    import html
+
+    return html.escape(str(value))
+
+
+def html_report(result: CampaignResult) -> str:
+    """A self-contained page (no network): verdict, violations, and a per-resource timeline of generated,
+    delivered and applied events with the faults marked, so a person sees how a violation happened."""
+    from collections import defaultdict
+
+    verdict = result.verdict
+    truth = result.run.truth
+    applied: list[str] = list(result.observation.get("applied", []) or [])
+    resources = result.observation.get("resources", {}) or {}
+    applied_at: dict[str, list[int]] = defaultdict(list)
+    for index, event_id in enumerate(applied):
+        applied_at[event_id].append(index)
+    delivered_in: dict[str, list[RequestRecordLike]] = defaultdict(list)
+    for record in truth.requests:
+        if record.probe is None:
+            for event_id in record.event_ids:
+                delivered_in[event_id].append(record)
+    by_key: dict[str, list[Any]] = defaultdict(list)
+    for event in truth.events.values():
+        by_key[event.key].append(event)
+    flagged = [v.resource for v in verdict.violations if v.resource]
+    keys = list(dict.fromkeys(flagged))
+    for key in by_key:
+        if len(keys) >= _MAX_RESOURCES:
+            break
+        if key not in keys and any(delivered_in.get(e.event_id) for e in by_key[key]):
+            keys.append(key)
+
+    status = "pass" if verdict.passed else "fail"
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>akeneo-events fuzz: {status.upper()} (seed {result.config.seed})</title>",
+        f"<style>{_CSS}</style></head><body>",
+        f"<h1>akeneo-events fuzz <span class='verdict {status}' id='verdict'>{status.upper()}</span></h1>",
+        "<dl>",
+    ]
+    facts = [("target", result.target), ("seed", result.config.seed), ("profile", result.config.profile),
+             ("events", result.config.events), ("faults", result.config.faults),
+             ("requests", verdict.stats.get("requests")), ("probes", verdict.stats.get("probes")),
+             ("ties met", verdict.stats.get("ties")), ("reproduce", result.reproduce)]
+    parts += [f"<dt>{_esc(k)}</dt><dd><code>{_esc(v)}</code></dd>" for k, v in facts]
+    parts.append("</dl><h2>Violations</h2>")
+    if not verdict.violations:
+        parts.append("<p id='no-violations'>None: the receiver handled every fault and probe correctly.</p>")
+    else:
+        parts.append("<table id='violations'><tr><th>#</th><th>kind</th><th>resource</th><th>expected</th>"
+                     "<th>received</th><th>witness (requests in send order)</th></tr>")
+        for index, v in enumerate(verdict.violations[:200], 1):
+            witness = " ".join(
+                f"<span class='badge'>#{w['request']} → {_esc(w['status'] or w['outcome'])}"
+                + "".join(f" <span class='badge fault'>{_esc(f)}</span>" for f in w.get("faults", []))
+                + (f" <span class='badge bad'>{_esc(w['probe'])}</span>" if w.get("probe") else "") + "</span>"
+                for w in v.requests)
+            anchor = f"<a href='#r-{_esc(v.resource)}'>{_esc(v.resource)}</a>" if v.resource else ""
+            parts.append(f"<tr class='violation'><td>{index}</td><td class='{v.severity}'>{_esc(v.kind)}</td>"
+                         f"<td>{anchor}</td><td>{_esc(v.expected)}</td><td>{_esc(v.received)}</td>"
+                         f"<td>{witness}</td></tr>")
+        parts.append("</table>")
+    parts.append("<h2>Timeline per resource</h2><p>Each row is an event as generated (save time), the requests "
+                 "that delivered it (status and faults), and where it sits in the receiver's <code>applied</code>"
+                 " list. The highlighted row is the receiver's current state.</p>")
+    for key in keys:
+        state = resources.get(key) or {}
+        mark = " <span class='badge bad'>flagged</span>" if key in flagged else ""
+        parts.append(f"<h3 id='r-{_esc(key)}'><code>{_esc(key)}</code>{mark}</h3>")
+        parts.append("<table class='timeline'><tr><th>event_datetime</th><th>action</th><th>event_id</th>"
+                     "<th>delivered in</th><th>applied at</th></tr>")
+        for event in sorted(by_key[key], key=lambda e: (e.epoch, e.version)):
+            classes = []
+            if state.get("event_id") == event.event_id:
+                classes.append("current")
+            if event.is_removal:
+                classes.append("removal")
+            deliveries = " ".join(
+                f"<span class='badge {'ok' if r.status is not None and 200 <= r.status < 300 else 'bad'}'>"
+                f"#{r.seq} → {_esc(r.status or r.outcome.value)}</span>"
+                + "".join(f"<span class='badge fault'>{_esc(f)}</span>" for f in r.faults)
+                for r in delivered_in.get(event.event_id, [])) or "<span class='badge'>not delivered</span>"
+            positions = ", ".join(str(p) for p in applied_at.get(event.event_id, [])) or "—"
+            stamp = _dt.datetime.fromtimestamp(event.epoch, tz=_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+            parts.append(f"<tr class='{' '.join(classes)}'><td>{stamp}</td><td>{_esc(event.action.value)}</td>"
+                         f"<td><code>{_esc(event.event_id)}</code></td><td>{deliveries}</td><td>{positions}</td></tr>")
+        parts.append("</table>")
+    parts.append("</body></html>")
+    return "".join(parts)
+
+
+def write_html(result: CampaignResult, path: str | Path) -> None:
+    Path(path).write_text(html_report(result), encoding="utf-8")
