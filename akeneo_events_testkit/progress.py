@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections import Counter
 from typing import IO, TYPE_CHECKING, Any
 
 from .truth import percentile
@@ -69,8 +70,10 @@ def summary_table(run: RunResult, verdict_stats: dict[str, Any] | None) -> str:
     """Events, requests by outcome, faults by kind, probes, latency percentiles."""
     truth = run.truth
     genuine = [r for r in truth.requests if r.probe is None]
+    probes = [r for r in truth.requests if r.probe is not None]
     latencies = truth.latencies()
-    outcomes = truth.outcome_counts()
+    outcomes = Counter(r.outcome.value for r in genuine)
+    refused = sum(1 for r in probes if r.status is not None and 400 <= r.status < 500)
     faults = run.fault_plan.counts() if run.fault_plan is not None else {}
     rows: list[tuple[str, str]] = [
         ("profile", f"{run.profile.name}{' (uuid mode)' if run.profile.uuid_mode else ''}, seed {run.seed}, "
@@ -79,7 +82,7 @@ def summary_table(run: RunResult, verdict_stats: dict[str, Any] | None) -> str:
         ("requests sent", f"{len(genuine)} ({', '.join(f'{k} {v}' for k, v in sorted(outcomes.items()))})"),
         ("events delivered", str(sum(len(r.event_ids) for r in genuine))),
         ("faults injected", ", ".join(f"{k} {v}" for k, v in sorted(faults.items())) or "none"),
-        ("probes", str(run.probes_sent)),
+        ("probes", f"{len(probes)} ({refused} refused with 4xx)" if probes else "none"),
         ("not sent by the PIM", ", ".join(f"{k} {v}" for k, v in sorted(truth.dropped.items())) or "none"),
         ("latency p50/p95/p99", " / ".join(_ms(percentile(latencies, q)) for q in (0.5, 0.95, 0.99))),
     ]
