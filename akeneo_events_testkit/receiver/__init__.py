@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from .asgi import asgi_app
 from .core import DEFAULT_MAX_BODY, ReferenceReceiver, Response
-from .server import ReceiverServer, serve
+from .server import AppServer, ReceiverServer, serve
 from .stores import MemoryStore, ResourceState, SqliteStore, Store, StoreError, open_store
 from .wsgi import wsgi_app
 
 __all__ = [
     "DEFAULT_MAX_BODY",
+    "AppServer",
     "MemoryStore",
     "ReceiverServer",
     "ReferenceReceiver",

@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import uvicorn
 
@@ -26,7 +26,10 @@ from .asgi import asgi_app
 from .core import DEFAULT_MAX_BODY, ReferenceReceiver
 from .stores import open_store
 
-__all__ = ["ReceiverServer", "serve"]
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+__all__ = ["AppServer", "ReceiverServer", "serve"]
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -57,11 +60,11 @@ def _webhook_path(receiver: ReferenceReceiver) -> str:
 
 
 def _config(
-    receiver: ReferenceReceiver, log_level: str, access_log: bool, graceful: int, *, own_logging: bool
+    app: Any, log_level: str, access_log: bool, graceful: int, *, own_logging: bool
 ) -> uvicorn.Config:
     """uvicorn's settings; ``own_logging`` lets uvicorn install its log handlers (the CLI, not in tests)."""
     return uvicorn.Config(
-        asgi_app(receiver),
+        app,
         lifespan="on",
         log_config=uvicorn.config.LOGGING_CONFIG if own_logging else None,
         log_level=log_level,
@@ -83,17 +86,13 @@ class _Server(uvicorn.Server):
         self.ready.set()
 
 
-class ReceiverServer:
-    """The reference receiver on ``http://host:port`` in a background thread.
-
-    Use as a context manager or with :meth:`start` / :meth:`stop`. ``url`` is the webhook URL,
-    ``state_url`` the observation. Nothing here waits unboundedly: start and stop give up after their
-    timeouts. The receiver (and its store) stay owned by the caller.
-    """
+class AppServer:
+    """Any ASGI app on ``http://host:port`` in a background thread (uvicorn), started and stopped in
+    bounded time. Use as a context manager or with :meth:`start` / :meth:`stop`."""
 
     def __init__(
         self,
-        receiver: ReferenceReceiver,
+        app: Any,
         host: str = "127.0.0.1",
         port: int = 0,
         *,
@@ -102,7 +101,7 @@ class ReceiverServer:
         startup_timeout: float = 10.0,
         shutdown_timeout: float = 5.0,
     ) -> None:
-        self.receiver = receiver
+        self.app = app
         self.host = host
         self.requested_port = port
         self.log_level = log_level
@@ -118,40 +117,29 @@ class ReceiverServer:
 
     def __repr__(self) -> str:
         where = self._base or f"{self.host}:{self.requested_port} (stopped)"
-        return f"ReceiverServer({where})"
+        return f"{type(self).__name__}({where})"
 
     @property
     def base_url(self) -> str:
         if self._base is None:
-            raise UsageError("the receiver server is not running: call start() or use it in a with block")
+            raise UsageError("the server is not running: call start() or use it in a with block")
         return self._base
-
-    @property
-    def url(self) -> str:
-        """The webhook URL to give the PIM (``/webhook`` if served, else the first webhook path)."""
-        return self.base_url + _webhook_path(self.receiver)
-
-    @property
-    def state_url(self) -> str:
-        if self.receiver.state_path is None:
-            raise UsageError("this receiver has no state endpoint: build it with state_path='/state'")
-        return self.base_url + self.receiver.state_path
 
     @property
     def port(self) -> int:
         if self._socket is None:
-            raise UsageError("the receiver server is not running: call start() or use it in a with block")
+            raise UsageError("the server is not running: call start() or use it in a with block")
         return int(self._socket.getsockname()[1])
 
-    def start(self) -> ReceiverServer:
+    def start(self) -> Self:
         """Bind, start uvicorn in a daemon thread and wait until it serves (at most ``startup_timeout``)."""
         if self._thread is not None:
-            raise UsageError("the receiver server is already running")
+            raise UsageError("the server is already running")
         self._socket = _bind(self.host, self.requested_port)
         graceful = max(1, int(self.shutdown_timeout))
         try:
-            self._server = _Server(_config(self.receiver, self.log_level, self.access_log, graceful, own_logging=False))
-            self._thread = threading.Thread(target=self._run, name=f"receiver-{self.port}", daemon=True)
+            self._server = _Server(_config(self.app, self.log_level, self.access_log, graceful, own_logging=False))
+            self._thread = threading.Thread(target=self._run, name=f"asgi-server-{self.port}", daemon=True)
             self._thread.start()
         except BaseException:
             self.stop()
@@ -161,7 +149,7 @@ class ReceiverServer:
             if not self._thread.is_alive() or time.monotonic() > deadline:
                 error = self.thread_error
                 self.stop()
-                raise RuntimeError(f"the receiver server did not start within {self.startup_timeout} s") from error
+                raise RuntimeError(f"the server did not start within {self.startup_timeout} s") from error
         self._base = _base_url(self._socket)
         return self
 
@@ -186,11 +174,34 @@ class ReceiverServer:
         if sock is not None:
             sock.close()
 
-    def __enter__(self) -> ReceiverServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class ReceiverServer(AppServer):
+    """The reference receiver on ``http://host:port`` in a background thread.
+
+    ``url`` is the webhook URL, ``state_url`` the observation. The receiver (and its store) stay owned by
+    the caller.
+    """
+
+    def __init__(self, receiver: ReferenceReceiver, host: str = "127.0.0.1", port: int = 0, **options: Any) -> None:
+        super().__init__(asgi_app(receiver), host, port, **options)
+        self.receiver = receiver
+
+    @property
+    def url(self) -> str:
+        """The webhook URL to give the PIM (``/webhook`` if served, else the first webhook path)."""
+        return self.base_url + _webhook_path(self.receiver)
+
+    @property
+    def state_url(self) -> str:
+        if self.receiver.state_path is None:
+            raise UsageError("this receiver has no state endpoint: build it with state_path='/state'")
+        return self.base_url + self.receiver.state_path
 
 
 @contextmanager
@@ -244,7 +255,7 @@ def serve(
             **receiver_options,
         )
         sock = _bind(host, port)
-        server = uvicorn.Server(_config(receiver, log_level, access_log, 5, own_logging=True))
+        server = uvicorn.Server(_config(asgi_app(receiver), log_level, access_log, 5, own_logging=True))
         base = _base_url(sock)
         state = base + receiver.state_path if receiver.state_path else "disabled"
         print(
