@@ -45,6 +45,8 @@ class CampaignConfig:
     strict: bool = False
     data_mode: str = "send_time"
     settle_timeout: float = 10.0
+    #: judge the data receivers report (observation ``data``), e.g. receivers that re-fetch from the REST API
+    content: bool = False
 
     def __post_init__(self) -> None:
         if self.events < 1:
@@ -144,6 +146,7 @@ def run_campaign(
     on_request: Callable[[int], None] | None = None,
     record: str | Path | None = None,
     store_dir: str | Path | None = None,
+    rest_api: Any = None,
 ) -> CampaignResult:
     """Run one campaign. Without ``target``, fuzz the reference receiver on a loopback port."""
     started = time.monotonic()
@@ -167,7 +170,10 @@ def run_campaign(
                                  "(see README: observation contract)")
         pim = MockPim(seed=config.seed, events=config.events, profile=config.profile, uuid_mode=config.uuid_mode,
                       data_mode=config.data_mode, clock=clock,
-                      faults=config.plan if config.plan is not None else config.faults, probes=config.probes)
+                      faults=config.plan if config.plan is not None else config.faults, probes=config.probes,
+                      track_content=config.content)
+        if rest_api is not None:
+            rest_api.attach(pim)
         if isinstance(target, str):
             check = pim.test_button(target, secret=secret)
             if check.outcome is Outcome.FAILED and check.reason.startswith("connect"):

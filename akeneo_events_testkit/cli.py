@@ -11,6 +11,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
@@ -192,13 +193,22 @@ def cmd_fuzz(args: argparse.Namespace, out: TextIO) -> int:
     secret = _secret(args, required=bool(args.url))
     config = CampaignConfig(seed=args.seed, events=args.events, profile=args.profile,
                             uuid_mode=args.uuid_mode or None, faults=args.faults, plan=_load_plan(args),
-                            probes=not args.no_probes, strict=args.strict)
+                            probes=not args.no_probes, strict=args.strict, content=args.rest_api)
     progress = Progress(args.events, enabled=not (args.quiet or args.json))
-    try:
-        result = run_campaign(config, target=args.url, secret=secret, state_url=args.state_url,
-                              on_request=progress.advance, record=args.record)
-    finally:
-        progress.close()
+    with ExitStack() as stack:
+        api = None
+        if args.rest_api:
+            from .restapi import RestApi
+
+            api = RestApi(lag=args.rest_lag)
+            server = stack.enter_context(api.server(port=args.rest_api_port))
+            print(api.describe(server.base_url), file=sys.stderr if args.json else out)
+            out.flush()
+        try:
+            result = run_campaign(config, target=args.url, secret=secret, state_url=args.state_url,
+                                  on_request=progress.advance, record=args.record, rest_api=api)
+        finally:
+            progress.close()
     report = result.report()
     if args.report:
         Path(args.report).write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
@@ -306,6 +316,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--junit", metavar="FILE.xml", help="write a JUnit XML report")
     p.add_argument("--html", metavar="FILE.html", help="write a self-contained HTML report with timelines")
     p.add_argument("--record", metavar="FILE.jsonl", help="write the ground truth as JSON Lines")
+    p.add_argument("--rest-api", action="store_true",
+                   help="serve a mock PIM REST API of the same timeline for receivers that re-fetch, and judge the"
+                        " data they report")
+    p.add_argument("--rest-api-port", type=_non_negative, default=0, help="port of the mock REST API (default: free)")
+    p.add_argument("--rest-lag", type=float, default=0.0, metavar="SECONDS",
+                   help="the REST API answers like a replica this far behind the timeline (default 0)")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--quiet", action="store_true", help="print only the verdict and violations")
     mode.add_argument("--json", action="store_true", help="print the JSON report instead of the summary")

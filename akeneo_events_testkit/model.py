@@ -8,6 +8,7 @@ values carry a ``symbol``. An :class:`Event` is one item of the ``events`` list 
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -28,6 +29,7 @@ __all__ = [
     "Delivery",
     "Event",
     "Profile",
+    "content_digest",
     "get_profile",
     "resource_key",
 ]
@@ -185,6 +187,26 @@ def resource_key(action: Action | str, resource: Mapping[str, Any]) -> str:
     if uuid:
         return f"product:{uuid}"
     return f"product:{resource.get('identifier')}"
+
+
+_CONTENT_FIELDS = ("enabled", "family", "family_variant", "categories", "groups", "parent", "values", "updated")
+
+
+def content_digest(resource: Mapping[str, Any] | None, *, identifier_attribute: str = "sku") -> str | None:
+    """A fingerprint of what a resource *says*, the same whichever way it was read (None: absent).
+
+    Events, ``/products/{identifier}`` and ``/products-uuid/{uuid}`` differ in identity fields (root
+    ``identifier`` or not, associations by identifier or uuid, the identifier value kept in ``values`` in UUID
+    mode); the fingerprint covers the content fields only, so a receiver holding any of them compares equal.
+    """
+    if resource is None:
+        return None
+    projection = {name: resource[name] for name in _CONTENT_FIELDS if name in resource}
+    values = projection.get("values")
+    if isinstance(values, Mapping) and identifier_attribute in values:
+        projection["values"] = {k: v for k, v in values.items() if k != identifier_attribute}
+    text = json.dumps(projection, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha1(text.encode("ascii")).hexdigest()
 
 
 def parse_event_datetime(text: str) -> float:

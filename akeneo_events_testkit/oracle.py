@@ -17,6 +17,7 @@ from typing import Any
 
 from .delivery import DEFAULT_TIMEOUT, Outcome
 from .errors import KitError
+from .model import content_digest
 from .probes import PROBE_KINDS
 from .truth import GeneratedEvent, GroundTruth, RequestRecord, percentile
 
@@ -42,6 +43,8 @@ VIOLATION_KINDS: dict[str, tuple[str, str]] = {
     "rejected_valid": ("error", "a genuine PIM request was answered with a non-2xx status"),
     "server_error": ("error", "a 5xx answer or a broken connection"),
     "slow_ack": ("error", "answered after the PIM's 0.5 s timeout"),
+    "stale_content": ("error", "the data a receiver holds is older than what the PIM served when notifying it"),
+    "removal_not_propagated": ("error", "the resource was removed, yet the receiver still holds its data"),
 }
 
 _WITNESS_REQUESTS = 12
@@ -55,6 +58,8 @@ class InvalidObservation(KitError, ValueError):
 class ResourceState:
     event_id: str
     removed: bool
+    has_data: bool = False
+    data: Any = None
 
 
 @dataclass(frozen=True)
@@ -83,7 +88,10 @@ def parse_observation(data: Any) -> Observation:
         removed = value.get("removed", False)
         if not isinstance(removed, bool):
             raise InvalidObservation(f'resources[{key!r}].removed must be true or false')
-        states[str(key)] = ResourceState(value["event_id"], removed)
+        data = value.get("data")
+        if "data" in value and data is not None and not isinstance(data, Mapping):
+            raise InvalidObservation(f"resources[{key!r}].data must be the resource object the receiver holds")
+        states[str(key)] = ResourceState(value["event_id"], removed, "data" in value, data)
     return Observation(tuple(applied), states)
 
 
@@ -190,7 +198,16 @@ def judge(
         return witness_for(ids_by_key.get(key, ()))
 
     # -- per request: transport-level properties ------------------------------------------------------
+    # Genuine requests with the same timestamp, events and size are (barring same-size data changes) the same
+    # bytes under the same signature, sent concurrently or within one second: once one copy is accepted, a
+    # receiver may refuse the others as replays. Versions are left out: a save changing nothing gives the
+    # same bytes. Copies of one message go out in parallel, so "another copy", not "an earlier one".
+    def same_bytes(record: RequestRecord) -> tuple[Any, ...]:
+        return record.subscription, record.timestamp, record.event_ids, record.body_size
+
+    accepted_bytes = {same_bytes(r) for r in genuine if r.status is not None and 200 <= r.status < 300}
     for record in requests:
+        repeated = record.probe is None and same_bytes(record) in accepted_bytes
         if (record.outcome is Outcome.FAILED and record.reason == "timeout") or (
             record.status is not None and record.latency > timeout
         ):
@@ -206,7 +223,7 @@ def judge(
                           expected="2xx or 4xx", received=received, event_ids=record.event_ids,
                           requests=(_request_witness(record),)))
         elif record.probe is None and record.status is not None and not 200 <= record.status < 300 \
-                and "replay" not in record.faults:
+                and "replay" not in record.faults and not repeated:
             add(violation("rejected_valid", f"genuine request {record.seq} was refused",
                           expected="2xx", received=f"HTTP {record.status}", event_ids=record.event_ids,
                           requests=(_request_witness(record),)))
@@ -302,6 +319,26 @@ def judge(
                           expected=f"state of {', '.join(_fmt(e, i) for i, e in newest.items())}",
                           received=f"state of {_fmt(current, state.event_id)}", resource=key,
                           event_ids=(*newest, state.event_id), requests=key_witness(key)))
+
+    # -- content, for receivers that report the data they hold (README: observation contract) -----------
+    content_mode = any(state.has_data for state in observation.resources.values())
+    if content_mode:
+        for key, expectation in truth.content.items():
+            state = observation.resources.get(key)
+            if state is not None and not state.has_data:
+                continue
+            holds = None if state is None or state.removed else content_digest(state.data)
+            if holds in expectation.digests:
+                continue
+            if all(d is None for d in expectation.digests):
+                add(violation("removal_not_propagated", f"{key}: removed in the PIM, still held by the receiver",
+                              expected="absent or removed", received="present with data", resource=key,
+                              requests=key_witness(key)))
+            else:
+                add(violation("stale_content", f"{key}: the data held is not what the PIM had when it notified",
+                              expected="the resource as served when its newest event was delivered (or later)",
+                              received="absent" if holds is None else "older or other data", resource=key,
+                              requests=key_witness(key)))
 
     latencies = [r.latency for r in requests if r.status is not None]
     verdict.stats = {

@@ -31,7 +31,15 @@ from .delivery import (
 )
 from .errors import UsageError
 from .faults import FaultInjector, FaultPlan, FaultSpec
-from .model import DEFAULT_PROFILE, Delivery, Event, Profile, format_event_datetime, get_profile
+from .model import (
+    DEFAULT_PROFILE,
+    Delivery,
+    Event,
+    Profile,
+    content_digest,
+    format_event_datetime,
+    get_profile,
+)
 from .probes import PROBE_KINDS, make_probe, probe_positions
 from .signing import sign
 from .truth import GeneratedEvent, GroundTruth, attempt_to_record
@@ -137,6 +145,7 @@ class MockPim:
         faults: str | FaultSpec | FaultPlan | None = None,
         probes: bool | Sequence[str] = False,
         connections: Sequence[str] = ("erp_connector_1234", "magento_0000"),
+        track_content: bool = False,
     ) -> None:
         if events < 0:
             raise UsageError(f"events must be zero or more, got {events}")
@@ -169,6 +178,10 @@ class MockPim:
             self.probe_names = tuple(probes)
         self.connections = tuple(connections)
         self.catalog: Any = None
+        #: record what each resource said when delivered, to judge receivers that report their data
+        self.track_content = track_content
+        #: objects told of the timeline: ``catalog_ready(catalog, start)``, ``operation_applied(operation)``
+        self.listeners: list[Any] = []
 
     # -- generation ---------------------------------------------------------------------------------
 
@@ -182,7 +195,17 @@ class MockPim:
             connections=self.connections, pim_url=self.pim_url,
         )
         self.catalog = catalog
-        return operations
+        if not self.listeners:
+            return operations
+        for listener in self.listeners:
+            listener.catalog_ready(catalog, self.start)
+        return self._tell_listeners(operations)
+
+    def _tell_listeners(self, operations: Iterator[Operation]) -> Iterator[Operation]:
+        for operation in operations:
+            for listener in self.listeners:
+                listener.operation_applied(operation)
+            yield operation
 
     def new_scheduler(self) -> Scheduler:
         """A fresh fault stage for one run; faults draw from their own RNG, apart from the workload's."""
@@ -404,6 +427,13 @@ class MockPim:
             versions=versions, timestamp=delivery.timestamp, body_size=len(delivery.body),
             faults=order.faults, message=order.planned.message.seq,
         ), body=delivery.body, headers=delivery.headers)
+        if self.track_content and attempt.is_2xx:
+            profile = subscription.profile_for(self.profile)
+            for event in delivery.events:
+                current = self.catalog.current(event.key, uuid_mode=profile.uuid_mode)
+                carried = None if event.action.is_removal else content_digest(event.resource)
+                truth.note_content(event.key, event.epoch, content_digest(current[1] if current else None),
+                                   carried)
         summaries = [_summary(event) for event in delivery.events]
         truth.add_log(log_entry_for(attempt, epoch=self.clock.now(), url=senders[order.planned.subscription].url,
                                     request_headers=delivery.headers, events=summaries, timeout=self.timeout))

@@ -17,7 +17,7 @@ from typing import IO, Any
 from .delivery import Attempt, LogEntry, Outcome
 from .model import Action
 
-__all__ = ["REDACTED", "GeneratedEvent", "GroundTruth", "RequestRecord"]
+__all__ = ["REDACTED", "ContentExpectation", "GeneratedEvent", "GroundTruth", "RequestRecord"]
 
 #: What a secret-derived value looks like in any output of the kit.
 REDACTED = "[redacted]"
@@ -70,6 +70,22 @@ class RequestRecord:
 
 
 @dataclass
+class ContentExpectation:
+    """What a resource may say at the end, for receivers that report their data (re-fetching receivers).
+
+    Set anew by each acknowledged delivery of a newer event; a later delivery of the resource (even of an
+    older event, which a re-fetching receiver may answer by reading the API again) adds the state it read.
+    ``None`` stands for "absent or removed".
+    """
+
+    newest_epoch: float
+    digests: set[str | None]
+
+
+_MAX_DIGESTS = 64
+
+
+@dataclass
 class GroundTruth:
     """Everything the emitter knows about one run, per subscription."""
 
@@ -79,6 +95,7 @@ class GroundTruth:
     log: list[LogEntry] = field(default_factory=list)
     keep_log: int = 1000
     meta: dict[str, Any] = field(default_factory=dict)
+    content: dict[str, ContentExpectation] = field(default_factory=dict)
     _stream: IO[str] | None = field(default=None, repr=False)
 
     def stream_to(self, path: str | Path) -> None:
@@ -131,6 +148,16 @@ class GroundTruth:
         if self._stream is not None:
             self._write({"type": "log", "level": entry.level, "message": entry.message,
                          "epoch": entry.epoch})
+
+    def note_content(self, key: str, epoch: float, current: str | None, carried: str | None) -> None:
+        """An acknowledged delivery of an event of ``key`` at ``epoch``: the state then, and the data carried."""
+        expectation = self.content.get(key)
+        if expectation is None or epoch > expectation.newest_epoch:
+            self.content[key] = ContentExpectation(epoch, {current, carried})
+        elif len(expectation.digests) < _MAX_DIGESTS:
+            expectation.digests.add(current)
+            if epoch == expectation.newest_epoch:
+                expectation.digests.add(carried)
 
     def drop(self, reason: str, count: int = 1) -> None:
         self.dropped[reason] += count

@@ -1,0 +1,412 @@
+"""A mock of the PIM's REST API that serves the same timeline as the event stream.
+
+Many receivers treat an event as a notification and re-fetch the resource from the REST API. Such a
+receiver can only be tested against an API and an event stream that come from one catalog: this one reads
+the mock PIM's catalog while it runs. With ``lag`` it answers as a read replica that is behind (the state
+``lag`` seconds of timeline time ago), so that a receiver trusting a lagging read is caught.
+
+Endpoints (PIM REST API v1 shapes, bodies encoded like PHP's ``json_encode``, errors as
+``{"code": ..., "message": ...}``):
+
+* ``POST /api/oauth/v1/token``: password grant with HTTP Basic client credentials, and refresh tokens;
+* ``GET /api/rest/v1/products/{identifier}``, ``/products-uuid/{uuid}``, ``/product-models/{code}``;
+* ``GET /api/rest/v1/products``, ``/products-uuid``, ``/product-models``: ``search`` on ``updated``
+  (``>``, ``<``, ``BETWEEN``), ``page``/``limit`` pagination, ``with_count``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import threading
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, quote
+
+from .clock import Clock, SystemClock
+from .encoding import php_json_encode_bytes
+from .errors import UsageError
+
+if TYPE_CHECKING:
+    from .activity import Operation
+    from .pim import MockPim
+
+__all__ = ["Credentials", "RestApi"]
+
+TOKEN_TTL = 3600
+MAX_LIMIT = 100
+_PREFIX = "/api/rest/v1/"
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What a connection gives its app: client id and secret, and the connection user's login."""
+
+    client_id: str = "mock_client_id"
+    secret: str = "mock_client_secret"
+    username: str = "erp_connector_1234"
+    password: str = "mock_password"
+
+
+class _Error(Exception):
+    def __init__(self, status: int, message: str, headers: tuple[tuple[str, str], ...] = ()) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers
+
+
+@dataclass
+class _History:
+    """Per-resource states over the last ``window`` seconds of timeline time (memory bounded by resources)."""
+
+    window: float
+    states: dict[str, deque[tuple[int, dict[str, Any] | None, dict[str, Any] | None]]] = field(default_factory=dict)
+
+    def add(self, key: str, epoch: int, legacy: dict[str, Any] | None, uuid: dict[str, Any] | None) -> None:
+        entries = self.states.setdefault(key, deque())
+        entries.append((epoch, legacy, uuid))
+        while len(entries) > 1 and entries[1][0] <= epoch - self.window:
+            entries.popleft()
+
+    def at(self, key: str, epoch: float) -> tuple[bool, dict[str, Any] | None, dict[str, Any] | None]:
+        """(known, legacy payload, uuid payload) as of ``epoch``; unknown when the history starts later."""
+        entries = self.states.get(key)
+        if not entries:
+            return False, None, None
+        chosen = None
+        for entry in entries:
+            if entry[0] <= epoch:
+                chosen = entry
+        if chosen is None:
+            return True, None, None  # it did not exist yet
+        return True, chosen[1], chosen[2]
+
+
+class RestApi:
+    """The mock REST API, reading a :class:`~akeneo_events_testkit.pim.MockPim`'s timeline.
+
+    Create it (and serve it: :meth:`asgi` in-process, :meth:`server` on loopback) before the run, so that the
+    receiver knows where to read; :meth:`attach` it to the PIM that will run (``run_campaign`` does).
+    """
+
+    def __init__(
+        self,
+        pim: MockPim | None = None,
+        *,
+        credentials: Credentials | None = None,
+        lag: float = 0.0,
+        clock: Clock | None = None,
+        token_ttl: int = TOKEN_TTL,
+    ) -> None:
+        if lag < 0:
+            raise UsageError(f"lag must be zero or more seconds, got {lag}")
+        self.pim: Any = None
+        self.credentials = credentials or Credentials()
+        self.lag = float(lag)
+        self.clock = clock or SystemClock()
+        self.token_ttl = token_ttl
+        self._tokens: dict[str, float] = {}
+        self._refresh: dict[str, str] = {}
+        self._history = _History(window=self.lag + 1)
+        self._identifiers: dict[str, str] = {}
+        self._lock = threading.RLock()
+        self.now = 0
+        self.requests = 0
+        if pim is not None:
+            self.attach(pim)
+
+    def attach(self, pim: MockPim) -> None:
+        """Serve ``pim``'s catalog from now on (its next run)."""
+        with self._lock:
+            if self.pim is not None and self in self.pim.listeners:
+                self.pim.listeners.remove(self)
+            self.pim = pim
+            self._history = _History(window=self.lag + 1)
+            self._identifiers.clear()
+            pim.listeners.append(self)
+            pim.track_content = True
+
+    # -- the timeline ----------------------------------------------------------------------------------
+
+    def catalog_ready(self, catalog: Any, start: int) -> None:
+        with self._lock:
+            self.now = start
+            for key in list(catalog.keys()):
+                self._record(catalog, key, start - 1)
+
+    def operation_applied(self, operation: Operation) -> None:
+        with self._lock:
+            self.now = max(self.now, operation.epoch, *(c.epoch for c in operation.changes))
+            for key in dict.fromkeys(c.key for c in operation.changes):
+                self._record(self.pim.catalog, key, self.now)
+
+    def _record(self, catalog: Any, key: str, epoch: int) -> None:
+        has_uuid = self.pim.profile.has_uuid
+        legacy = catalog.current(key, uuid_mode=False if has_uuid else None)
+        uuid = catalog.current(key, uuid_mode=True) if has_uuid and key.startswith("product:") else None
+        legacy_payload = legacy[1] if legacy else None
+        if legacy_payload is not None and "identifier" in legacy_payload and key.startswith("product:"):
+            self._identifiers[str(legacy_payload["identifier"])] = key
+        if self.lag > 0:
+            self._history.add(key, epoch, legacy_payload, uuid[1] if uuid else legacy_payload)
+
+    def resource(self, key: str, *, uuid_mode: bool = False) -> dict[str, Any] | None:
+        """The resource as this API serves it now (``lag`` applied), or None if it does not exist."""
+        with self._lock:
+            if self.lag > 0:
+                known, legacy, uuid = self._history.at(key, self.now - self.lag)
+                if known:
+                    return uuid if uuid_mode else legacy
+            if self.pim is None or self.pim.catalog is None:
+                return None
+            has_uuid = self.pim.profile.has_uuid
+            current = self.pim.catalog.current(key, uuid_mode=(uuid_mode if has_uuid else None))
+            return current[1] if current else None
+
+    # -- HTTP ------------------------------------------------------------------------------------------
+
+    def asgi(self) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] == "lifespan":
+                while True:
+                    message = await receive()
+                    if message["type"] == "lifespan.startup":
+                        await send({"type": "lifespan.startup.complete"})
+                    elif message["type"] == "lifespan.shutdown":
+                        await send({"type": "lifespan.shutdown.complete"})
+                        return
+            body = b""
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return
+                body += message.get("body", b"")
+                if len(body) > 1_000_000:
+                    break
+                if not message.get("more_body"):
+                    break
+            headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+            query = scope.get("query_string", b"").decode("latin-1")
+            status, extra, payload = self.handle(scope["method"], scope["path"], query, headers, body)
+            encoded = php_json_encode_bytes(payload)
+            await send({"type": "http.response.start", "status": status, "headers": [
+                (b"content-type", b"application/json"), (b"content-length", str(len(encoded)).encode()),
+                *((k.encode(), v.encode()) for k, v in extra)]})
+            await send({"type": "http.response.body", "body": encoded})
+
+        return app
+
+    def describe(self, base_url: str) -> str:
+        """One line for a person: where the API is and how to log in (test credentials, not the webhook
+        secret)."""
+        c = self.credentials
+        return (f"Mock REST API at {base_url} (client id {c.client_id}, secret {c.secret}, "
+                f"username {c.username}, password {c.password}{f', read lag {self.lag:g} s' if self.lag else ''})")
+
+    def server(self, host: str = "127.0.0.1", port: int = 0) -> Any:
+        """An :class:`~akeneo_events_testkit.receiver.AppServer` serving this API (start it, or use ``with``)."""
+        from .receiver import AppServer
+
+        return AppServer(self.asgi(), host, port)
+
+    def handle(
+        self, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes
+    ) -> tuple[int, tuple[tuple[str, str], ...], Any]:
+        """Answer one request: (status, extra headers, JSON payload). Never raises."""
+        self.requests += 1
+        try:
+            if path == "/api/oauth/v1/token":
+                if method != "POST":
+                    raise _Error(405, f'No route found for "{method} {path}": Method Not Allowed (Allow: POST)',
+                                 (("allow", "POST"),))
+                return 200, (), self._token(headers, body)
+            if not path.startswith(_PREFIX):
+                raise _Error(404, f'No route found for "{method} {path}"')
+            if method != "GET":
+                raise _Error(405, f'No route found for "{method} {path}": Method Not Allowed (Allow: GET)',
+                             (("allow", "GET"),))
+            self._authenticate(headers)
+            return 200, (), self._get(path[len(_PREFIX):], parse_qs(query, keep_blank_values=True))
+        except _Error as error:
+            return error.status, error.headers, {"code": error.status, "message": error.message}
+
+    def _token(self, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
+        client = self._basic(headers.get("authorization", ""))
+        try:
+            data = json.loads(body or b"{}")
+        except ValueError:
+            raise _Error(400, "Invalid json message received") from None
+        if not isinstance(data, dict):
+            raise _Error(400, "Invalid json message received")
+        creds = self.credentials
+        if client != (creds.client_id, creds.secret):
+            raise _Error(422, 'Parameter "client_id" is missing or does not match any client, or secret is invalid')
+        grant = data.get("grant_type")
+        if grant == "password":
+            if data.get("username") != creds.username or data.get("password") != creds.password:
+                raise _Error(422, "No user found for the given username and password")
+        elif grant == "refresh_token":
+            if self._refresh.pop(str(data.get("refresh_token")), None) is None:
+                raise _Error(422, "Refresh token is invalid or has expired")
+        else:
+            raise _Error(422, 'Parameter "grant_type" is missing or invalid: use "password" or "refresh_token"')
+        access, refresh = secrets.token_hex(24), secrets.token_hex(24)
+        with self._lock:
+            self._tokens[access] = self.clock.now() + self.token_ttl
+            self._refresh[refresh] = access
+        return {"access_token": access, "expires_in": self.token_ttl, "token_type": "bearer", "scope": None,
+                "refresh_token": refresh}
+
+    @staticmethod
+    def _basic(value: str) -> tuple[str, str] | None:
+        scheme, _, encoded = value.partition(" ")
+        if scheme.lower() != "basic":
+            return None
+        try:
+            client_id, _, secret = base64.b64decode(encoded, validate=True).decode("utf-8").partition(":")
+        except (ValueError, UnicodeError):
+            return None
+        return client_id, secret
+
+    def _authenticate(self, headers: Mapping[str, str]) -> None:
+        scheme, _, token = headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise _Error(401, "Authentication is required")
+        expiry = self._tokens.get(token)
+        if expiry is None:
+            raise _Error(401, "The access token provided is invalid.")
+        if self.clock.now() >= expiry:
+            raise _Error(401, "The access token provided has expired.")
+
+    def _get(self, route: str, query: Mapping[str, list[str]]) -> dict[str, Any]:
+        parts = route.split("/")
+        collections = {"products": "product", "products-uuid": "product", "product-models": "product_model"}
+        if self.pim is None:
+            raise _Error(503, "The PIM is not running yet")
+        if parts[0] not in collections or len(parts) > 2 or (parts[0] == "products-uuid"
+                                                             and not self.pim.profile.has_uuid):
+            raise _Error(404, f'No route found for "GET {_PREFIX}{route}"')
+        uuid_mode = parts[0] == "products-uuid"
+        if len(parts) == 2 and parts[1]:
+            return self._one(parts[0], parts[1], uuid_mode)
+        return self._list(parts[0], collections[parts[0]], uuid_mode, query)
+
+    def _key_for(self, collection: str, ident: str) -> str:
+        if collection == "product-models":
+            return f"product_model:{ident}"
+        if collection == "products-uuid" or not self.pim.profile.has_uuid:
+            return f"product:{ident}"
+        return self._identifiers.get(ident, f"product:identifier:{ident}")
+
+    def _one(self, collection: str, ident: str, uuid_mode: bool) -> dict[str, Any]:
+        resource = self.resource(self._key_for(collection, ident), uuid_mode=uuid_mode)
+        if resource is None:
+            kind = "Product model" if collection == "product-models" else "Product"
+            raise _Error(404, f'{kind} "{ident}" does not exist or you do not have permission to access it.')
+        return resource
+
+    def _list(self, collection: str, entity: str, uuid_mode: bool, query: Mapping[str, list[str]]) -> dict[str, Any]:
+        limit = _positive_int(query, "limit", 10)
+        page = _positive_int(query, "page", 1)
+        if limit > MAX_LIMIT:
+            raise _Error(422, f"You cannot request more than {MAX_LIMIT} items.")
+        lower, upper = _updated_filter(query)
+        items = []
+        keys = [k for k in (self.pim.catalog.keys() if self.pim.catalog is not None else ()) if
+                k.startswith(entity + ":")]
+        for key in keys:
+            resource = self.resource(key, uuid_mode=uuid_mode)
+            if resource is None:
+                continue
+            updated = _parse_c(str(resource.get("updated", "")))
+            if (lower is not None and updated <= lower) or (upper is not None and updated >= upper):
+                continue
+            items.append((str(resource.get("updated", "")), key, resource))
+        items.sort(key=lambda item: (item[0], item[1]))
+        chunk = items[(page - 1) * limit: page * limit]
+        base = f"{self.pim.pim_url}{_PREFIX}{collection}"
+        embedded = []
+        for _, _key, resource in chunk:
+            ident = resource.get("code") if entity == "product_model" else (
+                resource.get("uuid") if uuid_mode else resource.get("identifier"))
+            embedded.append({"_links": {"self": {"href": f"{base}/{quote(str(ident))}"}}, **resource})
+        links: dict[str, Any] = {"self": {"href": f"{base}?page={page}&limit={limit}"},
+                                 "first": {"href": f"{base}?page=1&limit={limit}"}}
+        if page > 1:
+            links["previous"] = {"href": f"{base}?page={page - 1}&limit={limit}"}
+        if page * limit < len(items):
+            links["next"] = {"href": f"{base}?page={page + 1}&limit={limit}"}
+        result: dict[str, Any] = {"_links": links, "current_page": page}
+        if query.get("with_count", ["false"])[0] == "true":
+            result["items_count"] = len(items)
+        result["_embedded"] = {"items": embedded}
+        return result
+
+
+def _positive_int(query: Mapping[str, list[str]], name: str, default: int) -> int:
+    values = query.get(name)
+    if not values:
+        return default
+    text = values[0]
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
+        raise _Error(422, f'"{text}" is not a valid {"page number" if name == "page" else "limit number"}.')
+    return int(text)
+
+
+def _parse_c(text: str) -> float:
+    try:
+        return datetime.fromisoformat(text).timestamp()
+    except ValueError:
+        return 0.0
+
+
+def _updated_filter(query: Mapping[str, list[str]]) -> tuple[float | None, float | None]:
+    """``search={"updated":[{"operator":">","value":"2020-01-01 10:00:00"}]}`` as (after, before)."""
+    raw = query.get("search")
+    if not raw:
+        return None, None
+    try:
+        search = json.loads(raw[0])
+    except ValueError:
+        raise _Error(400, "Search query parameter should be valid JSON.") from None
+    if not isinstance(search, dict):
+        raise _Error(422, "Search query parameter has to be an array.")
+    lower = upper = None
+    for prop, filters in search.items():
+        if not isinstance(filters, list):
+            raise _Error(422, f'Structure of filter "{prop}" should respect this structure: '
+                              f'{{"{prop}":[{{"operator": "my_operator", "value": "my_value"}}]}}')
+        for item in filters:
+            operator = item.get("operator") if isinstance(item, dict) else None
+            if prop != "updated" or operator not in (">", "<", "BETWEEN"):
+                raise _Error(422, f'Filter on property "{prop}" is not supported or does not support operator '
+                                  f'"{operator}"')
+            values = item.get("value")
+            dates = values if operator == "BETWEEN" else [values]
+            if not isinstance(dates, list) or len(dates) != (2 if operator == "BETWEEN" else 1):
+                expected = "an array of 2 dates" if operator == "BETWEEN" else "a date"
+                raise _Error(422, f'Property "updated" expects {expected} with the format "yyyy-mm-dd H:i:s" as data.')
+            parsed = []
+            for date in dates:
+                try:
+                    parsed.append(datetime.strptime(str(date), "%Y-%m-%d %H:%M:%S").replace(
+                        tzinfo=timezone.utc).timestamp())
+                except ValueError:
+                    raise _Error(422, f'Property "updated" expects a string with the format "yyyy-mm-dd H:i:s" as '
+                                      f'data, "{date}" given.') from None
+            if operator == ">":
+                lower = parsed[0]
+            elif operator == "<":
+                upper = parsed[0]
+            else:
+                lower, upper = parsed[0] - 1, parsed[1] + 1
+    return lower, upper
