@@ -9,6 +9,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent
 
+#: pytester runs the kit's pytest plugin the way users run it (tests/test_pytest_plugin.py, test_examples.py).
+pytest_plugins = ["pytester"]
+
 
 def _reference_dir() -> Path:
     configured = os.environ.get("AKENEO_EVENTS_REFERENCE")

@@ -159,8 +159,16 @@ class WSGITransport(httpx.BaseTransport):
     probes send; a real server passes them through as Latin-1, so the receiver gets to reject them itself.
     """
 
-    def __init__(self, app: Callable[..., Any]) -> None:
+    def __init__(
+        self,
+        app: Callable[..., Any],
+        *,
+        path: str | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+    ) -> None:
         self.app = app
+        self.path = path  # where the app receives the POSTs, e.g. /webhook (default: the URL's path)
+        self.on_error = on_error  # told of every exception the app raises, before it becomes a 500
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         body = request.read()
@@ -168,7 +176,7 @@ class WSGITransport(httpx.BaseTransport):
         environ: dict[str, Any] = {
             "REQUEST_METHOD": request.method,
             "SCRIPT_NAME": "",
-            "PATH_INFO": url.path,
+            "PATH_INFO": self.path or url.path,
             "QUERY_STRING": url.query.decode("ascii", "replace"),
             "SERVER_NAME": url.host or "receiver.invalid",
             "SERVER_PORT": str(url.port or 80),
@@ -201,18 +209,23 @@ class WSGITransport(httpx.BaseTransport):
             return lambda data: chunks.append(data)
 
         chunks: list[bytes] = []
-        result = self.app(environ, start_response)
         try:
-            for chunk in result:
-                chunks.append(chunk)
-        finally:
-            close = getattr(result, "close", None)
-            if close is not None:
-                close()
-        if not started:
-            raise RuntimeError("the WSGI app returned without calling start_response")
+            result = self.app(environ, start_response)
+            try:
+                chunks.extend(bytes(chunk) for chunk in result)
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+            if not started:
+                raise RuntimeError("the WSGI app returned without calling start_response")
+        except Exception as exc:
+            if self.on_error is not None:
+                self.on_error(exc)
+            raise
         status = int(str(started[0]).split(" ", 1)[0])
-        return httpx.Response(status, headers=started[1], stream=httpx.ByteStream(b"".join(chunks)))
+        headers = [(str(k).encode("latin-1"), str(v).encode("latin-1")) for k, v in started[1]]
+        return httpx.Response(status, headers=headers, stream=httpx.ByteStream(b"".join(chunks)))
 
 
 def _is_asgi(app: Callable[..., Any]) -> bool:

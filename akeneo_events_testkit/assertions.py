@@ -1,0 +1,296 @@
+"""One-call checks for a receiver's own test suite: run a fuzz campaign, fail with the whole story.
+
+:func:`assert_receiver_correct` is the plain-Python entry point (any test runner); the pytest plugin's
+``akeneo_check`` fixture calls :func:`assert_campaign` with the test's settings and a pytest command line to
+rerun it. A failure is a :class:`~.failures.ViolationsFound` whose message is the failure anatomy
+(convention 6). In-process apps are wrapped so that an exception they raise is kept and shown, not just
+answered 500 (pytest-httpserver issue #68 is the mistake avoided).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from .campaign import CampaignConfig, CampaignResult, reproduce_command, run_campaign
+from .errors import KitError, UsageError
+from .failures import ReceiverServerError, ViolationsFound, describe_exception
+from .model import Action, resource_key
+from .oracle import Verdict, format_violations
+
+if TYPE_CHECKING:
+    from .delivery import Target
+
+__all__ = [
+    "DEFAULT_EVENTS",
+    "AppErrorGuard",
+    "ObservationRecorder",
+    "assert_campaign",
+    "assert_receiver_correct",
+    "observation_source",
+    "render_failure",
+]
+
+#: Events per check: enough for every fault and probe to show up (~0.5 s against an in-process app).
+DEFAULT_EVENTS = 200
+
+
+class ObservationRecorder:
+    """The observation contract kept for an in-process receiver that has no state endpoint of its own.
+
+    Call :meth:`record` where the receiver applies an event, and pass the recorder as ``observe=``. The oracle
+    needs every application in order (to see duplicates) and the current event per resource (to see stale
+    or lost state). Thread-safe: WSGI apps are called from worker threads.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._applied: list[str] = []
+        self._resources: dict[str, dict[str, Any]] = {}
+
+    def __repr__(self) -> str:
+        return f"ObservationRecorder(applied={len(self._applied)}, resources={len(self._resources)})"
+
+    def record(self, event: Mapping[str, Any]) -> None:
+        """Record that ``event`` (one item of the request's ``events`` list, as decoded JSON) was applied."""
+        try:
+            action = Action(event["action"])
+            key = resource_key(action, event["data"]["resource"])
+            event_id = str(event["event_id"])
+        except (KeyError, TypeError, ValueError):
+            raise UsageError("record() takes one decoded event: {'action', 'event_id', 'data': {'resource'}}") from None
+        self.record_id(event_id, key, removed=action.is_removal)
+
+    def record_id(self, event_id: str, key: str, *, removed: bool = False) -> None:
+        """Record an application by id and resource key (``product:<uuid>``, ``product_model:<code>``...)."""
+        with self._lock:
+            self._applied.append(event_id)
+            self._resources[key] = {"event_id": event_id, "removed": removed}
+
+    def observation(self) -> dict[str, Any]:
+        """A snapshot in the contract's shape: ``{"applied": [...], "resources": {...}}``."""
+        with self._lock:
+            return {"applied": list(self._applied), "resources": copy.deepcopy(self._resources)}
+
+    __call__ = observation
+
+    def reset(self) -> None:
+        with self._lock:
+            self._applied.clear()
+            self._resources.clear()
+
+
+ObservationSource = Callable[[], Any]
+
+
+def observation_source(source: Any) -> ObservationSource:
+    """A reader of the receiver's observation from whatever a user has at hand.
+
+    Accepts a callable returning the observation (a mapping, or JSON text or bytes), an object with an
+    ``observation()`` method (:class:`ObservationRecorder`, the reference receiver, its stores) or a mapping
+    that the receiver mutates in place. Each read is a snapshot: the oracle reads twice to see the receiver
+    settle, and a live object compared with itself would always look settled.
+    """
+    reader: Callable[[], Any]
+    method = getattr(source, "observation", None)
+    if callable(method):
+        reader = method
+    elif isinstance(source, Mapping):
+        reader = lambda: source  # noqa: E731
+    elif callable(source):
+        reader = source
+    else:
+        raise UsageError(f"observe={type(source).__name__}: pass a callable returning the observation, an "
+                         "ObservationRecorder, or an object with an observation() method")
+
+    def read() -> Any:
+        value = reader()
+        if isinstance(value, (bytes, bytearray)):
+            value = bytes(value).decode("utf-8", errors="replace")
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except ValueError:
+                return value  # parse_observation names the contract
+        return copy.deepcopy(value)
+
+    return read
+
+
+class AppErrorGuard:
+    """Wraps in-process ASGI/WSGI apps so that exceptions they raise are kept, then shown.
+
+    The PIM (like any HTTP client) only sees a 500 when the app raises; the exception itself must surface in
+    the test, at the latest at teardown. ``errors`` collects them; :meth:`unreported` returns those no failure
+    message has shown yet.
+    """
+
+    def __init__(self) -> None:
+        self.errors: list[BaseException] = []
+        self._reported = 0
+        self._lock = threading.Lock()
+
+    def _keep(self, exc: BaseException) -> None:
+        with self._lock:
+            self.errors.append(exc)
+
+    def wrap(self, target: Target, *, path: str | None = None) -> Target:
+        """``target`` itself for URLs and transports; for an app, a transport that records its exceptions.
+
+        ``path`` is where an in-process app receives the PIM's POSTs (the kit posts to ``/`` otherwise), so
+        that an app routed at ``/webhook`` is tested as it is deployed.
+        """
+        from .delivery import WSGITransport, make_transport
+
+        if path is not None and not path.startswith("/"):
+            raise UsageError(f"path={path!r} must start with '/', like /webhook")
+        if isinstance(target, (str, httpx.AsyncBaseTransport, httpx.BaseTransport)) or not callable(target):
+            if path is not None:
+                raise UsageError("path= is for in-process apps; for a URL, put the path in the URL")
+            return target
+        transport, _ = make_transport(target)  # the kit's own ASGI-or-WSGI decision, reused
+        if isinstance(transport, httpx.ASGITransport):
+            return httpx.ASGITransport(app=self._asgi(target, path), raise_app_exceptions=False)
+        return WSGITransport(target, on_error=self._keep, path=path)
+
+    def _asgi(self, app: Callable[..., Any], path: str | None) -> Callable[..., Any]:
+        async def recording(scope: Any, receive: Any, send: Any) -> None:
+            if path is not None and scope.get("type") == "http":
+                scope = {**scope, "path": path, "raw_path": path.encode("latin-1")}
+            try:
+                await app(scope, receive, send)
+            except Exception as exc:
+                self._keep(exc)
+                raise
+
+        return recording
+
+    def unreported(self) -> list[BaseException]:
+        with self._lock:
+            return self.errors[self._reported:]
+
+    def mark_reported(self) -> None:
+        with self._lock:
+            self._reported = len(self.errors)
+
+
+def _label(target: Target) -> str:
+    if isinstance(target, str):
+        return target
+    name = getattr(target, "__name__", None) or type(target).__name__
+    return f"{name} (in-process)"
+
+
+def render_failure(
+    result: CampaignResult,
+    *,
+    label: str,
+    rerun: str | None = None,
+    fuzz_command: str | None = None,
+    app_errors: Iterable[BaseException] = (),
+) -> str:
+    """The failure anatomy: headline, each violation (expected, received, witness), crashes, ``Reproduce with:``.
+
+    The oracle's own text puts the fuzz command alone on the ``Reproduce with:`` line; here the line leads
+    with ``rerun`` (the pytest command) so the first thing to paste reruns the very test.
+    """
+    config = result.config
+    verdict = result.verdict
+    plain = Verdict([replace(v, reproduce="") for v in verdict.violations], verdict.stats, verdict.strict)
+    lines = [
+        f"Receiver {label} mishandled the PIM's traffic (seed {config.seed}, {config.events} events, "
+        f"profile {config.profile}, faults {config.faults if config.plan is None else 'plan'})",
+        format_violations(plain),
+    ]
+    errors = list(app_errors)
+    if errors:
+        lines.append(f"\nThe receiver raised {len(errors)} exception(s) in-process, each answered HTTP 500. "
+                     f"The first:\n{describe_exception(errors[0])}")
+    fuzz = fuzz_command or result.reproduce
+    line = f"{rerun}  # or, with the receiver served over HTTP: {fuzz}" if rerun else fuzz
+    lines.append(f"\nReproduce with: {line}")
+    return "\n".join(lines)
+
+
+def assert_campaign(
+    config: CampaignConfig,
+    target: Target,
+    *,
+    secret: str,
+    observe: Any = None,
+    state_url: str | None = None,
+    path: str | None = None,
+    rerun: str | None = None,
+    fuzz_command: str | None = None,
+    label: str | None = None,
+    guard: AppErrorGuard | None = None,
+) -> CampaignResult:
+    """Run one campaign against ``target`` and raise :class:`ViolationsFound` if the oracle finds errors.
+
+    Warnings (``replay_accepted`` unless ``strict``) do not fail. Kit misuse and an unreachable receiver raise
+    :mod:`errors` (``ReceiverUnreachable``, ``InvalidObservation``...), never a hang: every wait is bounded.
+    """
+    __tracebackhide__ = True
+    if not secret:
+        raise UsageError("pass secret=: the secret the receiver verifies signatures with")
+    if observe is None and state_url is None:
+        raise UsageError("pass observe= (a callable returning the observation, or an ObservationRecorder) or "
+                         "state_url= (where the receiver serves it); see README: observation contract")
+    guard = guard if guard is not None else AppErrorGuard()
+    reader = observation_source(observe) if observe is not None else None
+    try:
+        result = run_campaign(config, target=guard.wrap(target, path=path), secret=str(secret), state_url=state_url,
+                              observe=reader)
+    except KitError as exc:  # its message names the fix; the kit's frames would only bury it
+        raise exc.with_traceback(None) from None
+    result.target = label or _label(target)
+    if fuzz_command is None:
+        url = target if isinstance(target, str) else "URL"
+        fuzz_command = reproduce_command(config, url=url, state_url=state_url or "STATE_URL")
+    crashes = guard.unreported()
+    if not result.passed:
+        guard.mark_reported()
+        anatomy = render_failure(result, label=result.target, rerun=rerun, fuzz_command=fuzz_command,
+                                 app_errors=crashes)
+        raise ViolationsFound(anatomy, verdict=result.verdict, result=result)
+    if crashes:
+        guard.mark_reported()
+        raise ReceiverServerError(f"the receiver {result.target}", crashes)
+    return result
+
+
+def assert_receiver_correct(
+    target: Target,
+    *,
+    secret: str,
+    observe: Any = None,
+    state_url: str | None = None,
+    path: str | None = None,
+    seed: int = 0,
+    events: int = DEFAULT_EVENTS,
+    faults: str = "default",
+    profile: str = "saas",
+    uuid_mode: bool | None = None,
+    probes: bool = True,
+    strict: bool = False,
+) -> CampaignResult:
+    """Fuzz ``target`` (a URL, an ASGI app or a WSGI app) like the PIM would, and judge what it did.
+
+    ``observe`` (or ``state_url``) gives the receiver's observation; ``path`` is where an in-process app
+    takes the PIM's POSTs (default ``/``).
+
+    >>> assert_receiver_correct(app, secret=SECRET, observe=recorder)  # doctest: +SKIP
+
+    Returns the :class:`~.campaign.CampaignResult` when the receiver is correct; raises
+    :class:`~.failures.ViolationsFound` with the failure anatomy otherwise.
+    """
+    __tracebackhide__ = True
+    config = CampaignConfig(seed=seed, events=events, faults=faults, profile=profile, uuid_mode=uuid_mode,
+                            probes=probes, strict=strict)
+    return assert_campaign(config, target, secret=secret, observe=observe, state_url=state_url, path=path)
