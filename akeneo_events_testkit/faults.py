@@ -233,6 +233,8 @@ class FaultInjector:
 
     def __init__(self, spec: FaultSpec | str | None = None, *, rng: random.Random | None = None,
                  plan: FaultPlan | None = None) -> None:
+        if plan is not None and spec is None:
+            spec = FaultSpec({}, plan.spec)  # replaying: the spec text only labels the plan
         self.spec = spec if isinstance(spec, FaultSpec) else parse_fault_spec(spec)
         self.rng = rng or random.Random(0)
         self._given = plan.by_target() if plan is not None else None

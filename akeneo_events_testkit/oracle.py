@@ -198,16 +198,7 @@ def judge(
         return witness_for(ids_by_key.get(key, ()))
 
     # -- per request: transport-level properties ------------------------------------------------------
-    # Genuine requests with the same timestamp, events and size are (barring same-size data changes) the same
-    # bytes under the same signature, sent concurrently or within one second: once one copy is accepted, a
-    # receiver may refuse the others as replays. Versions are left out: a save changing nothing gives the
-    # same bytes. Copies of one message go out in parallel, so "another copy", not "an earlier one".
-    def same_bytes(record: RequestRecord) -> tuple[Any, ...]:
-        return record.subscription, record.timestamp, record.event_ids, record.body_size
-
-    accepted_bytes = {same_bytes(r) for r in genuine if r.status is not None and 200 <= r.status < 300}
     for record in requests:
-        repeated = record.probe is None and same_bytes(record) in accepted_bytes
         if (record.outcome is Outcome.FAILED and record.reason == "timeout") or (
             record.status is not None and record.latency > timeout
         ):
@@ -223,7 +214,7 @@ def judge(
                           expected="2xx or 4xx", received=received, event_ids=record.event_ids,
                           requests=(_request_witness(record),)))
         elif record.probe is None and record.status is not None and not 200 <= record.status < 300 \
-                and "replay" not in record.faults and not repeated:
+                and "replay" not in record.faults:
             add(violation("rejected_valid", f"genuine request {record.seq} was refused",
                           expected="2xx", received=f"HTTP {record.status}", event_ids=record.event_ids,
                           requests=(_request_witness(record),)))

@@ -47,6 +47,10 @@ from .truth import GeneratedEvent, GroundTruth, attempt_to_record
 __all__ = ["DATA_MODES", "MockPim", "Planned", "RunResult", "SendOrder", "Subscription"]
 
 DATA_MODES = ("send_time", "snapshot")
+#: A Pub/Sub message is redelivered once its ack deadline (10 s at least) has passed, so a re-signed copy
+#: carries a later timestamp than the original and never the same signature (facts section 6).
+ACK_DEADLINE = 10
+_RESIGNED_LATER = frozenset({"redeliver", "duplicate_event"})
 DEFAULT_PIM_URL = "https://pim.example.com"
 
 
@@ -215,7 +219,7 @@ class MockPim:
             return no_faults
         rng = random.Random(f"faults:{self.seed}")
         if isinstance(self.faults, FaultPlan):
-            return FaultInjector(self.faults.spec or None, rng=rng, plan=self.faults)
+            return FaultInjector(rng=rng, plan=self.faults)  # the plan is replayed as is; its spec is a label
         injector = FaultInjector(self.faults, rng=rng)
         return no_faults if not injector.spec.enabled else injector
 
@@ -273,8 +277,9 @@ class MockPim:
             built.append(made)
         if not built:
             return None
+        timestamp = int(self.clock.now()) + (ACK_DEADLINE if _RESIGNED_LATER & set(order.faults) else 0)
         delivery = Delivery.build(
-            [event for event, _ in built], secret=subscription.secret, timestamp=int(self.clock.now()),
+            [event for event, _ in built], secret=subscription.secret, timestamp=timestamp,
             profile=profile, subscription=subscription.name,
         )
         return delivery, tuple(version for _, version in built)
@@ -334,8 +339,11 @@ class MockPim:
             current_message = -1
             pending: list[tuple[SendOrder, Delivery, tuple[int, ...]]] = []
             for order in scheduler(self._plan(subs, truth)):
-                if order.planned.message.seq != current_message and pending:
-                    # the consumer handles one message at a time; its fan-out goes out in parallel
+                same_send = order.planned.message.seq == current_message and all(
+                    queued.planned.subscription != order.planned.subscription for queued, _, _ in pending)
+                if pending and not same_send:
+                    # the consumer handles one message at a time; its fan-out to the subscriptions goes out in
+                    # parallel, while each subscription gets its requests one after the other
                     await self._send_all(pending, subs, senders, truth, result, limiter, on_request)
                     pending = []
                     while due_probes and due_probes[0][0] <= current_message:

@@ -222,3 +222,10 @@ def test_bad_plans(document: Any, message: str, tmp_path: Path) -> None:
         FaultPlan.load(tmp_path / "p.json")
     with pytest.raises(InvalidFaultSpec, match="cannot read"):
         FaultPlan.load(tmp_path / "missing.json")
+
+
+def test_a_hand_written_plan_may_carry_any_label() -> None:
+    plan = FaultPlan([Fault(1, "drop")], spec="drop the second request, by hand")
+    pim = MockPim(seed=1, events=30, clock=FakeClock(START), start=START, faults=plan)
+    clean = MockPim(seed=1, events=30, clock=FakeClock(START), start=START)
+    assert len(list(pim.deliveries(secret="s"))) == len(list(clean.deliveries(secret="s"))) - 1

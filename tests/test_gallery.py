@@ -1,0 +1,464 @@
+"""Each receiver of the gallery has one bug; the oracle must name it, and nothing that bug cannot cause.
+
+Receivers are reached every way the kit supports: in-process ASGI and WSGI, real HTTP to uvicorn in a
+thread, and real HTTP to uvicorn in another process (the way a receiver in any language is tested).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import socket
+import subprocess
+import sys
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from akeneo_events_testkit.campaign import CampaignConfig, CampaignResult, run_campaign
+from akeneo_events_testkit.faults import Fault, FaultPlan
+from akeneo_events_testkit.oracle import Verdict, Violation, format_violations
+from akeneo_events_testkit.pim import MockPim
+from akeneo_events_testkit.truth import GeneratedEvent, GroundTruth, RequestRecord
+
+from .gallery import (
+    BUGGY,
+    CORRECT,
+    GalleryReceiver,
+    accepts_empty_secret,
+    accepts_stale_timestamps,
+    accepts_trailing_junk,
+    ack_without_apply,
+    crash_on_malformed_body,
+    dedup_per_request,
+    no_dedup,
+    no_signature_check,
+    no_staleness_check,
+    refuses_reused_signatures,
+    rejects_product_models,
+    removal_without_tombstone,
+    signature_over_reserialised_json,
+    slow_answers,
+    strictly_newer,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "3kz9y947jps0wggoc84ww80000o0ogs0ssc444w008s8kkcgw"  # the docs' example secret (facts section 2)
+SEEDS = (1, 2, 3)
+PROFILES: tuple[tuple[str, bool | None], ...] = (
+    ("5.0", None), ("6.0", None), ("7.0", False), ("7.0", True), ("saas", False), ("saas", True),
+)
+#: Probes that are bad signatures (missing timestamps are refused by the freshness check before).
+UNSIGNED_PROBES = {"forged_signature", "signature_trailing_junk", "empty_secret", "tampered_body",
+                   "missing_signature", "non_ascii_signature"}
+
+
+# -- transports -----------------------------------------------------------------------------------------------
+
+
+class _Server(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.ready = threading.Event()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        self.ready.set()
+
+
+@contextlib.contextmanager
+def uvicorn_thread(receiver: GalleryReceiver) -> Iterator[str]:
+    """Serve ``receiver`` over real HTTP from a uvicorn thread; yields the base URL."""
+    # asyncio sets TCP_NODELAY only on IPPROTO_TCP sockets; without it each answer waits ~40 ms (Nagle)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    server = _Server(uvicorn.Config(receiver.asgi(), lifespan="on", log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        if not server.ready.wait(10):
+            raise RuntimeError("uvicorn did not start within 10 s")
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(5)
+        if thread.is_alive():
+            server.force_exit = True
+            thread.join(5)
+        sock.close()
+    assert not thread.is_alive(), "the uvicorn thread did not stop"
+
+
+@contextlib.contextmanager
+def uvicorn_process(name: str) -> Iterator[str]:
+    """Serve gallery receiver ``name`` from another process (``python -m tests.gallery``); yields its base URL."""
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "AKENEO_EVENTS_SECRET": SECRET, "PYTHONPATH": path}
+    proc = subprocess.Popen([sys.executable, "-m", "tests.gallery", name], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        ready, _, _ = select.select([proc.stdout], [], [], 20)
+        line = proc.stdout.readline() if ready else ""
+        if not line.startswith("PORT "):
+            proc.kill()
+            _, err = proc.communicate(timeout=5)
+            raise RuntimeError(f"the receiver process did not report its port: {line!r} {err[-2000:]}")
+        yield f"http://127.0.0.1:{int(line.split()[1])}"
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def _run(receiver: GalleryReceiver, transport: str, config: CampaignConfig) -> CampaignResult:
+    if transport == "asgi":
+        return run_campaign(config, target=receiver.asgi(), secret=SECRET, observe=receiver.observation)
+    if transport == "wsgi":
+        return run_campaign(config, target=receiver.wsgi(), secret=SECRET, observe=receiver.observation)
+    if transport == "http":
+        with uvicorn_thread(receiver) as base:
+            return run_campaign(config, target=base + "/webhook", secret=SECRET, state_url=base + "/state")
+    assert transport == "process"
+    with uvicorn_process(receiver.name) as base:
+        return run_campaign(config, target=base + "/webhook", secret=SECRET, state_url=base + "/state")
+
+
+def campaign(cls: type[GalleryReceiver], transport: str, config: CampaignConfig,
+             ) -> tuple[GalleryReceiver, CampaignResult]:
+    """Run ``config`` against a fresh ``cls``. Latency is the one thing judged by the wall clock: on a loaded
+    machine an in-process answer can pass 0.5 s, so a run with a ``slow_ack`` is run again (same seed, same
+    traffic), twice at most, unless slowness is the receiver's bug."""
+    for _ in range(3):
+        receiver = cls(SECRET)
+        result = _run(receiver, transport, config)
+        if cls is slow_answers or "slow_ack" not in result.verdict.counts():
+            break
+    return receiver, result
+
+
+def repeats(genuine: list[RequestRecord], record: RequestRecord) -> bool:
+    """``record`` is a replay, or has the timestamp, events and size of another request that was accepted:
+    the same bytes under the same signature, which a receiver may refuse like a replay."""
+    return "replay" in record.faults or any(
+        o.seq != record.seq and o.status is not None and 200 <= o.status < 300
+        and (o.timestamp, o.event_ids, o.body_size) == (record.timestamp, record.event_ids, record.body_size)
+        for o in genuine)
+
+
+def kinds(found: list[Violation]) -> set[str]:
+    return {v.kind for v in found}
+
+
+def flagged_probes(found: list[Violation], kind: str) -> set[str]:
+    return {w["probe"] for v in found if v.kind == kind for w in v.requests if w.get("probe")}
+
+
+def resources(found: list[Violation], kind: str) -> set[str]:
+    return {v.resource for v in found if v.kind == kind and v.resource is not None}
+
+
+def explain(verdict: Verdict) -> str:
+    return "\n" + format_violations(verdict, limit=40)
+
+
+def config_for(seed: int, case: int, **options: Any) -> CampaignConfig:
+    profile, uuid_mode = PROFILES[(seed + case) % len(PROFILES)]
+    return CampaignConfig(seed=seed, profile=profile, uuid_mode=uuid_mode, probes=True, **options)
+
+
+# -- the correct side -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("transport", ["asgi", "wsgi", "http"])
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("name", sorted(CORRECT))
+def test_correct_receivers_have_no_violation(name: str, seed: int, transport: str) -> None:
+    """The base receiver (a tie goes to the later delivery, ``>=``) and ``strictly_newer`` (``>``) are both
+    correct: the tie rule is a choice, not a bug."""
+    receiver, result = campaign(CORRECT[name], transport, config_for(seed, 0, events=150, faults="chaos"))
+    assert result.verdict.violations == [], explain(result.verdict)
+    assert result.verdict.stats["events_acknowledged"] > 0
+    assert receiver.expected == frozenset()
+
+
+@pytest.mark.parametrize("seed", [1, 3, 8])
+def test_the_tie_rules_differ_exactly_on_ties(seed: int) -> None:
+    """Both tie rules meet same-second events of one resource; they end in different states on exactly
+    those resources, and both are accepted."""
+    states, ties = [], []
+    for cls in (GalleryReceiver, strictly_newer):
+        receiver, result = campaign(cls, "asgi", CampaignConfig(seed=seed, events=150, faults="default"))
+        assert result.verdict.violations == [], explain(result.verdict)
+        ties.append(result.verdict.stats["ties"])
+        states.append(receiver.observation()["resources"])
+    assert ties[0] == ties[1] > 0
+    assert states[0].keys() == states[1].keys()
+    assert sum(states[0][key] != states[1][key] for key in states[0]) == ties[0]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_refusing_a_reused_signature_is_not_rejecting_a_valid_request(seed: int) -> None:
+    """Replays, and redeliveries sent within the same second with unchanged data (byte-identical, so
+    indistinguishable from a replay), get a 409 from this receiver; the oracle accepts that."""
+    _, result = campaign(refuses_reused_signatures, "asgi", config_for(seed, 14, events=80,
+                                                                            faults="duplicate=0.6"))
+    assert result.verdict.violations == [], explain(result.verdict)
+    genuine = list(result.run.truth.genuine_requests())
+    refused = [r for r in genuine if r.status == 409]
+    assert refused
+    for r in refused:
+        assert repeats(genuine, r), r
+
+
+# -- one bug each ---------------------------------------------------------------------------------------------
+
+
+def _multi_applied(observation: dict[str, Any]) -> set[str]:
+    return {event_id for event_id, count in Counter(observation["applied"]).items() if count > 1}
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_no_dedup(seed: int) -> None:
+    """Only duplicates are reported: the staleness check still runs, so a duplicate is re-applied only when
+    it is still its resource's newest event, and that is never stale."""
+    config = config_for(seed, 1, events=80, faults="duplicate=0.5,reorder=0.2")
+    receiver, result = campaign(no_dedup, "asgi", config)
+    found = result.verdict.violations
+    assert not result.passed
+    assert kinds(found) == {"duplicate_applied"}, explain(result.verdict)
+    assert {v.event_ids[0] for v in found} == _multi_applied(receiver.observation())
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_dedup_per_request(seed: int) -> None:
+    """A byte-for-byte replay is caught by the body hash; a redelivery (re-signed, fresh data) or one event
+    sent again in another request is not. Every reported duplicate went through one of those."""
+    receiver, result = campaign(dedup_per_request, "wsgi", config_for(seed, 2, events=80, faults="duplicate=0.5"))
+    found = result.verdict.violations
+    assert not result.passed
+    assert kinds(found) == {"duplicate_applied"}, explain(result.verdict)
+    assert {v.event_ids[0] for v in found} == _multi_applied(receiver.observation())
+    for v in found:
+        faults = {f for w in v.requests for f in w.get("faults", ())}
+        assert faults & {"redeliver", "duplicate_event"}, v
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_no_staleness_check(seed: int) -> None:
+    """A late older event is applied (stale_applied); the final state may then be stale, or, when the newest
+    event was a removal, the resource resurrected. Events are still deduplicated: no duplicate_applied."""
+    config = config_for(seed, 3, events=150, faults="reorder=0.6,duplicate=0.3", data_mode="snapshot")
+    receiver, result = campaign(no_staleness_check, "asgi", config)
+    found = result.verdict.violations
+    assert not result.passed
+    assert receiver.expected <= kinds(found) <= receiver.expected | receiver.allowed, explain(result.verdict)
+    # a stale final state can only come from a stale application on the same resource
+    assert resources(found, "stale_final_state") | resources(found, "resurrected") <= resources(found, "stale_applied")
+
+
+def late_upserts_of_removed_resources(seed: int, events: int, profile: str, uuid_mode: bool | None) -> FaultPlan:
+    """A plan sending, after everything else, the last upsert message of each resource whose final event is a
+    removal: Pub/Sub may deliver a message very late (facts section 6)."""
+    pim = MockPim(seed=seed, events=events, profile=profile, uuid_mode=uuid_mode, data_mode="snapshot")
+    last_upsert: dict[str, int] = {}
+    final_removal: dict[str, bool] = {}
+    for message in pim.messages():
+        for change in message.changes:
+            final_removal[change.key] = change.action.is_removal
+            if not change.action.is_removal:
+                last_upsert[change.key] = message.seq
+    targets = sorted({seq for key, seq in last_upsert.items() if final_removal[key]})
+    return FaultPlan([Fault(seq, "late", {"by": 100_000}) for seq in targets])
+
+
+def _resurrectable(truth: GroundTruth) -> set[str]:
+    """Resources whose newest events are all removals, with an older upsert sent late."""
+    by_key: dict[str, list[GeneratedEvent]] = {}
+    for event in truth.events.values():
+        by_key.setdefault(event.key, []).append(event)
+    removed_at: dict[str, int] = {}
+    for key, events in by_key.items():
+        newest = max(e.epoch for e in events)
+        if all(e.is_removal for e in events if e.epoch == newest):
+            removed_at[key] = newest
+    late = (truth.events[e] for r in truth.genuine_requests() if "late" in r.faults for e in r.event_ids)
+    return {e.key for e in late if not e.is_removal and e.epoch < removed_at.get(e.key, e.epoch)}
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_removal_without_tombstone(seed: int) -> None:
+    """Exactly the removed resources that got an older upsert late are resurrected, each through a stale
+    application right after its removal (the removal is the newer event of every stale_applied)."""
+    profile, uuid_mode = PROFILES[(seed + 4) % len(PROFILES)]
+    plan = late_upserts_of_removed_resources(seed, 250, profile, uuid_mode)
+    config = CampaignConfig(seed=seed, events=250, profile=profile, uuid_mode=uuid_mode, plan=plan,
+                            data_mode="snapshot")
+    _, result = campaign(removal_without_tombstone, "asgi", config)
+    found = result.verdict.violations
+    truth = result.run.truth
+    expected = _resurrectable(truth)
+    assert expected, f"seed {seed}: the activity has no removal to test; choose another seed"
+    assert not result.passed
+    assert kinds(found) == {"resurrected", "stale_applied"}, explain(result.verdict)
+    assert resources(found, "resurrected") == expected
+    assert resources(found, "stale_applied") == expected
+    for v in found:
+        if v.kind == "stale_applied":
+            assert truth.events[v.event_ids[0]].is_removal, v
+    # with the tombstone, the same traffic is judged clean
+    _, clean = campaign(GalleryReceiver, "asgi", config)
+    assert clean.verdict.violations == [], explain(clean.verdict)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_signature_over_reserialised_json(seed: int) -> None:
+    """PHP's ``json_encode`` escapes ``/`` and non-ASCII characters, so every genuine request is refused and
+    nothing is applied; the probes are refused too, which is right."""
+    receiver, result = campaign(signature_over_reserialised_json, "asgi", config_for(seed, 5, events=60))
+    found = result.verdict.violations
+    genuine = list(result.run.truth.genuine_requests())
+    assert not result.passed
+    assert kinds(found) == {"rejected_valid"}, explain(result.verdict)
+    assert {r.status for r in genuine} == {401}
+    # refusing a byte-for-byte repeat is allowed (it may be a replay), so it is not reported
+    assert len(found) == len([r for r in genuine if not repeats(genuine, r)]) > 0
+    assert receiver.observation()["applied"] == []
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_no_signature_check(seed: int) -> None:
+    """Served from another process, reached only over HTTP: every badly signed probe is accepted."""
+    _, result = campaign(no_signature_check, "process", config_for(seed, 6, events=60))
+    found = result.verdict.violations
+    assert not result.passed
+    assert kinds(found) == {"forged_accepted"}, explain(result.verdict)
+    assert flagged_probes(found, "forged_accepted") == UNSIGNED_PROBES
+    assert len(found) == len(UNSIGNED_PROBES)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_accepts_trailing_junk(seed: int) -> None:
+    _, result = campaign(accepts_trailing_junk, "wsgi", config_for(seed, 7, events=60))
+    found = result.verdict.violations
+    assert not result.passed
+    assert kinds(found) == {"forged_accepted"}, explain(result.verdict)
+    assert flagged_probes(found, "forged_accepted") == {"signature_trailing_junk"}
+    assert len(found) == 1
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_accepts_empty_secret(seed: int) -> None:
+    _, result = campaign(accepts_empty_secret, "http", config_for(seed, 8, events=60))
+    found = result.verdict.violations
+    assert not result.passed
+    assert kinds(found) == {"forged_accepted"}, explain(result.verdict)
+    assert flagged_probes(found, "forged_accepted") == {"empty_secret"}
+    assert len(found) == 1
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_crash_on_malformed_body(seed: int) -> None:
+    """Only the validly signed malformed probes break it; genuine traffic is all applied correctly."""
+    _, result = campaign(crash_on_malformed_body, "http", config_for(seed, 9, events=60))
+    found = result.verdict.violations
+    assert not result.passed
+    assert kinds(found) == {"server_error"}, explain(result.verdict)
+    assert flagged_probes(found, "server_error") == {"not_json", "wrong_shape"}
+    assert all(v.received == "HTTP 500" for v in found)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_slow_answers(seed: int) -> None:
+    """Each late answer is one slow_ack, whatever the request carried; the events it applied before
+    answering are not held against it."""
+    receiver, result = campaign(slow_answers, "asgi", config_for(seed, 10, events=40))
+    found = result.verdict.violations
+    delayed = sum(1 for n in range(1, receiver.posts + 1) if receiver.delay(n))
+    assert not result.passed
+    assert kinds(found) == {"slow_ack"}, explain(result.verdict)
+    assert len(found) == delayed > 0
+
+
+def _model_keys_expected_lost(truth: GroundTruth) -> set[str]:
+    """Product models whose newest acknowledged event is an upsert (an acknowledged removal needs no state)."""
+    newest: dict[str, list[Any]] = {}
+    for record in truth.genuine_requests():
+        if not record.acknowledged:
+            continue
+        for event_id in record.event_ids:
+            event = truth.events[event_id]
+            if event.key.startswith("product_model:"):
+                best = newest.setdefault(event.key, [event])
+                if event.epoch > best[0].epoch:
+                    newest[event.key] = [event]
+                elif event.epoch == best[0].epoch and event not in best:
+                    best.append(event)
+    return {key for key, events in newest.items() if not any(e.is_removal for e in events)}
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_ack_without_apply(seed: int) -> None:
+    _, result = campaign(ack_without_apply, "wsgi", config_for(seed, 11, events=250, faults="default"))
+    found = result.verdict.violations
+    expected = _model_keys_expected_lost(result.run.truth)
+    assert expected, f"seed {seed}: no product-model traffic; choose another seed"
+    assert not result.passed
+    assert kinds(found) == {"event_lost"}, explain(result.verdict)
+    assert resources(found, "event_lost") == expected
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_rejects_product_models(seed: int) -> None:
+    """Exactly the requests carrying product models are reported (but byte-for-byte repeats, which a
+    receiver may refuse as replays), and nothing is lost: what was refused was never acknowledged, so the PIM knows
+    (and logged) it."""
+    _, result = campaign(rejects_product_models, "wsgi", config_for(seed, 12, events=250, faults="default"))
+    found = result.verdict.violations
+    truth = result.run.truth
+    genuine = list(truth.genuine_requests())
+    model_requests = {r.seq for r in genuine if not repeats(genuine, r)
+                      and any(truth.events[e].key.startswith("product_model:") for e in r.event_ids)}
+    assert model_requests, f"seed {seed}: no product-model traffic; choose another seed"
+    assert not result.passed
+    assert kinds(found) == {"rejected_valid"}, explain(result.verdict)
+    assert {w["request"] for v in found for w in v.requests} == model_requests
+    assert {v.received for v in found} == {"HTTP 422"}
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_accepts_stale_timestamps(seed: int) -> None:
+    """A replay risk is a warning: the verdict passes, unless strict."""
+    _, result = campaign(accepts_stale_timestamps, "asgi", config_for(seed, 13, events=60))
+    found = result.verdict.violations
+    assert result.passed
+    assert kinds(found) == {"replay_accepted"}, explain(result.verdict)
+    assert flagged_probes(found, "replay_accepted") == {"stale_timestamp", "future_timestamp"}
+    assert {v.severity for v in found} == {"warning"}
+
+    _, strict = campaign(accepts_stale_timestamps, "asgi", config_for(seed, 13, events=60, strict=True))
+    assert not strict.passed
+    assert {v.kind for v in strict.verdict.errors} == {"replay_accepted"}
+    assert len(strict.verdict.errors) == 2
+
+
+def test_every_bug_is_covered_and_names_its_kinds() -> None:
+    tested = {name[len("test_"):] for name in globals() if name.startswith("test_")}
+    assert set(BUGGY) <= tested
+    for cls in BUGGY.values():
+        assert cls.expected, cls
+        assert cls.__doc__, cls
