@@ -1,15 +1,15 @@
-"""akeneo-events-testkit: test receivers of Akeneo PIM's Events API against a byte-faithful mock PIM."""
+"""akeneo-events-testkit: test receivers of Akeneo PIM's Events API against a byte-faithful mock PIM.
+
+The public API is ``__all__`` below; anything else is internal. ``strategies`` and ``stateful`` (Hypothesis)
+and ``pytest_plugin`` are imported on demand.
+"""
 
 from __future__ import annotations
 
-# Time
-from .clock import Clock, FakeClock, SystemClock
-
 # Wire format
 from .encoding import php_json_encode, php_json_encode_bytes
-
-# Errors
-from .errors import EncodingError, InvalidPayload, KitError, UnknownProfile, UsageError
+from .signing import check_timestamp, generate_secret, sign, verify_request, verify_signature
+from .schemas import ValidationIssue, is_valid, validate_bytes, validate_payload
 
 # Model
 from .model import (
@@ -24,7 +24,38 @@ from .model import (
     get_profile,
     resource_key,
 )
-from .signing import check_timestamp, generate_secret, sign, verify_request, verify_signature
+
+# The mock PIM
+from .catalog import Catalog
+from .activity import generate_activity
+from .faker_provider import PimProvider
+from .pim import MockPim, RunResult, Subscription
+from .faults import Fault, FaultPlan, parse_fault_spec
+from .probes import PROBE_KINDS
+from .restapi import RestApi
+
+# The reference receiver
+from .receiver import MemoryStore, ReceiverServer, ReferenceReceiver, SqliteStore
+
+# Judging
+from .oracle import VIOLATION_KINDS, Observation, Verdict, Violation, judge, parse_observation
+from .campaign import CampaignConfig, CampaignResult, run_campaign
+from .assertions import ObservationRecorder, assert_receiver_correct
+
+# Time
+from .clock import Clock, FakeClock, SystemClock
+
+# Errors and failures
+from .errors import (
+    EncodingError,
+    InvalidFaultSpec,
+    InvalidPayload,
+    KitError,
+    ReceiverUnreachable,
+    UnknownProfile,
+    UsageError,
+)
+from .failures import ReceiverFailure, ReceiverServerError, ViolationsFound
 
 __version__ = "0.1.0"
 
@@ -37,6 +68,10 @@ __all__ = [
     "sign",
     "verify_request",
     "verify_signature",
+    "ValidationIssue",
+    "is_valid",
+    "validate_bytes",
+    "validate_payload",
     # Model
     "DEFAULT_PROFILE",
     "MAX_BATCH_SIZE",
@@ -48,15 +83,49 @@ __all__ = [
     "Profile",
     "get_profile",
     "resource_key",
+    # The mock PIM
+    "Catalog",
+    "generate_activity",
+    "PimProvider",
+    "MockPim",
+    "RunResult",
+    "Subscription",
+    "Fault",
+    "FaultPlan",
+    "parse_fault_spec",
+    "PROBE_KINDS",
+    "RestApi",
+    # The reference receiver
+    "MemoryStore",
+    "ReceiverServer",
+    "ReferenceReceiver",
+    "SqliteStore",
+    # Judging
+    "VIOLATION_KINDS",
+    "Observation",
+    "Verdict",
+    "Violation",
+    "judge",
+    "parse_observation",
+    "CampaignConfig",
+    "CampaignResult",
+    "run_campaign",
+    "ObservationRecorder",
+    "assert_receiver_correct",
     # Time
     "Clock",
     "FakeClock",
     "SystemClock",
-    # Errors
+    # Errors and failures
     "EncodingError",
+    "InvalidFaultSpec",
     "InvalidPayload",
     "KitError",
+    "ReceiverUnreachable",
     "UnknownProfile",
     "UsageError",
+    "ReceiverFailure",
+    "ReceiverServerError",
+    "ViolationsFound",
     "__version__",
 ]

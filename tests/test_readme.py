@@ -1,0 +1,111 @@
+"""The README's commands and snippets work as written."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from akeneo_events_testkit.oracle import parse_observation
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def blocks(language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", README, flags=re.S)
+
+
+def test_readme_starts_with_the_two_commands() -> None:
+    first, second = blocks("bash")[:2]
+    assert README.index("```bash") < README.index("\n## ")
+    assert first.strip().startswith('pip install -e ".[dev]" && akeneo-events fuzz')
+    assert second.strip() == 'pip install -e ".[dev]" && python3 -m pytest -q -n 2'
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "python3 -m pytest -q -n 2" in ci  # CI runs exactly the README's test command
+
+
+def test_the_main_job_command_passes() -> None:
+    command = blocks("bash")[0].split("&&", 1)[1].split()
+    assert command[:2] == ["akeneo-events", "fuzz"]
+    done = subprocess.run([sys.executable, "-m", "akeneo_events_testkit.cli", *command[1:]], capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "CI": "true"})
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert done.stdout.rstrip().endswith("PASS: no violations")
+
+
+def test_tutorial_snippet_fails_with_the_promised_violations(pytester: pytest.Pytester) -> None:
+    snippet = blocks("python")[0]
+    pytester.makepyfile(test_webhook=snippet)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "test_webhook.py")
+    output = result.stdout.str()
+    assert result.ret == 1
+    assert "stale_applied" in output and "stale_final_state" in output
+    assert "Reproduce with: pytest 'test_webhook.py::test_webhook' --akeneo-seed 0" in output
+
+
+def test_flask_snippet_runs_against_the_example(pytester: pytest.Pytester) -> None:
+    snippet = blocks("python")[1]
+    example = ROOT / "examples" / "flask_receiver"
+    pytester.makeconftest(f"""
+import sys
+sys.path.insert(0, {str(example)!r})
+import pytest
+from flask_app import create_app
+
+@pytest.fixture
+def app(akeneo_secret):
+    app = create_app(akeneo_secret)
+    app.testing = True
+    return app
+""")
+    pytester.makepyfile(test_flask=snippet)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "test_flask.py")
+    result.assert_outcomes(passed=1)
+
+
+def test_hypothesis_snippet(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_strategies=blocks("python")[2])
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "test_strategies.py")
+    result.assert_outcomes(passed=1)
+
+
+def test_python_api_snippet() -> None:
+    snippet = blocks("python")[3]
+    done = subprocess.run([sys.executable, "-c", snippet], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_observation_example_follows_the_contract() -> None:
+    example = json.loads(blocks("json")[0])
+    observation = parse_observation(example)
+    assert len(observation.applied) == 2 and len(observation.resources) == 2
+
+
+def test_node_excerpt_is_the_example_file() -> None:
+    excerpt = blocks("javascript")[0].strip().splitlines()
+    source = (ROOT / "examples" / "node_receiver" / "receiver.js").read_text().splitlines()
+    body = [line for line in excerpt if not line.startswith("}).listen(")]
+    assert all(line in source for line in body)
+    assert len(body) <= 30
+
+
+def test_every_cli_command_is_documented() -> None:
+    from akeneo_events_testkit.cli import build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if a.dest == "command").choices  # type: ignore[union-attr]
+    for name in commands:
+        assert f"`akeneo-events {name}" in README, name
+
+
+def test_every_violation_kind_is_in_the_glossary() -> None:
+    from akeneo_events_testkit.oracle import VIOLATION_KINDS
+
+    for kind in VIOLATION_KINDS:
+        assert f"| `{kind}`" in README, kind
