@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
+import anyio
 import anyio.to_thread
 
 if TYPE_CHECKING:
@@ -126,6 +127,14 @@ def asgi_app(receiver: ReferenceReceiver) -> ASGIApp:
             await _http(receiver, scope, receive, tracking_send)
         except _Disconnected:
             return
+        except anyio.get_cancelled_exc_class():
+            # the server shuts down while the client has still not sent its whole request: 408 (we stopped
+            # waiting for it), not the 500 the server sends for an app that raised (a 500 here means a bug)
+            if not started:
+                with anyio.CancelScope(shield=True):
+                    timeout = receiver.reject(408, "request incomplete when the server shut down", count=False)
+                    await _send_safely(send, timeout, close=True)
+            raise
         except Exception as exc:
             response = receiver._internal_error(exc)
             receiver._count(response.status)
@@ -135,9 +144,9 @@ def asgi_app(receiver: ReferenceReceiver) -> ASGIApp:
     return app
 
 
-async def _send_safely(send: Send, response: Response) -> None:
+async def _send_safely(send: Send, response: Response, *, close: bool = False) -> None:
     """Send ``response``, ignoring a connection that is already gone."""
     try:
-        await _send(send, response)
+        await _send(send, response, close=close)
     except Exception:
         return

@@ -167,7 +167,8 @@ class AppServer:
         self._base = None
         if server is not None and thread is not None:
             server.should_exit = True
-            thread.join(self.shutdown_timeout)
+            # uvicorn's own graceful period must end first, or forcing would skip the lifespan shutdown
+            thread.join(max(1, int(self.shutdown_timeout)) + 2)
             if thread.is_alive():
                 server.force_exit = True
                 thread.join(self.shutdown_timeout)
