@@ -175,15 +175,12 @@ class RestApi:
     # -- HTTP ------------------------------------------------------------------------------------------
 
     def asgi(self) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
+        from .receiver.asgi import lifespan
+
         async def app(scope: Scope, receive: Receive, send: Send) -> None:
             if scope["type"] == "lifespan":
-                while True:
-                    message = await receive()
-                    if message["type"] == "lifespan.startup":
-                        await send({"type": "lifespan.startup.complete"})
-                    elif message["type"] == "lifespan.shutdown":
-                        await send({"type": "lifespan.shutdown.complete"})
-                        return
+                await lifespan(receive, send)
+                return
             body = b""
             while True:
                 message = await receive()

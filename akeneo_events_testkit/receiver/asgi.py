@@ -17,7 +17,7 @@ import anyio.to_thread
 if TYPE_CHECKING:
     from .core import ReferenceReceiver, Response
 
-__all__ = ["ASGIApp", "asgi_app"]
+__all__ = ["ASGIApp", "asgi_app", "lifespan"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -68,8 +68,9 @@ async def _send(send: Send, response: Response, *, close: bool = False) -> None:
     await send({"type": "http.response.body", "body": response.body, "more_body": False})
 
 
-async def _lifespan(receive: Receive, send: Send) -> None:
-    """Acknowledge startup and shutdown; the receiver needs no setup, and its owner closes the store."""
+async def lifespan(receive: Receive, send: Send) -> None:
+    """Acknowledge ASGI startup and shutdown, for apps that need no setup (the receiver's owner closes the
+    store; the mock REST API reads a catalog it does not own)."""
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
@@ -108,7 +109,7 @@ def asgi_app(receiver: ReferenceReceiver) -> ASGIApp:
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope.get("type")
         if kind == "lifespan":
-            await _lifespan(receive, send)
+            await lifespan(receive, send)
             return
         if kind == "websocket":
             if (await receive())["type"] == "websocket.connect":
