@@ -14,6 +14,10 @@ generated here, narrows them to one PIM version by overriding their ``$dynamicAn
 Validation has two paths. A boolean check compiled from the very same schema documents answers "valid?"
 quickly (the hot path: most payloads are valid); only an invalid payload goes through ``jsonschema``, whose
 errors are rewritten into :class:`ValidationIssue` objects with a JSONPath and a plain message.
+
+The Event Platform profile (``profile="event-platform"``) validates one CloudEvent object against the files of
+``schemas/event-platform/`` (``cloudevent.json``, ``data.json``, ``delta.json``; event-platform-facts.md
+sections 1 and 4), through the same two paths and the same :class:`ValidationIssue` style.
 """
 
 from __future__ import annotations
@@ -34,12 +38,15 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from .errors import UsageError
+from .eventplatform import PROFILE_NAME as EP_PROFILE
 from .model import DEFAULT_PROFILE, Profile, get_profile
 
 if TYPE_CHECKING:
     from referencing._core import Resolver  # not re-exported by referencing; used for annotations only
 
 __all__ = [
+    "EP_PROFILE",
+    "EP_SCHEMA_BASE_URI",
     "MAX_PAYLOAD_BYTES",
     "SCHEMA_BASE_URI",
     "SCHEMA_DIR",
@@ -54,6 +61,8 @@ __all__ = [
 
 #: The ``$id`` prefix of every schema file. The ``.invalid`` host is never fetched: refs resolve locally.
 SCHEMA_BASE_URI = "https://akeneo-events-testkit.invalid/schemas/"
+#: The ``$id`` prefix of the Event Platform schema files (``schemas/event-platform/``).
+EP_SCHEMA_BASE_URI = SCHEMA_BASE_URI + "event-platform/"
 #: :func:`validate_bytes` refuses bodies larger than this (a sanity cap; 10 events are far smaller).
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
 _DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -179,11 +188,16 @@ def schema_for(
 ) -> dict[str, Any]:
     """The root schema of one profile, for an envelope or (``root="event"``) a single event.
 
+    For ``profile="event-platform"`` it is the CloudEvent schema (``root`` does not apply).
+
     With ``bundle=True`` (default) every schema file is embedded under ``$defs`` with its own ``$id``, giving a
     self-contained draft 2020-12 compound document that any validator can use without the files.
     """
     schema: dict[str, Any] = copy.deepcopy(_checker_for(profile, uuid_mode, strict, root).validator.schema)
-    if bundle:
+    if bundle and _is_ep(profile):
+        schema["$defs"] = {name: copy.deepcopy(document) for name, document in _ep_documents().items()
+                           if name != "cloudevent.json"}
+    elif bundle:
         schema["$defs"].update(copy.deepcopy(_documents()))
     return schema
 
@@ -378,7 +392,44 @@ def _checker(options: _Options, root: Root) -> _Checker:
     return _Checker(validator, fast)
 
 
+@functools.lru_cache(maxsize=1)
+def _ep_documents() -> dict[str, dict[str, Any]]:
+    """The Event Platform schema files by file name, read once."""
+    documents: dict[str, dict[str, Any]] = {}
+    for path in sorted((SCHEMA_DIR / "event-platform").glob("*.json")):
+        contents = json.loads(path.read_text(encoding="utf-8"))
+        if contents.get("$id") != EP_SCHEMA_BASE_URI + path.name:
+            raise UsageError(f"{path} must have $id {EP_SCHEMA_BASE_URI + path.name!r}")
+        documents[path.name] = contents
+    if "cloudevent.json" not in documents:
+        raise UsageError(f"no Event Platform schema files in {SCHEMA_DIR / 'event-platform'}: reinstall the kit")
+    return documents
+
+
+@functools.lru_cache(maxsize=1)
+def _ep_checker() -> _Checker:
+    """The validator and fast check of one CloudEvent (event-platform-facts.md sections 1 and 4)."""
+    documents = _ep_documents()
+    pairs = ((contents["$id"], DRAFT202012.create_resource(contents)) for contents in documents.values())
+    registry: Registry[Any] = Registry().with_resources(pairs).crawl()
+    schema = documents["cloudevent.json"]
+    validator = Draft202012Validator(schema, registry=registry, format_checker=_FORMAT_CHECKER)
+    try:
+        fast: _Check | None = _Compiler().compile(schema, registry.resolver(base_uri=schema["$id"]))
+    except _Unsupported:
+        fast = None
+    return _Checker(validator, fast)
+
+
+def _is_ep(profile: str | Profile) -> bool:
+    return isinstance(profile, str) and profile.strip().lower() == EP_PROFILE
+
+
 def _checker_for(profile: str | Profile, uuid_mode: bool | None, strict: bool, root: Root) -> _Checker:
+    if _is_ep(profile):
+        if uuid_mode is not None:
+            raise UsageError("uuid_mode does not apply to the event-platform profile: products are always by uuid")
+        return _ep_checker()
     if root not in ("envelope", "event"):
         raise UsageError(f"root must be 'envelope' or 'event', got {root!r}")
     return _checker(_options(profile, uuid_mode, strict), root)
@@ -538,6 +589,9 @@ def validate_payload(
 ) -> list[ValidationIssue]:
     """Every issue of a decoded envelope ``{"events": [...]}`` or single event, sorted by path.
 
+    With ``profile="event-platform"``, ``document`` is one CloudEvent object (event-platform-facts.md section 1);
+    ``uuid_mode`` must stay None and ``strict`` changes nothing (the Event Platform schemas are always strict).
+
     ``uuid_mode=None`` accepts both the legacy and the UUID mode of 7.0 and SaaS (the mode is a per-subscription
     option, facts section 0); ``strict=True`` also rejects the deviations of the docs examples.
     """
@@ -586,6 +640,9 @@ def validate_bytes(
     except UnicodeDecodeError as exc:
         return [ValidationIssue("$", f"body is not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start}")]
     if not text.strip():
+        if _is_ep(profile):
+            return [ValidationIssue("$", "body is empty: the Event Platform sends one CloudEvent object "
+                                         "(event-platform-facts.md section 1)")]
         return [ValidationIssue("$", 'body is empty: the PIM always sends {"events": [...]} (facts section 4)')]
     try:
         document = json.loads(text, parse_constant=_reject_constant)

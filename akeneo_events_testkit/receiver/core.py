@@ -15,6 +15,31 @@ Status codes: 200 applied, duplicate or stale (the PIM must not log an error for
 400 validly signed but malformed; 401 any authenticity failure, including a malformed or stale timestamp;
 404 unknown path; 405 wrong method (with ``Allow``); 413 body over ``max_body``; 503 the store failed.
 A 500 only means a bug of this module; it is logged and kept in :attr:`ReferenceReceiver.internal_errors`.
+
+**Event Platform deliveries** (event-platform-facts.md) are accepted on the same paths, told apart by their
+``X-AKENEO-SIGNATURE-*`` headers (:mod:`.ep`). What differs from the Events API:
+
+========================  =======================================  =========================================
+                          Events API                               Event Platform
+========================  =======================================  =========================================
+body                      ``{"events": [...]}``, 1 to 10 events    one CloudEvent object (section 1)
+signature                 HMAC of ``"<ts>." + body``, one secret   HMAC of the body alone, primary and
+                                                                   secondary headers, any secret held
+                                                                   (section 2)
+timestamp                 checked against ``tolerance``            none sent, none checked (section 2)
+"Test" request            empty body, answered 200                 none: an empty body is a 400
+dedup / order key         ``event_id`` / ``event_datetime``        ``id`` / ``time`` (section 6)
+removals                  ``*.removed``                            ``*.deleted``; ``*.updated.delta`` is an
+                                                                   update whose data are the changes
+self-triggered events     suppressed by the PIM                    delivered: dropped here (200, not applied)
+                                                                   when ``own_client_id`` authored them
+                                                                   through the API (section 6)
+timeout                   0.5 s in total, no retry                 5 s, retried (section 3)
+success                   any 2xx                                  200 (section 3): this receiver sends 200
+========================  =======================================  =========================================
+
+Other Event Platform types (completeness, catalogue structure, jobs...) are deduplicated and acknowledged
+but change no resource.
 """
 
 from __future__ import annotations
@@ -25,15 +50,17 @@ import math
 import re
 import threading
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from ..clock import Clock, SystemClock
 from ..errors import UsageError
+from ..eventplatform import ALGORITHM_HEADER, PRIMARY_HEADER, SECONDARY_HEADER
 from ..model import MAX_BATCH_SIZE, SIGNATURE_HEADER, TIMESTAMP_HEADER, Action, parse_event_datetime, resource_key
 from ..signing import DEFAULT_TOLERANCE, TimestampVerdict, check_timestamp, verify_signature
+from .ep import EpEvent, EpMalformed, ep_unauthorized, is_ep_request, read_ep_event
 from .stores import MemoryStore, ResourceState, Store, StoreError
 
 if TYPE_CHECKING:
@@ -226,6 +253,10 @@ class ReferenceReceiver:
     ``tie_break`` settles events of one resource with the same ``event_datetime`` (second precision makes
     their order unknowable, facts section 4): ``"later"`` applies the one delivered later, ``"earlier"``
     keeps the first. Both are correct; the test suite runs both so that the oracle accepts either.
+
+    Event Platform deliveries are verified against ``ep_secrets``, every secret the receiver accepts (both the
+    old and the new one during a rotation; default: ``secret`` alone), and events that ``own_client_id``
+    triggered through the API are acknowledged but not applied (event-platform-facts.md sections 2 and 6).
     """
 
     def __init__(
@@ -239,6 +270,8 @@ class ReferenceReceiver:
         tie_break: str = "later",
         paths: Iterable[str] = ("/", "/webhook"),
         state_path: str | None = "/state",
+        ep_secrets: Sequence[str | bytes] | None = None,
+        own_client_id: str | None = None,
     ) -> None:
         if not secret:
             raise UsageError("the secret is empty: copy it from the connection's Event subscription in the PIM")
@@ -252,6 +285,12 @@ class ReferenceReceiver:
         if state_path is not None and not state_path.startswith("/"):
             raise UsageError(f"state_path={state_path!r} must start with '/' (or be None to disable it)")
         self.__secret = secret.encode("utf-8") if isinstance(secret, str) else bytes(secret)
+        if ep_secrets is not None and (isinstance(ep_secrets, (str, bytes)) or not all(ep_secrets)):
+            raise UsageError("ep_secrets must be a list of non-empty secrets, e.g. [old, new] during a rotation")
+        self.__ep_secrets: tuple[str | bytes, ...] = tuple(ep_secrets) if ep_secrets is not None else (secret,)
+        if not self.__ep_secrets:
+            raise UsageError("ep_secrets is empty: pass at least the subscription's primary secret")
+        self.own_client_id = own_client_id
         self.store: Store = store if store is not None else MemoryStore()
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.tolerance = tolerance
@@ -330,6 +369,8 @@ class ReferenceReceiver:
     def _receive(self, headers: Headers, body: bytes) -> Response:
         if len(body) > self.max_body:
             return self.reject(413, f"body over {self.max_body} bytes", count=False)
+        if is_ep_request(headers):
+            return self._receive_ep(headers, body)
         unauthorized = self._authenticate(headers, body)
         if unauthorized is not None:
             challenge = ("WWW-Authenticate", 'Akeneo-Signature realm="events-api"')  # required on a 401
@@ -359,6 +400,50 @@ class ReferenceReceiver:
             side = "old" if check.verdict is TimestampVerdict.TOO_OLD else "far in the future"
             return f"the timestamp is too {side}: more than {self.tolerance:g} s from the receiver's clock"
         return None
+
+    def _receive_ep(self, headers: Headers, body: bytes) -> Response:
+        """One Event Platform CloudEvent: signature over the raw body first, then parse, then apply."""
+        found = {name: _header(headers, name) for name in (PRIMARY_HEADER, SECONDARY_HEADER, ALGORITHM_HEADER)}
+        unauthorized = ep_unauthorized(found, body, self.__ep_secrets)
+        if unauthorized is not None:
+            challenge = ("WWW-Authenticate", 'Akeneo-Signature realm="event-platform"')
+            return self.reject(401, unauthorized, challenge, count=False)
+        if not body:
+            return self.reject(400, "body is empty: the Event Platform sends one CloudEvent", count=False)
+        try:
+            event = read_ep_event(_decode(body))
+        except (_Malformed, EpMalformed) as exc:
+            return self.reject(400, str(exc), count=False)
+        return _json_response(200, self._apply_ep(event))
+
+    def _self_triggered(self, event: EpEvent) -> bool:
+        """Authored by this receiver's own API client (event-platform-facts.md section 6)."""
+        return (self.own_client_id is not None and event.author_type == "api"
+                and event.author_identifier == self.own_client_id)
+
+    def _apply_ep(self, event: EpEvent) -> dict[str, int]:
+        """Apply one CloudEvent with the rules of :meth:`_apply`: dedup on ``id``, order by ``time``, tombstones.
+
+        A self-triggered event or one that changes no resource is marked seen and acknowledged, not applied.
+        """
+        counts = {"applied": 0, "duplicates": 0, "stale": 0, "self_triggered": 0, "ignored": 0}
+        with self.store.transaction():
+            if not self.store.mark_seen(event.event_id):
+                counts["duplicates"] += 1
+            elif self._self_triggered(event):
+                counts["self_triggered"] += 1
+            elif event.key is None:
+                counts["ignored"] += 1
+            elif not self._supersedes(event.epoch, self.store.current(event.key)):
+                counts["stale"] += 1
+            else:
+                state = ResourceState(event.event_id, event.epoch, event.removed)
+                self.store.put(event.key, state, None if event.removed else event.resource)
+                self.store.append_applied(event.event_id)
+                counts["applied"] += 1
+        with self._stats_lock:
+            self._events.update({name: counts[name] for name in ("applied", "duplicates", "stale")})
+        return counts
 
     # -- Application --------------------------------------------------------------------------------------
 
