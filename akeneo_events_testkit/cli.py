@@ -38,6 +38,20 @@ def _profile(value: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _validate_profile(value: str) -> str:
+    """``validate`` also takes the Event Platform profile (event-platform-facts.md section 1)."""
+    from .eventplatform import PROFILE_NAME
+
+    return PROFILE_NAME if value.strip().lower() == PROFILE_NAME else _profile(value)
+
+
+def _fuzz_profile(value: str) -> str:
+    """A PIM version, or ``event-platform`` (the Events API's successor, event-platform-facts.md)."""
+    from .eventplatform import PROFILE_NAME
+
+    return PROFILE_NAME if value.lower() in (PROFILE_NAME, "ep") else _profile(value)
+
+
 def _non_negative(value: str) -> int:
     try:
         number = int(value)
@@ -130,10 +144,11 @@ def _fault_args(parser: argparse.ArgumentParser, default: str) -> None:
     parser.add_argument("--save-plan", metavar="FILE", help="save the fault plan that was applied to FILE")
 
 
-def _workload_args(parser: argparse.ArgumentParser, events: int) -> None:
+def _workload_args(parser: argparse.ArgumentParser, events: int, *, event_platform: bool = False) -> None:
     parser.add_argument("--seed", type=_non_negative, default=0, help="seed of everything random (default 0)")
     parser.add_argument("--events", type=_positive, default=events, help=f"events to generate (default {events})")
-    parser.add_argument("--profile", type=_profile, default="saas", help="PIM version: 5.0, 6.0, 7.0, saas")
+    parser.add_argument("--profile", type=_fuzz_profile if event_platform else _profile, default="saas",
+                        help="PIM version: 5.0, 6.0, 7.0, saas" + (", or event-platform" if event_platform else ""))
     parser.add_argument("--uuid-mode", action="store_true", help="the subscription's 'use UUID' option (7.0, saas)")
 
 
@@ -181,10 +196,62 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _ep_fuzz(args: argparse.Namespace, out: TextIO) -> int:
+    """``fuzz --profile event-platform``: Event Platform delivery, then the verdict and the suspension."""
+    from .ep_campaign import EpCampaignConfig, run_ep_campaign
+    from .eventplatform import EpSecrets
+
+    secret = _secret(args, required=bool(args.url))
+    config = EpCampaignConfig(seed=args.seed, events=args.events, faults=args.faults, probes=not args.no_probes,
+                              client_id=args.client_id or None)
+    result = run_ep_campaign(config, target=args.url, state_url=args.state_url,
+                             secrets=EpSecrets(secret) if secret else None)
+    report = result.report()
+    if args.report:
+        Path(args.report).write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
+    if args.json:
+        out.write(json.dumps(report, indent=2, default=str) + "\n")
+    else:
+        out.write(f"Event Platform fuzz of {result.target}, seed {args.seed}\n{result.failure_text()}\n")
+        if not result.passed:
+            out.write(f"Reproduce with: {result.reproduce}\n")
+    return 0 if result.passed else 1
+
+
+def _compare(args: argparse.Namespace, out: TextIO) -> int:
+    """``fuzz --compare event-platform``: the same activity through both profiles, final states compared."""
+    from .ep_campaign import compare_profiles
+    from .eventplatform import EpSecrets
+
+    if args.profile != "saas":
+        raise UsageError("--compare needs --profile saas: 5.0/6.0 key products by identifier, 7.0 may too; "
+                         "only SaaS with UUIDs is comparable with the Event Platform's uuid keys")
+    if bool(args.url) != bool(args.new_url):
+        raise UsageError("pass both --url (the Events API receiver) and --new-url (the Event Platform one), "
+                         "or neither to compare two reference receivers")
+    if args.new_url and not (args.state_url and args.new_state_url):
+        raise UsageError("pass --state-url and --new-state-url: where each receiver serves its observation")
+    secret = _secret(args, required=bool(args.url))
+    new_secret = args.new_secret or secret
+    result = compare_profiles(args.seed, args.events, old_target=args.url, new_target=args.new_url,
+                              old_state_url=args.state_url, new_state_url=args.new_state_url, old_secret=secret,
+                              new_secrets=EpSecrets(new_secret) if new_secret else None,
+                              client_id=args.client_id or None)
+    out.write(result.text() + "\n")
+    return 0 if result.passed else 1
+
+
 def cmd_fuzz(args: argparse.Namespace, out: TextIO) -> int:
     from .campaign import CampaignConfig, run_campaign
     from .progress import Progress, render_result
 
+    if args.compare:
+        return _compare(args, out)
+    if args.profile == "event-platform":
+        if args.url and not args.state_url:
+            raise UsageError("pass --state-url with --url: where the receiver serves its observation "
+                             "(see README: observation contract)")
+        return _ep_fuzz(args, out)
     if args.url and not args.state_url:
         raise UsageError("pass --state-url with --url: where the receiver serves its observation "
                          "(see README: observation contract)")
@@ -261,8 +328,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands.required = True
 
     p = commands.add_parser("validate", help="validate payload files against the JSON Schemas",
-                            description="Validate files holding an envelope {\"events\": [...]} or a single event.")
-    p.add_argument("--profile", type=_profile, default="saas", help="PIM version: 5.0, 6.0, 7.0, saas (default)")
+                            description="Validate files holding an envelope {\"events\": [...]} or a single event "
+                                        "(with --profile event-platform: one CloudEvent).")
+    p.add_argument("--profile", type=_validate_profile, default="saas",
+                   help="PIM version: 5.0, 6.0, 7.0, saas (default), or event-platform (one CloudEvent per file)")
     p.add_argument("--uuid-mode", action="store_true", default=None, help="require UUID mode (7.0, saas)")
     p.add_argument("--strict", action="store_true", help="also reject the docs' known deviations")
     p.add_argument("files", nargs="+", metavar="FILE", help="files to validate, - for standard input")
@@ -308,8 +377,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--url", help="the receiver's webhook URL (default: start the reference receiver)")
     p.add_argument("--state-url", help="where the receiver serves its observation (GET, JSON)")
     p.add_argument("--secret", help=f"the subscription secret (or set {SECRET_ENV})")
-    _workload_args(p, 500)
+    _workload_args(p, 500, event_platform=True)
     _fault_args(p, "default")
+    p.add_argument("--compare", choices=["event-platform"],
+                   help="migration check: the same activity to --url (Events API) and --new-url (Event Platform),"
+                        " final states compared (default: two reference receivers)")
+    p.add_argument("--new-url", help="with --compare: the Event Platform receiver's URL")
+    p.add_argument("--new-state-url", help="with --compare: where the Event Platform receiver serves its observation")
+    p.add_argument("--new-secret", help="with --compare: the Event Platform subscription's secret (default --secret)")
+    p.add_argument("--client-id", default="magento_0000",
+                   help="Event Platform: the receiver's own client id, whose events it must drop (default "
+                        "magento_0000; empty for none)")
     p.add_argument("--no-probes", action="store_true", help="send no security probes")
     p.add_argument("--strict", action="store_true", help="replay_accepted is an error, not a warning")
     p.add_argument("--report", metavar="FILE.json", help="write the JSON report")

@@ -1,0 +1,475 @@
+"""Event Platform delivery semantics on a virtual clock: retries, adaptive rate, suspension, lost events.
+
+Mirrors event-platform-facts.md section 3. Each save of the Events API activity (same seed, same saves as
+:class:`~akeneo_events_testkit.pim.MockPim`) becomes one CloudEvent sent as one POST. Every attempt is a
+real request through the kit's :class:`~akeneo_events_testkit.delivery.Sender` (URL, ASGI or WSGI
+target), but nothing sleeps: the emitter schedules attempts on a :class:`~akeneo_events_testkit.clock.FakeClock`
+and jumps it forward, so a 35-minute retry ladder or a rolling hour costs no real time.
+
+Choices where the facts are silent (each a module constant, stated in the README's Event Platform
+section and in the verdict):
+
+* **success is any 2xx** (the docs name only 200, notification webhooks accept any 2xx; section 3);
+* **retried**: timeouts, connection failures and 5xx at +5, +10, +20 min after the previous attempt, then
+  dropped (at most 4 attempts). **Other 4xx** (400, 401, 403, 410, 422...) are failures and are **not**
+  retried: the facts say "transient" without listing codes, and a refusal is not transient;
+* **404 and any 3xx suspend at once** (redirects are never followed);
+* **429** halves the rate (down to 1 event/s) and re-queues the event :data:`THROTTLE_RETRY` seconds
+  later; ``Retry-After`` is ignored. Once an event has been throttled for more than an hour it counts as a
+  failure and is dropped. A 429 is otherwise neither a success nor a failure for the threshold;
+* a 2xx raises the rate by 1 event/s (up to 100); the rate starts at :data:`INITIAL_RATE`;
+* **threshold suspension**: success rate below 90 % over the rolling hour, judged only once the hour
+  holds at least :data:`MIN_WINDOW_ATTEMPTS` counted attempts, so one early failure does not suspend;
+* attempts take no virtual time (the real latency is recorded, and judged against the 5 s timeout).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import random
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .activity import Change, Operation, generate_activity
+from .catalog import DEFAULT_PIM_URL, Catalog
+from .clock import FakeClock
+from .delivery import Attempt, Sender, Target
+from .errors import UsageError
+from .eventplatform import DEFAULT_SOURCE, CloudEvent, EpSecrets, author_of, cloud_event, delta_changes, ep_headers
+from .model import Action, get_profile
+
+__all__ = [
+    "BACKOFF",
+    "EP_TIMEOUT",
+    "INITIAL_RATE",
+    "MAX_RATE",
+    "MIN_RATE",
+    "MIN_WINDOW_ATTEMPTS",
+    "SUCCESS_THRESHOLD",
+    "THROTTLE_RETRY",
+    "EpAttempt",
+    "EpDrop",
+    "EpEmitter",
+    "EpEvent",
+    "EpFaults",
+    "EpTruth",
+    "Suspension",
+    "classify",
+    "parse_ep_faults",
+]
+
+#: An answer must come within 5 s (section 3; 3 s before commit 857ec7bf).
+EP_TIMEOUT = 5.0
+#: Delays of the 1st, 2nd and 3rd retry, each from the previous attempt (section 3).
+BACKOFF = (300.0, 600.0, 1200.0)
+MIN_RATE, MAX_RATE = 1.0, 100.0
+#: Events/s at the start of a run (not documented; a middle value so that both ramps show).
+INITIAL_RATE = 10.0
+#: Seconds before a 429'd event is offered again (not documented).
+THROTTLE_RETRY = 60.0
+#: A 429'd event still undelivered after this long counts as a failure (section 3).
+THROTTLE_LIMIT = 3600.0
+WINDOW = 3600.0
+SUCCESS_THRESHOLD = 0.90
+#: Counted attempts the rolling hour must hold before the 90 % threshold applies (not documented).
+MIN_WINDOW_ATTEMPTS = 20
+#: Default client id of the receiver's own connection (its events are delivered back to it, section 6).
+DEFAULT_CLIENT_ID = "magento_0000"
+DEFAULT_CONNECTIONS = ("erp_connector_1234", "magento_0000")
+
+# Attempt outcomes (EpAttempt.outcome).
+SUCCESS, THROTTLED, NOT_FOUND, REDIRECT = "success", "throttled", "not_found", "redirect"
+SERVER_ERROR, CLIENT_ERROR, TIMEOUT, UNREACHABLE = "server_error", "client_error", "timeout", "unreachable"
+_RETRIED = frozenset({SERVER_ERROR, TIMEOUT, UNREACHABLE})
+_FAILURES = frozenset({SERVER_ERROR, CLIENT_ERROR, TIMEOUT, UNREACHABLE})
+
+
+def classify(attempt: Attempt) -> str:
+    """The platform's reading of one answer (section 3)."""
+    status = attempt.status
+    if status is None:
+        return TIMEOUT if attempt.reason == "timeout" else UNREACHABLE
+    if 200 <= status < 300:
+        return SUCCESS
+    if 300 <= status < 400:
+        return REDIRECT
+    if status == 404:
+        return NOT_FOUND
+    if status == 429:
+        return THROTTLED
+    if status >= 500:
+        return SERVER_ERROR
+    return CLIENT_ERROR
+
+
+@dataclass(frozen=True)
+class EpEvent:
+    """One generated event: ``origin`` is the save's Events API ``event_id`` (to compare the two profiles)."""
+
+    event_id: str
+    key: str
+    type: str
+    epoch: int
+    is_removal: bool
+    author: str
+    author_type: str  # user, api or system (section 4)
+    self_triggered: bool
+    origin: str
+    operation: int = 0
+
+
+@dataclass(frozen=True)
+class EpAttempt:
+    """One POST (or a would-be POST for probes): ``retry`` is 0 for the first attempt, up to 3."""
+
+    seq: int
+    event_id: str
+    time: float
+    retry: int
+    outcome: str
+    status: int | None
+    latency: float
+    reason: str = ""
+    duplicate: bool = False
+    probe: str | None = None
+    rate: float = INITIAL_RATE
+
+    @property
+    def acknowledged(self) -> bool:
+        return self.outcome == SUCCESS
+
+    def describe(self) -> str:
+        answer = f"HTTP {self.status}" if self.status is not None else (self.reason or self.outcome)
+        return f"#{self.seq} {answer}"
+
+
+@dataclass(frozen=True)
+class EpDrop:
+    """An event the platform gave up on: ``retries_exhausted``, ``rejected``, ``throttled_1h``, ``suspended``."""
+
+    event_id: str
+    time: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class Suspension:
+    """When and why the subscription was (or, when not enforced, would have been) suspended (section 3)."""
+
+    time: float
+    cause: str  # "immediate" (404 or 3xx) or "threshold" (< 90 % success over the rolling hour)
+    responses: tuple[str, ...]
+    attempts: tuple[int, ...]
+    success_rate: float | None = None
+    enforced: bool = True
+
+    def describe(self) -> str:
+        from datetime import datetime, timezone
+
+        when = datetime.fromtimestamp(self.time, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        verb = "was suspended" if self.enforced else "would have been suspended"
+        if self.cause == "immediate":
+            why = f"immediately, on {', '.join(self.responses)}"
+        else:
+            why = (f"for a success rate of {self.success_rate:.1%} over the rolling hour (< 90 %), failures: "
+                   f"{', '.join(self.responses)}")
+        return f"the subscription {verb} at {when} {why}"
+
+
+@dataclass
+class EpTruth:
+    """The Event Platform ground truth of one run."""
+
+    events: dict[str, EpEvent] = field(default_factory=dict)
+    attempts: list[EpAttempt] = field(default_factory=list)
+    drops: list[EpDrop] = field(default_factory=list)
+    suspension: Suspension | None = None
+    rates: list[tuple[float, float]] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def genuine(self) -> list[EpAttempt]:
+        return [a for a in self.attempts if a.probe is None]
+
+    @property
+    def delivered(self) -> set[str]:
+        """Ids acknowledged (2xx) at least once."""
+        return {a.event_id for a in self.attempts if a.probe is None and a.acknowledged}
+
+    def dropped(self) -> Counter[str]:
+        return Counter(d.reason for d in self.drops)
+
+    def attempts_of(self, event_id: str) -> list[EpAttempt]:
+        return [a for a in self.attempts if a.event_id == event_id]
+
+
+@dataclass(frozen=True)
+class EpFaults:
+    """At-least-once faults: redeliver a delivered event (same ``id``), or hold an event back (reorder)."""
+
+    duplicate: float = 0.0
+    reorder: float = 0.0
+    reorder_window: float = 30.0
+
+    @property
+    def enabled(self) -> bool:
+        return self.duplicate > 0 or self.reorder > 0
+
+
+_FAULT_PROFILES = {
+    "none": EpFaults(),
+    "default": EpFaults(duplicate=0.05, reorder=0.1),
+    "gentle": EpFaults(duplicate=0.02, reorder=0.03),
+    "chaos": EpFaults(duplicate=0.2, reorder=0.3, reorder_window=120.0),
+}
+
+
+def parse_ep_faults(spec: str | EpFaults | None) -> EpFaults:
+    """``none``, ``default``, ``gentle``, ``chaos`` or ``duplicate=0.1,reorder=0.2``."""
+    if spec is None:
+        return EpFaults()
+    if isinstance(spec, EpFaults):
+        return spec
+    if spec in _FAULT_PROFILES:
+        return _FAULT_PROFILES[spec]
+    values: dict[str, float] = {}
+    for part in spec.split(","):
+        name, _, raw = part.partition("=")
+        name = name.strip()
+        if name not in ("duplicate", "reorder", "reorder_window"):
+            raise UsageError(f"Event Platform fault {name!r}: use duplicate=P, reorder=P or a profile "
+                             f"({', '.join(_FAULT_PROFILES)})")
+        try:
+            values[name] = float(raw)
+        except ValueError:
+            raise UsageError(f"Event Platform fault {name}={raw!r}: the value must be a number") from None
+    if not 0 <= values.get("duplicate", 0) <= 1 or not 0 <= values.get("reorder", 0) <= 1:
+        raise UsageError("fault probabilities must lie between 0 and 1")
+    return EpFaults(**values)
+
+
+@dataclass(order=True)
+class _Job:
+    due: float
+    order: int
+    event: CloudEvent = field(compare=False)
+    retry: int = field(default=0, compare=False)
+    throttled_since: float | None = field(default=None, compare=False)
+    duplicate: bool = field(default=False, compare=False)
+
+
+_UPDATES = frozenset({Action.PRODUCT_UPDATED, Action.PRODUCT_MODEL_UPDATED})
+
+
+class EpEmitter:
+    """Generates the Events API activity of ``seed`` and delivers it the Event Platform way.
+
+    ``delta`` (True or a ratio in [0, 1]) turns that share of updates into ``*.updated.delta`` events.
+    ``client_id`` names the receiver's own connection: the activity's last connection is renamed to it, so
+    the same saves are made (section 6: self-triggered events are delivered). ``enforce_suspension=False``
+    keeps delivering after the subscription would have been suspended, recording when it would have been.
+    """
+
+    def __init__(
+        self,
+        seed: int = 0,
+        events: int = 100,
+        *,
+        start: int | None = None,
+        source: str = DEFAULT_SOURCE,
+        subscription_id: str = "01J0000000000000000000SUB1",
+        secrets: EpSecrets | None = None,
+        delta: bool | float = False,
+        client_id: str | None = DEFAULT_CLIENT_ID,
+        clock: FakeClock | None = None,
+        faults: str | EpFaults | None = None,
+        timeout: float = EP_TIMEOUT,
+        content_type: str = "application/json",
+        custom_headers: Sequence[tuple[str, str]] = (),
+        send_product_identifier: bool = False,
+        enforce_suspension: bool = True,
+        connections: Sequence[str] = DEFAULT_CONNECTIONS,
+        pim_url: str = DEFAULT_PIM_URL,
+    ) -> None:
+        if events < 0:
+            raise UsageError(f"events must be zero or more, got {events}")
+        ratio = float(delta)
+        if not 0 <= ratio <= 1:
+            raise UsageError(f"delta must be True, False or a ratio in [0, 1], got {delta!r}")
+        self.seed = seed
+        self.events = events
+        self.clock = clock if clock is not None else FakeClock()
+        self.start = int(self.clock.now()) if start is None else int(start)
+        if self.clock.now() < self.start:
+            self.clock.set(self.start)
+        self.source = source
+        self.subscription_id = subscription_id
+        self.secrets = secrets if secrets is not None else EpSecrets("event-platform-secret")
+        self.delta = ratio
+        self.client_id = client_id
+        self.faults = parse_ep_faults(faults)
+        self.timeout = timeout
+        self.content_type = content_type
+        self.custom_headers = tuple(custom_headers)
+        ep_headers(b"", self.secrets, custom=self.custom_headers)  # fail early on bad custom headers
+        self.send_product_identifier = send_product_identifier
+        self.enforce_suspension = enforce_suspension
+        conns = list(connections) or [DEFAULT_CLIENT_ID]
+        if client_id is not None and client_id not in conns:
+            conns[-1] = client_id
+        self.connections = tuple(conns)
+        self.pim_url = pim_url
+        self.truth = EpTruth()
+        self._reset()
+
+    def _reset(self) -> None:
+        self.rate = INITIAL_RATE
+        self._next_slot = float(self.start)
+        self._window: list[tuple[float, bool, str, int]] = []  # (time, success, answer, attempt seq)
+        self._seq = 0
+        self._order = 0
+
+    # -- generation ---------------------------------------------------------------------------------------
+
+    def activity(self) -> tuple[Catalog, Iterator[Operation]]:
+        """The same saves as ``MockPim(seed=..., profile='saas', uuid_mode=True)`` with these connections."""
+        return generate_activity(
+            rng=random.Random(self.seed), events=self.events, start=self.start,
+            profile=get_profile("saas", uuid_mode=True), connections=self.connections, pim_url=self.pim_url)
+
+    def cloud_events(self, truth: EpTruth | None = None) -> Iterator[CloudEvent]:
+        """One CloudEvent per save, in save order; ids and delta choices from their own seeded RNG."""
+        rng = random.Random(f"event-platform:{self.seed}")
+        catalog, operations = self.activity()
+        types = {code: a.type for code, a in catalog.structure.attributes.items()}
+        previous: dict[str, Mapping[str, Any]] = {}
+        for operation in operations:
+            for change in operation.changes:
+                yield self._event(change, operation, rng, previous, types, truth)
+
+    def _event(self, change: Change, operation: Operation, rng: random.Random,
+               previous: dict[str, Mapping[str, Any]], types: Mapping[str, str], truth: EpTruth | None) -> CloudEvent:
+        changes = None
+        if change.action in _UPDATES and self.delta > 0 and rng.random() < self.delta:
+            changes = delta_changes(previous.get(change.key), change.snapshot, attribute_types=types)
+        previous[change.key] = change.snapshot
+        event = cloud_event(
+            action=change.action, resource=change.snapshot, epoch=change.epoch, author=operation.author,
+            author_type=operation.author_type, rng=rng, subscription_id=self.subscription_id, source=self.source,
+            send_product_identifier=self.send_product_identifier, changes=changes)
+        author = author_of(operation.author, operation.author_type)
+        if truth is not None:
+            truth.events[event.id] = EpEvent(
+                event.id, event.key, event.type, event.epoch, event.is_removal, author["identifier"],
+                author["type"], author["type"] == "api" and author["identifier"] == self.client_id,
+                change.event_id, operation.seq)
+        return event
+
+    # -- delivery -----------------------------------------------------------------------------------------
+
+    def run(self, target: Target, *, path: str = "") -> EpTruth:
+        """Generate and deliver everything; returns the ground truth. Synchronous."""
+        return asyncio.run(self.arun(target, path=path))
+
+    async def arun(self, target: Target, *, path: str = "") -> EpTruth:
+        """:meth:`run` for callers inside an event loop."""
+        truth = self.truth = EpTruth()
+        self._reset()
+        truth.meta.update(seed=self.seed, events=self.events, start=self.start, source=self.source,
+                          subscription=self.subscription_id, client_id=self.client_id,
+                          rotation=self.secrets.secondary is not None, delta=self.delta,
+                          faults={"duplicate": self.faults.duplicate, "reorder": self.faults.reorder},
+                          enforce_suspension=self.enforce_suspension, timeout=self.timeout)
+        faults = random.Random(f"event-platform-faults:{self.seed}")
+        heap: list[_Job] = []
+        for event in self.cloud_events(truth):
+            due = float(event.epoch)
+            if self.faults.reorder and faults.random() < self.faults.reorder:
+                due += faults.uniform(1.0, self.faults.reorder_window)
+            self._push(heap, _Job(due, 0, event))
+        truth.rates.append((float(self.start), self.rate))
+        async with Sender(target, follow_redirects=False, timeout=self.timeout, path=path) as sender:
+            while heap:
+                job = heapq.heappop(heap)
+                at = max(job.due, self._next_slot, self.clock.now())
+                self.clock.advance(at - self.clock.now())
+                await self._attempt(job, at, sender, heap, faults)
+        return truth
+
+    def _push(self, heap: list[_Job], job: _Job) -> None:
+        job.order = self._order
+        self._order += 1
+        heapq.heappush(heap, job)
+
+    def _stopped(self) -> bool:
+        return self.truth.suspension is not None and self.enforce_suspension
+
+    async def _attempt(self, job: _Job, at: float, sender: Sender, heap: list[_Job], faults: random.Random) -> None:
+        truth = self.truth
+        event = job.event
+        if self._stopped():
+            if not job.duplicate:
+                truth.drops.append(EpDrop(event.id, at, "suspended"))
+            return
+        if job.throttled_since is not None and at - job.throttled_since > THROTTLE_LIMIT:
+            truth.drops.append(EpDrop(event.id, at, "throttled_1h"))
+            self._count(at, False, "HTTP 429 for over 1 h")
+            return
+        headers = ep_headers(event.raw, self.secrets, content_type=self.content_type, custom=self.custom_headers)
+        answer = await sender.post(event.raw, headers, timeout=self.timeout)
+        outcome = classify(answer)
+        if outcome == SUCCESS and answer.latency > self.timeout:
+            outcome = TIMEOUT
+        record = EpAttempt(self._seq, event.id, at, job.retry, outcome, answer.status, answer.latency,
+                           answer.reason, job.duplicate, None, self.rate)
+        self._seq += 1
+        truth.attempts.append(record)
+        self._next_slot = at + 1.0 / self.rate
+        if outcome == SUCCESS:
+            self._set_rate(at, min(MAX_RATE, self.rate + 1.0))
+            self._count(at, True, "", record.seq)
+            if not job.duplicate and self.faults.duplicate and faults.random() < self.faults.duplicate:
+                self._push(heap, _Job(at + faults.uniform(1.0, 120.0), 0, event, duplicate=True))
+        elif outcome == THROTTLED:
+            self._set_rate(at, max(MIN_RATE, self.rate / 2))
+            if not job.duplicate:
+                since = job.throttled_since if job.throttled_since is not None else at
+                self._push(heap, _Job(at + THROTTLE_RETRY, 0, event, job.retry, since))
+        elif outcome in (NOT_FOUND, REDIRECT):
+            self._suspend(at, "immediate", (record.describe(),), (record.seq,), None)
+            if not job.duplicate and self._stopped():
+                truth.drops.append(EpDrop(event.id, at, "suspended"))
+        else:
+            self._count(at, False, record.describe().split(" ", 1)[1], record.seq)
+            if job.duplicate:
+                return
+            if outcome in _RETRIED and job.retry < len(BACKOFF):
+                self._push(heap, _Job(at + BACKOFF[job.retry], 0, event, job.retry + 1))
+            else:
+                truth.drops.append(EpDrop(event.id, at, "retries_exhausted" if outcome in _RETRIED else "rejected"))
+
+    def _set_rate(self, at: float, rate: float) -> None:
+        if rate != self.rate:
+            self.rate = rate
+            self.truth.rates.append((at, rate))
+
+    def _count(self, at: float, success: bool, description: str, seq: int = -1) -> None:
+        """Add one counted attempt to the rolling hour and apply the threshold rule (section 3)."""
+        self._window.append((at, success, description, seq))
+        self._window = [entry for entry in self._window if entry[0] > at - WINDOW]
+        if len(self._window) < MIN_WINDOW_ATTEMPTS or self.truth.suspension is not None:
+            return
+        rate = sum(1 for entry in self._window if entry[1]) / len(self._window)
+        if rate < SUCCESS_THRESHOLD:
+            failures = [entry for entry in self._window if not entry[1]]
+            kinds = Counter(entry[2] for entry in failures)
+            self._suspend(at, "threshold", tuple(f"{k} x{n}" for k, n in kinds.most_common()),
+                          tuple(entry[3] for entry in failures if entry[3] >= 0), rate)
+
+    def _suspend(self, at: float, cause: str, responses: tuple[str, ...], attempts: tuple[int, ...],
+                 rate: float | None) -> None:
+        if self.truth.suspension is None:
+            self.truth.suspension = Suspension(at, cause, responses, attempts, rate, self.enforce_suspension)

@@ -1,0 +1,107 @@
+"""Event Platform campaigns, the migration comparison and the CLI wiring (event-platform-facts.md)."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+
+import pytest
+
+from akeneo_events_testkit.cli import main
+from akeneo_events_testkit.clock import FakeClock
+from akeneo_events_testkit.ep_campaign import EpCampaignConfig, compare_profiles, rotation_secrets, run_ep_campaign
+from akeneo_events_testkit.errors import UsageError
+from akeneo_events_testkit.eventplatform import EpSecrets
+from akeneo_events_testkit.receiver import ReferenceReceiver
+
+from .test_ep_delivery import START, EpReceiver
+
+
+def test_two_correct_receivers_agree() -> None:
+    new = EpReceiver(["new"], own_client_id="magento_0000")
+    result = compare_profiles(4, 250, new_target=new, new_observe=new.observation, new_secrets=EpSecrets("new"),
+                              client_id="magento_0000", settle_timeout=0.0)
+    assert result.passed and not result.differences, result.text()
+    assert result.stats["resources"] > 10
+    assert result.text().endswith("PASS")
+
+
+def test_an_injected_difference_is_found() -> None:
+    new = EpReceiver(["new"], own_client_id="magento_0000", bugs=["ignore_deletes"])
+    result = compare_profiles(4, 250, new_target=new, new_observe=new.observation, new_secrets=EpSecrets("new"),
+                              client_id="magento_0000", settle_timeout=0.0)
+    assert result.differences and not result.passed
+    difference = result.differences[0]
+    assert difference.key.startswith("product") and "removed or absent" in difference.old
+    assert "holds save" in difference.new
+    assert difference.key in result.text()
+
+
+def test_own_events_differ_when_the_new_receiver_does_not_drop_them() -> None:
+    new = EpReceiver(["new"], own_client_id=None)
+    result = compare_profiles(4, 250, new_target=new, new_observe=new.observation, new_secrets=EpSecrets("new"),
+                              client_id="magento_0000", settle_timeout=0.0)
+    assert "self_event_processed" in result.new_verdict.counts()
+
+
+def test_campaign_report_and_reproduce() -> None:
+    result = run_ep_campaign(EpCampaignConfig(seed=2, events=120, settle_timeout=0.0), clock=FakeClock(START))
+    report = json.loads(json.dumps(result.report(), default=str))
+    assert report["verdict"] == "pass" and report["suspended"] is False and report["profile"] == "event-platform"
+    assert report["stats"]["probes"] == 6
+    assert "--profile event-platform" in result.reproduce
+
+
+def test_campaign_against_a_url(tmp_path: object) -> None:
+    from akeneo_events_testkit.receiver import ReceiverServer
+
+    receiver = ReferenceReceiver("s3cret", ep_secrets=["s3cret"], own_client_id="magento_0000")
+    with ReceiverServer(receiver) as server:
+        result = run_ep_campaign(EpCampaignConfig(seed=3, events=60, settle_timeout=0.0), target=server.url,
+                                 state_url=server.state_url, secrets=EpSecrets("s3cret"), clock=FakeClock(START))
+    assert result.passed, result.failure_text()
+    assert "--url" in result.reproduce
+
+
+def test_usage_errors() -> None:
+    with pytest.raises(UsageError, match="rotation="):
+        EpCampaignConfig(rotation="half")
+    with pytest.raises(UsageError, match="both secrets"):
+        run_ep_campaign(EpCampaignConfig(rotation="old"), secrets=EpSecrets("only-one"))
+    with pytest.raises(UsageError, match="--state-url"):
+        run_ep_campaign(EpCampaignConfig(events=5), target=EpReceiver(["x"]), secrets=EpSecrets("x"))
+    assert rotation_secrets("both", EpSecrets("n", "o")) == ["n", "o"]
+
+
+def run_cli(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    sys_stdout = sys.stdout
+    sys.stdout = out
+    try:
+        code = main(list(argv))
+    finally:
+        sys.stdout = sys_stdout
+    return code, out.getvalue()
+
+
+def test_cli_fuzz_event_platform() -> None:
+    code, text = run_cli("fuzz", "--profile", "event-platform", "--events", "80", "--seed", "1")
+    assert code == 0, text
+    assert "The subscription stayed active" in text and text.rstrip().endswith("PASS")
+    code, text = run_cli("fuzz", "--profile", "event-platform", "--events", "40", "--json")
+    assert code == 0 and json.loads(text)["suspended"] is False
+
+
+def test_cli_compare() -> None:
+    code, text = run_cli("fuzz", "--compare", "event-platform", "--events", "80", "--seed", "1")
+    assert code == 0 and "0 differ" in text, text
+    code, _ = run_cli("fuzz", "--compare", "event-platform", "--profile", "6.0", "--events", "10")
+    assert code == 2
+
+
+def test_cli_as_a_subprocess_rejects_unknown_profiles() -> None:
+    done = subprocess.run([sys.executable, "-m", "akeneo_events_testkit.cli", "fuzz", "--profile", "nope"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "nope" in done.stderr

@@ -1,0 +1,137 @@
+"""The Event Platform oracle: a gallery of receivers buggy in Event Platform ways, and no false positives."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from akeneo_events_testkit.clock import FakeClock
+from akeneo_events_testkit.ep_campaign import EpCampaignConfig, EpCampaignResult, run_ep_campaign
+from akeneo_events_testkit.ep_delivery import EpEmitter
+from akeneo_events_testkit.ep_oracle import EP_PROBES, EP_VIOLATION_KINDS, format_ep_verdict, judge_ep
+from akeneo_events_testkit.eventplatform import EpSecrets
+from akeneo_events_testkit.oracle import Observation, ResourceState, Verdict, format_violations, parse_observation
+
+from .test_ep_delivery import START, EpReceiver
+
+
+def campaign(receiver: EpReceiver, *, seed: int = 1, events: int = 150, secrets: EpSecrets | None = None,
+             **options: Any) -> EpCampaignResult:
+    config = EpCampaignConfig(seed=seed, events=events, settle_timeout=0.0, **options)
+    return run_ep_campaign(config, target=receiver, observe=receiver.observation,
+                           secrets=secrets or EpSecrets("s3cret"), clock=FakeClock(START))
+
+
+def kinds(verdict: Verdict) -> set[str]:
+    return set(verdict.counts())
+
+
+GALLERY: list[tuple[str, list[str], dict[str, Any], str]] = [
+    # (name, bugs, campaign options, the violation it must raise)
+    ("no dedupe across retries", ["no_dedupe"], {"faults": "duplicate=0.3"}, "duplicate_applied"),
+    ("no staleness check", ["no_staleness"], {"faults": "reorder=0.5"}, "stale_applied"),
+    ("processes its own events", ["processes_own"], {}, "self_event_processed"),
+    ("verifies re-serialised JSON", ["reserialised"], {}, "forged_accepted"),
+    ("verifies nothing", ["no_verify"], {}, "forged_accepted"),
+    ("follows the algorithm header", ["follows_algorithm"], {}, "forged_accepted"),
+    ("404 on unknown products", ["not_found_unknown"], {}, "suspension_risk"),
+]
+
+
+@pytest.mark.parametrize(("bugs", "options", "expected"), [g[1:] for g in GALLERY], ids=[g[0] for g in GALLERY])
+def test_gallery(bugs: list[str], options: dict[str, Any], expected: str) -> None:
+    result = campaign(EpReceiver(["s3cret"], own_client_id="magento_0000", bugs=bugs), **options)
+    assert expected in kinds(result.verdict), format_violations(result.verdict)
+    assert not result.passed
+
+
+def test_primary_only_receiver_fails_the_rotation_when_holding_the_old_secret() -> None:
+    rotating = EpSecrets("new-secret", "old-secret")
+    result = campaign(EpReceiver(["old-secret"], own_client_id="magento_0000", bugs=["primary_only"]),
+                      secrets=rotating, rotation="old")
+    assert {"rotation_rejected", "suspension_risk"} <= kinds(result.verdict)
+    # holding the new (primary) secret hides the bug, except for the forged-primary probe
+    result = campaign(EpReceiver(["new-secret"], own_client_id="magento_0000", bugs=["primary_only"]),
+                      secrets=rotating, rotation="new")
+    assert {v.kind for v in result.verdict.errors} == {"rotation_rejected"}
+    assert all(v.requests[0].get("probe") == "ep_secondary_only" for v in result.verdict.errors)
+
+
+@pytest.mark.parametrize("held", [["old-secret"], ["new-secret"], ["new-secret", "old-secret"]])
+def test_correct_receiver_passes_every_rotation(held: list[str]) -> None:
+    rotation = {1: "old" if held == ["old-secret"] else "new", 2: "both"}[len(held)]
+    result = campaign(EpReceiver(held, own_client_id="magento_0000"), secrets=EpSecrets("new-secret", "old-secret"),
+                      rotation=rotation)
+    assert result.passed and not result.verdict.violations, format_violations(result.verdict)
+
+
+def test_receiver_ignoring_the_algorithm_header_only_warns() -> None:
+    result = campaign(EpReceiver(["s3cret"], own_client_id="magento_0000", bugs=["ignores_algorithm"]))
+    assert kinds(result.verdict) == {"algorithm_ignored"} and result.passed
+
+
+def test_slow_and_failing_receivers() -> None:
+    slow = EpReceiver(["s3cret"], own_client_id="magento_0000", delay=0.1)
+    truth = EpEmitter(1, 3, start=START, clock=FakeClock(START), secrets=EpSecrets("s3cret"), timeout=0.02).run(slow)
+    verdict = judge_ep(truth, parse_observation(slow.observation()))
+    assert "slow_ack" in kinds(verdict)
+    failed: list[str] = []
+
+    def script(event: dict[str, Any], n: int) -> int | None:
+        if not failed:
+            failed.append(event["id"])
+        return 500 if event["id"] == failed[0] and n == 1 else None
+
+    broken = EpReceiver(["s3cret"], own_client_id="magento_0000", script=script)
+    truth = EpEmitter(1, 10, start=START, clock=FakeClock(START), secrets=EpSecrets("s3cret")).run(broken)
+    verdict = judge_ep(truth, parse_observation(broken.observation()))
+    assert kinds(verdict) == {"server_error"}  # retried at +5 min, then delivered: nothing else is wrong
+    assert [a.retry for a in truth.attempts if a.event_id == failed[0]] == [0, 1]
+
+
+def test_lost_and_resurrected_are_named() -> None:
+    receiver = EpReceiver(["s3cret"], own_client_id="magento_0000")
+    result = campaign(receiver, events=200, probes=False, faults="none")
+    truth = result.truth
+    observation = parse_observation(receiver.observation())
+    removed = next(k for k, s in observation.resources.items() if s.removed)
+    present = next(k for k, s in observation.resources.items() if not s.removed)
+    older = next(e for e in truth.events.values() if e.key == removed and not e.is_removal)
+    forged = dict(observation.resources)
+    forged[removed] = ResourceState(older.event_id, False)
+    del forged[present]
+    verdict = judge_ep(truth, Observation(observation.applied, forged))
+    assert {"resurrected", "stale_final_state"} & kinds(verdict)
+    verdict = judge_ep(truth, Observation((), {}))
+    assert "event_lost" in kinds(verdict)
+
+
+def test_suspension_is_stated_in_the_report() -> None:
+    result = campaign(EpReceiver(["s3cret"], own_client_id="magento_0000", bugs=["not_found_unknown"]))
+    text = format_ep_verdict(result.verdict, result.truth)
+    assert text.startswith("The subscription was suspended at ") and "immediately, on #" in text
+    assert "HTTP 404" in text and text.endswith("FAIL")
+    assert result.report()["suspended"] is True and result.truth.dropped()["suspended"] > 0
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_no_false_positives_for_a_correct_receiver(seed: int) -> None:
+    result = campaign(EpReceiver(["s3cret"], own_client_id="magento_0000"), seed=seed, events=200,
+                      faults="chaos", delta=0.5)
+    assert not result.verdict.violations, format_violations(result.verdict)
+    assert result.verdict.stats["self_events"] > 0 or seed >= 0
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_no_false_positives_for_the_reference_receiver(seed: int) -> None:
+    config = EpCampaignConfig(seed=seed, events=200, faults="chaos", settle_timeout=0.0,
+                              rotation=("old", "new", "both")[seed % 3])
+    result = run_ep_campaign(config, clock=FakeClock(START))
+    assert not result.verdict.violations, format_violations(result.verdict)
+
+
+def test_kinds_and_probes_are_documented() -> None:
+    assert {"suspension_risk", "self_event_processed", "rotation_rejected", "duplicate_applied"} <= set(
+        EP_VIOLATION_KINDS)
+    assert {p.expect for p in EP_PROBES.values()} == {"reject", "accept", "warn"}
