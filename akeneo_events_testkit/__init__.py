@@ -42,6 +42,12 @@ from .oracle import VIOLATION_KINDS, Observation, Verdict, Violation, judge, par
 from .campaign import CampaignConfig, CampaignResult, run_campaign
 from .assertions import ObservationRecorder, assert_receiver_correct
 
+# The Event Platform (the Events API's successor)
+from .eventplatform import EpSecrets
+from .ep_delivery import EpEmitter
+from .ep_oracle import judge_ep
+from .ep_campaign import compare_profiles, run_ep_campaign
+
 # Time
 from .clock import Clock, FakeClock, SystemClock
 
@@ -112,6 +118,12 @@ __all__ = [
     "run_campaign",
     "ObservationRecorder",
     "assert_receiver_correct",
+    # The Event Platform
+    "EpSecrets",
+    "EpEmitter",
+    "judge_ep",
+    "compare_profiles",
+    "run_ep_campaign",
     # Time
     "Clock",
     "FakeClock",

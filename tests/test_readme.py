@@ -109,3 +109,16 @@ def test_every_violation_kind_is_in_the_glossary() -> None:
 
     for kind in VIOLATION_KINDS:
         assert f"| `{kind}`" in README, kind
+
+
+def test_migration_guide_names_real_kinds_and_options() -> None:
+    from akeneo_events_testkit.cli import build_parser
+    from akeneo_events_testkit.ep_oracle import EP_VIOLATION_KINDS
+
+    guide = README[README.index("## Migrating to the Event Platform"):README.index("## CLI reference")]
+    for kind in ("suspension_risk", "self_event_processed", "rotation_rejected"):
+        assert f"`{kind}`" in guide and kind in EP_VIOLATION_KINDS
+    fuzz = build_parser()._subparsers._group_actions[0].choices["fuzz"]  # type: ignore[union-attr]
+    options = {option for action in fuzz._actions for option in action.option_strings}
+    for option in re.findall(r"(?<![-\w])(--[a-z][a-z-]*)", guide):
+        assert option in options, option
