@@ -201,6 +201,12 @@ def _ep_fuzz(args: argparse.Namespace, out: TextIO) -> int:
     from .ep_campaign import EpCampaignConfig, run_ep_campaign
     from .eventplatform import EpSecrets
 
+    unsupported = [name for name, value in (("--plan", args.plan), ("--save-plan", args.save_plan),
+                                            ("--record", args.record), ("--html", args.html),
+                                            ("--rest-api", args.rest_api), ("--uuid-mode", args.uuid_mode)) if value]
+    if unsupported:
+        raise UsageError(f"{', '.join(unsupported)} not available with --profile event-platform yet; "
+                         "--report and --junit are")
     secret = _secret(args, required=bool(args.url))
     config = EpCampaignConfig(seed=args.seed, events=args.events, faults=args.faults, probes=not args.no_probes,
                               client_id=args.client_id or None)
@@ -209,6 +215,10 @@ def _ep_fuzz(args: argparse.Namespace, out: TextIO) -> int:
     report = result.report()
     if args.report:
         Path(args.report).write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
+    if args.junit:
+        from .report import write_junit
+
+        write_junit(result, args.junit)  # type: ignore[arg-type]  # duck-typed: verdict, config, reproduce
     if args.json:
         out.write(json.dumps(report, indent=2, default=str) + "\n")
     else:

@@ -74,6 +74,10 @@ class EpCampaignConfig:
     source: str = DEFAULT_SOURCE
     settle_timeout: float = 10.0
 
+    @property
+    def profile(self) -> str:
+        return "event-platform"
+
     def __post_init__(self) -> None:
         if self.events < 1:
             raise UsageError(f"--events must be at least 1, got {self.events}")
@@ -96,6 +100,13 @@ class EpCampaignResult:
     @property
     def passed(self) -> bool:
         return self.verdict.passed
+
+    @property
+    def violation_kinds(self) -> Mapping[str, tuple[str, str]]:
+        """The properties judged, for reports (one JUnit test case each)."""
+        from .ep_oracle import EP_VIOLATION_KINDS
+
+        return EP_VIOLATION_KINDS
 
     def report(self) -> dict[str, Any]:
         """The JSON report: verdict, suspension, stats and violations."""

@@ -208,3 +208,19 @@ def test_fuzz_fails_with_named_violations_on_a_receiver_that_ignores_everything(
     assert "Reproduce with: akeneo-events fuzz --seed 2 --events 50" in result.stdout
     assert "s3cret-value" not in result.stdout + result.stderr
 
+
+
+def test_fuzz_event_platform_with_junit_and_refused_options(tmp_path: Path) -> None:
+    junit = tmp_path / "ep.xml"
+    result = cli("fuzz", "--profile", "event-platform", "--events", "60", "--junit", str(junit))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "stayed active" in result.stdout and result.stdout.rstrip().endswith("PASS")
+    names = {case.get("name") for case in ET.parse(junit).getroot().iter("testcase")}
+    assert {"suspension_risk", "self_event_processed", "rotation_rejected"} <= names
+    refused = cli("fuzz", "--profile", "event-platform", "--events", "5", "--html", str(tmp_path / "x.html"))
+    assert refused.returncode == 2 and "--html not available with --profile event-platform" in refused.stderr
+
+
+def test_compare_needs_saas() -> None:
+    result = cli("fuzz", "--profile", "6.0", "--compare", "event-platform", "--events", "5")
+    assert result.returncode == 2 and "--profile saas" in result.stderr
