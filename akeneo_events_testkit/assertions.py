@@ -230,8 +230,12 @@ def assert_campaign(
     fuzz_command: str | None = None,
     label: str | None = None,
     guard: AppErrorGuard | None = None,
+    rest_api: Any = None,
 ) -> CampaignResult:
     """Run one campaign against ``target`` and raise :class:`ViolationsFound` if the oracle finds errors.
+
+    With ``rest_api`` (a :class:`~akeneo_events_testkit.restapi.RestApi`), the API serves the campaign's
+    timeline and the data the receiver reports is judged too.
 
     Warnings (``replay_accepted`` unless ``strict``) do not fail. Kit misuse and an unreachable receiver raise
     :mod:`errors` (``ReceiverUnreachable``, ``InvalidObservation``...), never a hang: every wait is bounded.
@@ -245,8 +249,10 @@ def assert_campaign(
     guard = guard if guard is not None else AppErrorGuard()
     reader = observation_source(observe) if observe is not None else None
     try:
+        if rest_api is not None:
+            config = replace(config, content=True)
         result = run_campaign(config, target=guard.wrap(target, path=path), secret=str(secret), state_url=state_url,
-                              observe=reader)
+                              observe=reader, rest_api=rest_api)
     except KitError as exc:  # its message names the fix; the kit's frames would only bury it
         raise exc.with_traceback(None) from None
     result.target = label or _label(target)

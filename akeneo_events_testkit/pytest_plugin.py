@@ -187,6 +187,9 @@ def pytest_configure(config: pytest.Config) -> None:
         f"{MARKER}({', '.join(f'{name}=...' for name in MARKER_ARGUMENTS)}): settings of the Akeneo Events API "
         "traffic this test sends (akeneo-events-testkit)",
     )
+    config.addinivalue_line(
+        "markers", "akeneo_rest_api(lag=0.0): the akeneo_rest_api fixture answers like a replica lag seconds behind",
+    )
     config.stash[_SETTINGS] = _resolve(config)
 
 
@@ -425,6 +428,7 @@ class AkeneoCheck:
         state_url: str | None = None,
         path: str | None = None,
         secret: str | None = None,
+        rest_api: Any = None,
         **overrides: Any,
     ) -> CampaignResult:
         __tracebackhide__ = True
@@ -442,6 +446,7 @@ class AkeneoCheck:
         result = assert_campaign(
             config, target, secret=secret or self.secret, observe=observe, state_url=state_url, path=path,
             rerun=_rerun_command(self._item, config.seed), fuzz_command=fuzz, label=label, guard=self._guard,
+            rest_api=getattr(rest_api, "api", rest_api),
         )
         self.results.append(result)
         return result
@@ -453,3 +458,39 @@ def akeneo_check(
 ) -> AkeneoCheck:
     """Run the oracle on a receiver with this test's settings; fail with the full violation report."""
     return AkeneoCheck(request.node, akeneo_config, akeneo_secret, _akeneo_guard)
+
+
+class RestApiHandle:
+    """The ``akeneo_rest_api`` fixture: a mock PIM REST API on a loopback port for one test.
+
+    Give ``base_url`` and ``credentials`` to the receiver under test, then pass the handle to
+    ``akeneo_check(..., rest_api=akeneo_rest_api)``: the API serves that campaign's timeline, and the data
+    the receiver reports in its observation is judged (``stale_content``, ``removal_not_propagated``).
+    """
+
+    def __init__(self, api: Any, server: Any) -> None:
+        self.api = api
+        self.server = server
+
+    @property
+    def base_url(self) -> str:
+        return str(self.server.base_url)
+
+    @property
+    def credentials(self) -> Any:
+        return self.api.credentials
+
+    def __repr__(self) -> str:
+        return f"RestApiHandle({self.base_url})"
+
+
+@pytest.fixture
+def akeneo_rest_api(request: pytest.FixtureRequest) -> Iterator[RestApiHandle]:
+    """A mock PIM REST API for receivers that re-fetch; ``@pytest.mark.akeneo_rest_api(lag=...)`` sets a lag."""
+    from .restapi import RestApi
+
+    marker = request.node.get_closest_marker("akeneo_rest_api")
+    lag = float(marker.kwargs.get("lag", 0.0)) if marker is not None else 0.0
+    api = RestApi(lag=lag)
+    with api.server() as server:
+        yield RestApiHandle(api, server)

@@ -499,3 +499,92 @@ def test_in_process_wsgi_apps_see_non_ascii_headers_as_latin_1() -> None:
     assert (response.status_code, response.read()) == (401, b"no")
     assert seen == {"signature": "abé".encode().decode("latin-1"), "path": "/webhook"}
     assert guard.errors == []
+
+
+REFETCHER = '''
+import json
+
+import httpx
+import pytest
+
+from akeneo_events_testkit import verify_request
+from akeneo_events_testkit.model import parse_event_datetime, resource_key
+
+
+def make_refetcher(secret, api, *, ignore_removals=False):
+    http = httpx.Client(base_url=api.base_url, timeout=5, trust_env=False)
+    c = api.credentials
+    token = http.post("/api/oauth/v1/token", auth=(c.client_id, c.secret),
+                      json={"grant_type": "password", "username": c.username, "password": c.password}).json()
+    auth = {"Authorization": "Bearer " + token["access_token"]}
+    seen, applied, resources, times = set(), [], {}, {}
+
+    def app(environ, start_response):
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        if not verify_request(secret, environ.get("HTTP_X_AKENEO_REQUEST_TIMESTAMP"), body,
+                              environ.get("HTTP_X_AKENEO_REQUEST_SIGNATURE")):
+            start_response("401 Unauthorized", [])
+            return [b""]
+        try:
+            events = json.loads(body)["events"]
+            assert isinstance(events, list) and 0 < len(events) <= 10
+        except Exception:
+            start_response("400 Bad Request", [])
+            return [b""]
+        for event in events:
+            if event["event_id"] in seen:
+                continue
+            seen.add(event["event_id"])
+            key = resource_key(event["action"], event["data"]["resource"])
+            when = parse_event_datetime(event["event_datetime"])
+            if when < times.get(key, float("-inf")):
+                continue
+            times[key] = when
+            resource = event["data"]["resource"]
+            if event["action"].endswith(".removed"):
+                if ignore_removals:
+                    continue
+                data = None
+            elif "code" in resource:
+                answer = http.get(f"/api/rest/v1/product-models/{resource['code']}", headers=auth)
+                data = answer.json() if answer.status_code == 200 else None
+            else:
+                answer = http.get(f"/api/rest/v1/products-uuid/{resource['uuid']}", headers=auth)
+                data = answer.json() if answer.status_code == 200 else None
+            resources[key] = {"event_id": event["event_id"], "removed": data is None, "data": data}
+            applied.append(event["event_id"])
+        start_response("200 OK", [])
+        return [b""]
+
+    return app, lambda: {"applied": applied, "resources": resources}
+
+
+@pytest.mark.akeneo_events(events=120)
+def test_refetcher(akeneo_check, akeneo_secret, akeneo_rest_api):
+    app, observe = make_refetcher(akeneo_secret, akeneo_rest_api)
+    result = akeneo_check(app, observe=observe, rest_api=akeneo_rest_api)
+    assert result.run.truth.content
+
+
+@pytest.mark.akeneo_events(events=400)
+def test_refetcher_ignoring_removals(akeneo_check, akeneo_secret, akeneo_rest_api):
+    app, observe = make_refetcher(akeneo_secret, akeneo_rest_api, ignore_removals=True)
+    akeneo_check(app, observe=observe, rest_api=akeneo_rest_api)
+
+
+@pytest.mark.akeneo_rest_api(lag=600)
+@pytest.mark.akeneo_events(events=120)
+def test_refetcher_on_a_lagging_replica(akeneo_check, akeneo_secret, akeneo_rest_api):
+    app, observe = make_refetcher(akeneo_secret, akeneo_rest_api)
+    akeneo_check(app, observe=observe, rest_api=akeneo_rest_api)
+'''
+
+
+def test_akeneo_rest_api_fixture(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_refetch=REFETCHER)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "test_refetch.py")
+    result.assert_outcomes(passed=1, failed=2)
+    output = result.stdout.str()
+    assert "FAILED test_refetch.py::test_refetcher_ignoring_removals" in output
+    assert "FAILED test_refetch.py::test_refetcher_on_a_lagging_replica" in output
+    assert "removal_not_propagated" in output and "stale_content" in output
