@@ -123,6 +123,13 @@ class RunResult:
     fault_plan: FaultPlan | None = None
     probes_sent: int = 0
 
+    def __repr__(self) -> str:
+        # O(1): asyncio.run() reprs the finished task, result included, when it restores the SIGINT handler;
+        # the generated repr would print every event and request (400 MiB of text at a million events).
+        return (f"RunResult(profile={self.profile.name!r}, seed={self.seed}, data_mode={self.data_mode!r}, "
+                f"events_generated={self.events_generated}, requests_sent={self.requests_sent}, "
+                f"probes_sent={self.probes_sent}, requests_recorded={len(self.truth.requests)})")
+
 
 class MockPim:
     """A PIM that generates activity and delivers it like the real one.
