@@ -47,6 +47,8 @@ class CampaignConfig:
     settle_timeout: float = 10.0
     #: judge the data receivers report (observation ``data``), e.g. receivers that re-fetch from the REST API
     content: bool = False
+    #: Unix time the activity starts at (None: now); fixing it makes event times reproducible too
+    start: int | None = None
 
     def __post_init__(self) -> None:
         if self.events < 1:
@@ -102,6 +104,8 @@ def reproduce_command(config: CampaignConfig, *, url: str | None = None, state_u
         parts.append("--no-probes")
     if config.strict:
         parts.append("--strict")
+    if config.start is not None:
+        parts += ["--start", str(config.start)]
     if url:
         parts += ["--url", url, "--state-url", state_url or "STATE_URL", "--secret", "$AKENEO_EVENTS_SECRET"]
     return " ".join(shlex.quote(p) if not p.startswith("$") else p for p in parts)
@@ -169,7 +173,7 @@ def run_campaign(
                 raise UsageError("pass --state-url: the URL where the receiver serves its observation "
                                  "(see README: observation contract)")
         pim = MockPim(seed=config.seed, events=config.events, profile=config.profile, uuid_mode=config.uuid_mode,
-                      data_mode=config.data_mode, clock=clock,
+                      data_mode=config.data_mode, clock=clock, start=config.start,
                       faults=config.plan if config.plan is not None else config.faults, probes=config.probes,
                       track_content=config.content)
         if rest_api is not None:

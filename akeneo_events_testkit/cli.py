@@ -150,6 +150,22 @@ def _workload_args(parser: argparse.ArgumentParser, events: int, *, event_platfo
     parser.add_argument("--profile", type=_fuzz_profile if event_platform else _profile, default="saas",
                         help="PIM version: 5.0, 6.0, 7.0, saas" + (", or event-platform" if event_platform else ""))
     parser.add_argument("--uuid-mode", action="store_true", help="the subscription's 'use UUID' option (7.0, saas)")
+    parser.add_argument("--start", type=_start_time, default=None, metavar="TIME",
+                        help="when the activity starts, Unix seconds or ISO 8601 (default: now); with it, one seed "
+                             "gives the same event times on every run")
+
+
+def _start_time(value: str) -> int:
+    from datetime import datetime, timezone
+
+    if value.isascii() and value.isdigit():
+        return int(value)
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r}: write Unix seconds or an ISO 8601 time such as "
+                                         "2026-01-01T00:00:00+00:00") from None
+    return int((when if when.tzinfo else when.replace(tzinfo=timezone.utc)).timestamp())
 
 
 def _load_plan(args: argparse.Namespace) -> Any:
@@ -170,7 +186,8 @@ def cmd_emit(args: argparse.Namespace, out: TextIO) -> int:
     for warning in check_request_url(args.url):
         print(f"warning: {warning}", file=sys.stderr)
     pim = MockPim(seed=args.seed, events=args.events, profile=args.profile, uuid_mode=args.uuid_mode or None,
-                  faults=plan if plan is not None else args.faults, probes=args.probes, data_mode=args.data_mode)
+                  faults=plan if plan is not None else args.faults, probes=args.probes, data_mode=args.data_mode,
+                  start=args.start)
     truth = GroundTruth()
     if args.record:
         truth.stream_to(args.record)
@@ -270,7 +287,7 @@ def cmd_fuzz(args: argparse.Namespace, out: TextIO) -> int:
     secret = _secret(args, required=bool(args.url))
     config = CampaignConfig(seed=args.seed, events=args.events, profile=args.profile,
                             uuid_mode=args.uuid_mode or None, faults=args.faults, plan=_load_plan(args),
-                            probes=not args.no_probes, strict=args.strict, content=args.rest_api)
+                            probes=not args.no_probes, strict=args.strict, content=args.rest_api, start=args.start)
     progress = Progress(args.events, enabled=not (args.quiet or args.json))
     with ExitStack() as stack:
         api = None

@@ -224,3 +224,11 @@ def test_fuzz_event_platform_with_junit_and_refused_options(tmp_path: Path) -> N
 def test_compare_needs_saas() -> None:
     result = cli("fuzz", "--profile", "6.0", "--compare", "event-platform", "--events", "5")
     assert result.returncode == 2 and "--profile saas" in result.stderr
+
+
+def test_start_option() -> None:
+    bad = cli("emit", "--url", "http://127.0.0.1:9/h", "--secret", "s", "--start", "yesterday")
+    assert bad.returncode == 2 and "ISO 8601" in bad.stderr
+    from akeneo_events_testkit.cli import _start_time
+
+    assert _start_time("1767225600") == _start_time("2026-01-01T00:00:00+00:00") == _start_time("2026-01-01T00:00:00Z")
