@@ -1,0 +1,324 @@
+"""Benchmark 5: a fuzz campaign end to end in-process: events per second, and peak memory by campaign size.
+
+Throughput: ``run_campaign(CampaignConfig(seed, events), target=receiver.asgi(), secret=...,
+observe=receiver.observation)`` against the reference receiver with a ``MemoryStore``, default faults and
+probes on, timed end to end (generation, faults, delivery through ``httpx.ASGITransport``, the receiver,
+the observation and the oracle). Baseline: building the same number of events' requests offline
+(``MockPim.deliveries``: generation + encoding + signing only), so the ratio shows what delivering,
+receiving and judging cost on top of making the traffic.
+
+Memory: one child process per size (``--child N``) runs one campaign and reports its peak RSS
+(``resource.getrusage``), its RSS after a 200-event warm-up campaign (imports, Faker pools, schemas), and
+what the run retained: events in the ground truth, request records, resources in the observation, events
+applied. ``--diagnose N`` runs one campaign under ``tracemalloc`` and prints the allocation sites that
+still hold memory at the end, and the deep size of the per-event containers.
+
+    python3 benchmarks/bench_campaign.py [--quick] [--sizes 10000,100000,1000000] [--diagnose 20000]
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from _common import SECRET, emit, header, interleaved, parser
+
+
+def campaign(events: int, seed: int = 5, *, must_pass: bool = True) -> tuple[Any, Any]:
+    from akeneo_events_testkit.campaign import CampaignConfig, run_campaign
+    from akeneo_events_testkit.receiver import MemoryStore, ReferenceReceiver
+
+    receiver = ReferenceReceiver(SECRET, store=MemoryStore())
+    result = run_campaign(
+        CampaignConfig(seed=seed, events=events), target=receiver.asgi(), secret=SECRET, observe=receiver.observation
+    )
+    if must_pass and not result.passed:
+        raise RuntimeError(f"the reference receiver failed its campaign:\n{result.failure_text()}")
+    return result, receiver
+
+
+class GcPauses:
+    """Counts the garbage collector's runs per generation and their longest pause (via ``gc.callbacks``)."""
+
+    def __init__(self) -> None:
+        self.count = [0, 0, 0]
+        self.longest = [0.0, 0.0, 0.0]
+        self.total = 0.0
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+            return
+        pause = time.perf_counter() - self._started
+        generation = info["generation"]
+        self.count[generation] += 1
+        self.longest[generation] = max(self.longest[generation], pause)
+        self.total += pause
+
+
+def _rss_kib() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def child(events: int) -> None:
+    """Run one campaign of ``events`` events and print one JSON line about its time and memory."""
+    campaign(200, seed=99)  # imports, Faker pools, schemas: the fixed cost
+    gc.collect()
+    warm_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    warm_rss = _rss_kib()
+    pauses = GcPauses()
+    gc.callbacks.append(pauses)
+    started = time.perf_counter()
+    result, receiver = campaign(events, must_pass=False)
+    seconds = time.perf_counter() - started
+    gc.callbacks.remove(pauses)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    truth = result.run.truth
+    store = receiver.store
+    print(
+        json.dumps(
+            {
+                "events": events,
+                "seconds": round(seconds, 2),
+                "events_per_second": round(events / seconds),
+                "verdict": "pass" if result.passed else "fail",
+                "violations": dict(result.verdict.counts()),
+                "gc_runs": pauses.count,
+                "gc_longest_pause_s": [round(p, 3) for p in pauses.longest],
+                "gc_total_s": round(pauses.total, 2),
+                "peak_rss_kib": peak,
+                "warm_peak_rss_kib": warm_peak,
+                "warm_rss_kib": warm_rss,
+                "end_rss_kib": _rss_kib(),
+                "growth_kib": peak - warm_peak,
+                "truth_events": len(truth.events),
+                "requests": len(truth.requests),
+                "log_entries": len(truth.log),
+                "faults_in_plan": len(result.run.fault_plan.faults) if result.run.fault_plan else 0,
+                "resources": len(result.observation.get("resources", {})),
+                "applied": len(store._applied),
+                "seen": len(store._seen),
+                "stored_resources": len(store._resources),
+            }
+        ),
+        flush=True,
+    )
+
+
+def deep_size(root: Any) -> int:
+    """Bytes held by ``root`` and everything it references (shared objects counted once)."""
+    seen: set[int] = set()
+    stack = [root]
+    total = 0
+    while stack:
+        item = stack.pop()
+        if id(item) in seen or isinstance(item, type):
+            continue
+        seen.add(id(item))
+        total += sys.getsizeof(item)
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple, set, frozenset)):
+            stack.extend(item)
+        elif hasattr(item, "__dict__"):
+            stack.append(vars(item))
+        elif hasattr(item, "__slots__"):
+            stack.extend(getattr(item, name) for name in item.__slots__ if hasattr(item, name))
+    return total
+
+
+def diagnose(events: int) -> None:
+    """Where the memory that grows with a campaign is held: allocation sites and per-event containers."""
+    import tracemalloc
+
+    campaign(200, seed=99)
+    gc.collect()
+    tracemalloc.start(1)
+    before = tracemalloc.take_snapshot()
+    result, receiver = campaign(events)
+    gc.collect()
+    after = tracemalloc.take_snapshot()
+    current, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    print(
+        f"  tracemalloc: {events} events, retained after the campaign {current / 2**20:.1f} MiB, "
+        f"peak {peak / 2**20:.1f} MiB"
+    )
+    print("  allocation sites holding the most memory at the end (retained, not freed):")
+    for stat in after.compare_to(before, "lineno")[:14]:
+        frame = stat.traceback[0]
+        where = f"{Path(frame.filename).parent.name}/{Path(frame.filename).name}:{frame.lineno}"
+        print(f"    {stat.size_diff / 2**20:7.2f} MiB {stat.count_diff:>9,} blocks  {where}")
+    truth = result.run.truth
+    store = receiver.store
+    containers = {
+        "GroundTruth.events (dict id -> GeneratedEvent)": truth.events,
+        "GroundTruth.requests (list of RequestRecord)": truth.requests,
+        "GroundTruth.log (capped at keep_log)": truth.log,
+        "FaultPlan.faults (list of Fault)": result.run.fault_plan.faults if result.run.fault_plan else [],
+        "MemoryStore._seen (set of ids)": store._seen,
+        "MemoryStore._applied (list of ids)": store._applied,
+        "MemoryStore._resources + _data (per resource)": (store._resources, store._data),
+        "observation (applied list + resources)": result.observation,
+        "Verdict (violations + stats)": result.verdict,
+    }
+    print("  deep size of what the run keeps (each measured alone; event-id strings are shared between them):")
+    for name, container in containers.items():
+        size = deep_size(container)
+        print(f"    {size / 2**20:7.2f} MiB  {size / events:7.0f} B/event  {name}")
+
+
+def main() -> None:
+    cli = parser(__doc__.splitlines()[0])
+    cli.add_argument("--sizes", help="comma-separated campaign sizes for the memory curve")
+    cli.add_argument("--child", type=int, help=argparse_hidden())
+    cli.add_argument("--diagnose", type=int, metavar="EVENTS", help="tracemalloc diagnosis of one campaign")
+    cli.add_argument("--skip-throughput", action="store_true")
+    args = cli.parse_args()
+    if args.child:
+        child(args.child)
+        return
+    header("fuzz campaign in-process (reference receiver, MemoryStore, default faults, probes on)")
+    if args.diagnose:
+        diagnose(args.diagnose)
+        return
+    if not args.skip_throughput:
+        throughput(args)
+    sizes = (
+        [int(s) for s in args.sizes.split(",")]
+        if args.sizes
+        else ([3_000, 10_000, 30_000] if args.quick else [10_000, 100_000, 1_000_000])
+    )
+    memory_curve(args, sizes)
+
+
+def argparse_hidden() -> str:
+    import argparse
+
+    return argparse.SUPPRESS
+
+
+def throughput(args: Any) -> None:
+    from akeneo_events_testkit.pim import MockPim
+
+    events = 2000 if args.quick else 10_000
+    campaign(200, seed=99)
+
+    cpu: list[float] = []
+
+    def run() -> int:
+        before = resource.getrusage(resource.RUSAGE_SELF)
+        campaign(events)
+        after = resource.getrusage(resource.RUSAGE_SELF)
+        cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+        return events
+
+    def offline() -> int:
+        return sum(len(d.events) for d in MockPim(seed=5, events=events).deliveries(secret=SECRET))
+
+    rates = interleaved(
+        {"campaign": run, "offline build": offline}, rounds=2 if args.quick else 4, budget=10 if args.quick else 120
+    )
+    ratio = rates["campaign"]["median"] / rates["offline build"]["median"]
+    for name, rate in rates.items():
+        print(f"  {name:<14} {rate['median']:>8,.0f} events/s ({rate['rounds']} rounds of {events} events)")
+    print(
+        f"  ratio campaign/offline build = {ratio:.2f}; campaign CPU (all threads) "
+        f"{events / (sum(cpu[1:]) / max(1, len(cpu) - 1)):,.0f} events per CPU-second"
+    )
+    emit(
+        args,
+        {
+            "benchmark": "fuzz campaign in-process",
+            "unit": "events/s",
+            "value": round(rates["campaign"]["median"]),
+            "baseline": round(rates["offline build"]["median"]),
+            "baseline_name": "MockPim.deliveries (offline build)",
+            "ratio": round(ratio, 3),
+            "target": "report",
+            "met": None,
+            "details": {"rates": rates, "events": events},
+        },
+    )
+
+
+def memory_curve(args: Any, sizes: list[int]) -> None:
+    """Peak RSS per campaign size, each in a fresh child; the slope between sizes is the per-event cost.
+
+    The difference of two peaks cancels the fixed cost (interpreter, imports, Faker pools, ~60 MiB) and most
+    of the allocator's noise (+-15 MiB between runs), so the slope between the largest sizes is the figure.
+    """
+    rows: list[dict[str, Any]] = []
+    for size in sizes:
+        command = [sys.executable, __file__, "--child", str(size)]
+        started = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, text=True, timeout=4 * 3600, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"campaign child of {size} events failed:\n{done.stderr[-3000:]}")
+        row = json.loads(done.stdout.strip().splitlines()[-1])
+        row["wall"] = round(time.perf_counter() - started, 1)
+        slope = ""
+        if rows:
+            previous = rows[-1]
+            row["slope_bytes_per_event"] = round(
+                (row["peak_rss_kib"] - previous["peak_rss_kib"]) * 1024 / (row["events"] - previous["events"])
+            )
+            row["slope_bytes_per_resource"] = round(
+                (row["peak_rss_kib"] - previous["peak_rss_kib"])
+                * 1024
+                / max(1, row["resources"] - previous["resources"])
+            )
+            slope = (
+                f"; since {previous['events']:,}: {row['slope_bytes_per_event']:,} B per extra event = "
+                f"{row['slope_bytes_per_resource']:,} B per extra resource"
+            )
+        rows.append(row)
+        print(
+            f"  {size:>9,} events: {row['seconds']:>8.1f} s ({row['events_per_second']:,} events/s), peak RSS "
+            f"{row['peak_rss_kib'] / 1024:7.1f} MiB (after warm-up {row['warm_peak_rss_kib'] / 1024:.1f}){slope}",
+            flush=True,
+        )
+        print(
+            f"  {'':>9}         resources {row['resources']:,}, requests {row['requests']:,}, applied "
+            f"{row['applied']:,}; verdict {row['verdict']} {row['violations'] or ''}; garbage collector "
+            f"{row['gc_total_s']} s in all, longest full (gen 2) pause {row['gc_longest_pause_s'][2]} s over "
+            f"{row['gc_runs'][2]} full collections",
+            flush=True,
+        )
+    first, last = rows[0], rows[-1]
+    slope = last.get("slope_bytes_per_event", 0)
+    grew = last["resources"] / max(1, first["resources"])
+    print(
+        f"  events grew {last['events'] / first['events']:.0f}x, resources {grew:.1f}x, peak RSS "
+        f"{last['peak_rss_kib'] / first['peak_rss_kib']:.1f}x"
+    )
+    emit(
+        args,
+        {
+            "benchmark": "fuzz campaign peak memory",
+            "unit": "MiB peak RSS",
+            "value": {str(r["events"]): round(r["peak_rss_kib"] / 1024, 1) for r in rows},
+            "baseline": round(first["warm_peak_rss_kib"] / 1024, 1),
+            "baseline_name": "peak RSS after a warm-up campaign",
+            "ratio": slope,
+            "ratio_name": "bytes per extra event (largest sizes)",
+            "target": "O(resources)",
+            "met": slope < 64,
+            "details": {"rows": rows},
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
