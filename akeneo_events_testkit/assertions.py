@@ -26,6 +26,7 @@ from .oracle import Verdict, format_violations
 
 if TYPE_CHECKING:
     from .delivery import Target
+    from .ep_campaign import EpCampaignConfig, EpCampaignResult
 
 __all__ = [
     "DEFAULT_EVENTS",
@@ -58,7 +59,11 @@ class ObservationRecorder:
         return f"ObservationRecorder(applied={len(self._applied)}, resources={len(self._resources)})"
 
     def record(self, event: Mapping[str, Any]) -> None:
-        """Record that ``event`` (one item of the request's ``events`` list, as decoded JSON) was applied."""
+        """Record that ``event`` was applied: one item of an Events API request's ``events`` list, or one
+        Event Platform CloudEvent (recognised by its ``specversion``), as decoded JSON."""
+        if isinstance(event, Mapping) and "specversion" in event:
+            self._record_cloud_event(event)
+            return
         try:
             action = Action(event["action"])
             key = resource_key(action, event["data"]["resource"])
@@ -66,6 +71,16 @@ class ObservationRecorder:
         except (KeyError, TypeError, ValueError):
             raise UsageError("record() takes one decoded event: {'action', 'event_id', 'data': {'resource'}}") from None
         self.record_id(event_id, key, removed=action.is_removal)
+
+    def _record_cloud_event(self, event: Mapping[str, Any]) -> None:
+        from .eventplatform import ep_resource_key
+
+        try:
+            event_id, kind, key = str(event["id"]), str(event["type"]), ep_resource_key(event)
+        except (KeyError, TypeError, ValueError):
+            raise UsageError("record() takes one decoded CloudEvent: {'id', 'type', 'data': {'product': {'uuid'}}} "
+                             "or {'data': {'product_model': {'code'}}}") from None
+        self.record_id(event_id, key, removed=kind.endswith(".deleted"))
 
     def record_id(self, event_id: str, key: str, *, removed: bool = False) -> None:
         """Record an application by id and resource key (``product:<uuid>``, ``product_model:<code>``...)."""
@@ -265,6 +280,65 @@ def assert_campaign(
         anatomy = render_failure(result, label=result.target, rerun=rerun, fuzz_command=fuzz_command,
                                  app_errors=crashes)
         raise ViolationsFound(anatomy, verdict=result.verdict, result=result)
+    if crashes:
+        guard.mark_reported()
+        raise ReceiverServerError(f"the receiver {result.target}", crashes)
+    return result
+
+
+def assert_ep_campaign(
+    config: EpCampaignConfig,
+    target: Target,
+    *,
+    secret: str,
+    observe: Any = None,
+    state_url: str | None = None,
+    path: str | None = None,
+    rerun: str | None = None,
+    label: str | None = None,
+    guard: AppErrorGuard | None = None,
+) -> EpCampaignResult:
+    """:func:`assert_campaign` for the Event Platform profile: deliver, judge, raise :class:`ViolationsFound`.
+
+    The receiver holds ``secret``; the platform signs with it (with ``config.rotation``, a generated secret
+    is added as the other of the pair: the new one when ``secret`` is the old, else the old one).
+    """
+    __tracebackhide__ = True
+    from .ep_campaign import reproduce_ep, run_ep_campaign
+    from .ep_oracle import format_ep_verdict
+    from .eventplatform import EpSecrets
+    from .signing import generate_secret
+
+    if not secret:
+        raise UsageError("pass secret=: the secret the receiver verifies signatures with")
+    if observe is None and state_url is None:
+        raise UsageError("pass observe= (a callable returning the observation, or an ObservationRecorder) or "
+                         "state_url= (where the receiver serves it); see README: observation contract")
+    guard = guard if guard is not None else AppErrorGuard()
+    reader = observation_source(observe) if observe is not None else None
+    # with a rotation, the receiver holds ``secret`` as the old (secondary) or the new (primary) secret
+    other = generate_secret() if config.rotation else None
+    secrets = EpSecrets(other, str(secret)) if other and config.rotation == "old" else EpSecrets(str(secret), other)
+    try:
+        result = run_ep_campaign(config, target=guard.wrap(target, path=path), secrets=secrets,
+                                 held_secrets=[str(secret)], observe=reader, state_url=state_url)
+    except KitError as exc:
+        raise exc.with_traceback(None) from None
+    result.target = label or _label(target)
+    crashes = guard.unreported()
+    if not result.passed:
+        guard.mark_reported()
+        plain = Verdict([replace(v, reproduce="") for v in result.verdict.violations], result.verdict.stats)
+        fuzz = reproduce_ep(config, url=target if isinstance(target, str) else "URL")
+        lines = [f"Receiver {result.target} mishandled the Event Platform's traffic (seed {config.seed}, "
+                 f"{config.events} events, profile event-platform, faults {config.faults})",
+                 format_ep_verdict(plain, result.truth)]
+        if crashes:
+            lines.append(f"\nThe receiver raised {len(crashes)} exception(s) in-process, each answered HTTP 500. "
+                         f"The first:\n{describe_exception(crashes[0])}")
+        lines.append(f"\nReproduce with: {rerun}  # or, with the receiver served over HTTP: {fuzz}" if rerun
+                     else f"\nReproduce with: {fuzz}")
+        raise ViolationsFound("\n".join(lines), verdict=result.verdict, result=result)
     if crashes:
         guard.mark_reported()
         raise ReceiverServerError(f"the receiver {result.target}", crashes)

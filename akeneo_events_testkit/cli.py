@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
@@ -215,27 +216,38 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
 
 def _ep_fuzz(args: argparse.Namespace, out: TextIO) -> int:
     """``fuzz --profile event-platform``: Event Platform delivery, then the verdict and the suspension."""
+    from .clock import FakeClock
     from .ep_campaign import EpCampaignConfig, run_ep_campaign
     from .eventplatform import EpSecrets
 
     unsupported = [name for name, value in (("--plan", args.plan), ("--save-plan", args.save_plan),
-                                            ("--record", args.record), ("--html", args.html),
-                                            ("--rest-api", args.rest_api), ("--uuid-mode", args.uuid_mode)) if value]
+                                            ("--rest-api", args.rest_api), ("--uuid-mode", args.uuid_mode),
+                                            ("--strict", args.strict)) if value]
     if unsupported:
-        raise UsageError(f"{', '.join(unsupported)} not available with --profile event-platform yet; "
-                         "--report and --junit are")
+        raise UsageError(f"{', '.join(unsupported)}: Events API only. With --profile event-platform the seed "
+                         "alone fixes the faults (replay a run with --record and `akeneo-events replay`); "
+                         "products are keyed by uuid; no timestamp is sent, so no replay warning exists")
+    if args.rotation and args.url and not args.old_secret:
+        raise UsageError("--rotation with --url needs --old-secret: the platform signs PRIMARY with --secret (new) "
+                         "and SECONDARY with --old-secret (old)")
     secret = _secret(args, required=bool(args.url))
+    rotation = args.rotation or ("both" if args.old_secret else None)
     config = EpCampaignConfig(seed=args.seed, events=args.events, faults=args.faults, probes=not args.no_probes,
-                              client_id=args.client_id or None)
-    result = run_ep_campaign(config, target=args.url, state_url=args.state_url,
-                             secrets=EpSecrets(secret) if secret else None)
+                              client_id=args.client_id or None, delta=args.delta, rotation=rotation)
+    secrets = EpSecrets(secret, args.old_secret or None) if secret else None
+    result = run_ep_campaign(config, target=args.url, state_url=args.state_url, secrets=secrets,
+                             clock=FakeClock(args.start) if args.start is not None else None, record=args.record)
     report = result.report()
     if args.report:
         Path(args.report).write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
     if args.junit:
         from .report import write_junit
 
-        write_junit(result, args.junit)  # type: ignore[arg-type]  # duck-typed: verdict, config, reproduce
+        write_junit(result, args.junit)
+    if args.html:
+        from .report import write_html
+
+        write_html(result, args.html)
     if args.json:
         out.write(json.dumps(report, indent=2, default=str) + "\n")
     else:
@@ -284,6 +296,10 @@ def cmd_fuzz(args: argparse.Namespace, out: TextIO) -> int:
                          "(see README: observation contract)")
     if args.state_url and not args.url:
         raise UsageError("pass --url with --state-url: the receiver's webhook URL")
+    only_ep = [name for name, value in (("--delta", args.delta != _DEFAULT_DELTA), ("--rotation", args.rotation),
+                                        ("--old-secret", args.old_secret)) if value]
+    if only_ep:
+        raise UsageError(f"{', '.join(only_ep)}: Event Platform only, add --profile event-platform")
     secret = _secret(args, required=bool(args.url))
     config = CampaignConfig(seed=args.seed, events=args.events, profile=args.profile,
                             uuid_mode=args.uuid_mode or None, faults=args.faults, plan=_load_plan(args),
@@ -323,12 +339,51 @@ def cmd_fuzz(args: argparse.Namespace, out: TextIO) -> int:
     return 0 if result.passed else 1
 
 
+def _ratio(value: str) -> float:
+    try:
+        ratio = float(value)
+    except ValueError:
+        ratio = -1.0
+    if not 0 <= ratio <= 1:
+        raise argparse.ArgumentTypeError(f"{value!r}: write a ratio between 0 and 1, e.g. 0.3")
+    return ratio
+
+
+_DEFAULT_DELTA = 0.3  # EpCampaignConfig.delta
+
+
+def _ep_replay(args: argparse.Namespace, secret: str, out: TextIO) -> int:
+    from .campaign import fetch_observation
+    from .ep_oracle import delta_states, format_ep_verdict, judge_ep
+    from .ep_tape import compare_answers, load_ep_tape, replay_ep_tape
+    from .eventplatform import EpSecrets
+    from .oracle import parse_observation
+
+    tape = load_ep_tape(args.tape)
+    truth = replay_ep_tape(tape, args.url, secrets=EpSecrets(secret))
+    changes = compare_answers(tape, truth)
+    outcomes = Counter(a.outcome for a in truth.attempts)
+    out.write(f"replayed {len(truth.attempts)} Event Platform requests "
+              f"({', '.join(f'{k} {v}' for k, v in sorted(outcomes.items()))}; probes are not replayed); "
+              f"{changes['changed']} answered differently than when recorded\n")
+    if not args.state_url:
+        return 0
+    raw = fetch_observation(args.state_url)
+    verdict = judge_ep(truth, parse_observation(raw), deltas=delta_states(raw),
+                       reproduce=f"akeneo-events replay {args.tape} --url {args.url} --state-url {args.state_url}")
+    out.write(format_ep_verdict(verdict, truth) + "\n")
+    return 0 if verdict.passed else 1
+
+
 def cmd_replay(args: argparse.Namespace, out: TextIO) -> int:
+    from .ep_tape import is_ep_tape
     from .oracle import format_violations, judge, parse_observation
     from .replay import compare, load_tape, replay_tape
 
     secret = _secret(args)
     assert secret is not None
+    if is_ep_tape(args.tape):
+        return _ep_replay(args, secret, out)
     tape = load_tape(args.tape)
     truth = replay_tape(tape, args.url, secret=secret)
     changes = compare(tape, truth)
@@ -415,6 +470,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--client-id", default="magento_0000",
                    help="Event Platform: the receiver's own client id, whose events it must drop (default "
                         "magento_0000; empty for none)")
+    p.add_argument("--delta", type=_ratio, default=_DEFAULT_DELTA, metavar="RATIO",
+                   help=f"Event Platform: share of updates sent as *.updated.delta (default {_DEFAULT_DELTA})")
+    p.add_argument("--rotation", choices=["old", "new", "both"],
+                   help="Event Platform: a secret rotation; the platform signs PRIMARY with the new secret and "
+                        "SECONDARY with the old one, and the receiver holds old, new or both")
+    p.add_argument("--old-secret", help="Event Platform, with --url: the old (secondary) secret of a rotation")
     p.add_argument("--no-probes", action="store_true", help="send no security probes")
     p.add_argument("--strict", action="store_true", help="replay_accepted is an error, not a warning")
     p.add_argument("--report", metavar="FILE.json", help="write the JSON report")
@@ -434,7 +495,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("replay", help="re-send a recorded delivery tape, re-signed, to a receiver",
                             description="Replay the exact traffic of a run recorded with --record, re-signed with "
-                                        "SECRET now, probes keeping their flaws; with --state-url, judge the result.")
+                                        "SECRET now, probes keeping their flaws (Event Platform tapes: genuine "
+                                        "requests only); with --state-url, judge the result.")
     p.add_argument("tape", metavar="FILE.jsonl", help="a tape written by emit or fuzz --record")
     p.add_argument("--url", required=True, help="the receiver's webhook URL")
     p.add_argument("--secret", help=f"the subscription secret (or set {SECRET_ENV})")

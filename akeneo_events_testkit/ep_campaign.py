@@ -23,13 +23,14 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .campaign import _settle, fetch_observation
 from .clock import FakeClock
 from .delivery import Sender, Target
 from .ep_delivery import DEFAULT_CLIENT_ID, EP_TIMEOUT, EpAttempt, EpEmitter, EpTruth, classify, parse_ep_faults
-from .ep_oracle import EP_PROBES, format_ep_verdict, judge_ep
+from .ep_oracle import EP_PROBES, delta_states, format_ep_verdict, judge_ep
 from .errors import UsageError
 from .eventplatform import (
     ALGORITHM_HEADER,
@@ -201,6 +202,14 @@ def _reader(observe: ObservationSource | None, state_url: str | None) -> Observa
 def reproduce_ep(config: EpCampaignConfig, *, url: str | None = None) -> str:
     parts = ["akeneo-events", "fuzz", "--profile", "event-platform", "--seed", str(config.seed),
              "--events", str(config.events), "--faults", config.faults]
+    if config.delta != EpCampaignConfig.delta:
+        parts += ["--delta", str(config.delta)]
+    if config.client_id != DEFAULT_CLIENT_ID:
+        parts += ["--client-id", config.client_id or ""]
+    if config.rotation:
+        parts += ["--rotation", config.rotation]
+        if url:
+            parts += ["--old-secret", "$AKENEO_EVENTS_OLD_SECRET"]
     if not config.probes:
         parts.append("--no-probes")
     if url:
@@ -218,12 +227,14 @@ def run_ep_campaign(
     state_url: str | None = None,
     clock: FakeClock | None = None,
     path: str = "",
+    record: str | Path | None = None,
 ) -> EpCampaignResult:
     """Deliver the seed's activity the Event Platform way, probe, read the observation and judge it.
 
     Without ``target``, the reference receiver runs in-process holding ``held_secrets`` (by default what
     ``config.rotation`` says). ``secrets`` are what the platform signs with; with a rotation and no
-    ``secrets``, fresh new and old secrets are generated.
+    ``secrets``, fresh new and old secrets are generated. ``record`` writes the run as a tape
+    (:mod:`.ep_tape`) that ``akeneo-events replay`` sends again.
     """
     started = time.monotonic()
     if secrets is None:
@@ -241,7 +252,8 @@ def run_ep_campaign(
         clock = clock or FakeClock(1_700_000_000)
         emitter = EpEmitter(config.seed, config.events, start=int(clock.now()), source=config.source,
                             secrets=secrets, delta=config.delta, client_id=config.client_id, clock=clock,
-                            faults=config.faults, enforce_suspension=config.enforce_suspension)
+                            faults=config.faults, enforce_suspension=config.enforce_suspension,
+                            keep_bodies=record is not None)
 
         async def deliver() -> EpTruth:
             truth = await emitter.arun(target, path=path)
@@ -254,7 +266,11 @@ def run_ep_campaign(
         raw = _settle(reader, config.settle_timeout, time.sleep)
         observation = parse_observation(raw)
         reproduce = reproduce_ep(config, url=target if isinstance(target, str) else None)
-        verdict = judge_ep(truth, observation, reproduce=reproduce)
+        verdict = judge_ep(truth, observation, reproduce=reproduce, deltas=delta_states(raw))
+        if record is not None:
+            from .ep_tape import write_ep_tape
+
+            write_ep_tape(truth, record, verdict)
         return EpCampaignResult(config, truth, verdict, raw if isinstance(raw, Mapping) else {}, label,
                                 time.monotonic() - started, reproduce)
 
@@ -361,7 +377,8 @@ def compare_profiles(
         b = _state(new_resources.get(key), origin_of, epoch_of)
         if a[0] != b[0] or (a[0] == "present" and a[1] != b[1] and a[2] != b[2]):
             differences.append(Difference(key, _describe(a), _describe(b)))
-    return CompareResult(differences, judge(run.truth, old_obs), judge_ep(new_truth, new_obs), new_truth,
+    new_verdict = judge_ep(new_truth, new_obs, deltas=delta_states(new_raw))
+    return CompareResult(differences, judge(run.truth, old_obs), new_verdict, new_truth,
                          {"resources": len(keys), "events": events, "seed": seed})
 
 

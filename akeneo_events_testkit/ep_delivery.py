@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import json
 import random
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
@@ -38,7 +39,17 @@ from .catalog import DEFAULT_PIM_URL, Catalog
 from .clock import FakeClock
 from .delivery import Attempt, Sender, Target
 from .errors import UsageError
-from .eventplatform import DEFAULT_SOURCE, CloudEvent, EpSecrets, author_of, cloud_event, delta_changes, ep_headers
+from .eventplatform import (
+    DEFAULT_SOURCE,
+    CloudEvent,
+    DeltaPath,
+    EpSecrets,
+    author_of,
+    cloud_event,
+    delta_assignments,
+    delta_changes,
+    ep_headers,
+)
 from .model import Action, get_profile
 
 __all__ = [
@@ -57,6 +68,7 @@ __all__ = [
     "EpFaults",
     "EpTruth",
     "Suspension",
+    "canonical_json",
     "classify",
     "parse_ep_faults",
 ]
@@ -105,9 +117,18 @@ def classify(attempt: Attempt) -> str:
     return CLIENT_ERROR
 
 
+def canonical_json(value: Any) -> str:
+    """One text per JSON value, whatever its key order: how delta values are compared."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 @dataclass(frozen=True)
 class EpEvent:
-    """One generated event: ``origin`` is the save's Events API ``event_id`` (to compare the two profiles)."""
+    """One generated event: ``origin`` is the save's Events API ``event_id`` (to compare the two profiles).
+
+    ``changes`` lists what a ``*.updated.delta`` sets, as ``(path, canonical JSON of "new")`` (empty for other
+    types): the oracle judges a receiver's delta state with it.
+    """
 
     event_id: str
     key: str
@@ -119,6 +140,7 @@ class EpEvent:
     self_triggered: bool
     origin: str
     operation: int = 0
+    changes: tuple[tuple[DeltaPath, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -189,6 +211,8 @@ class EpTruth:
     suspension: Suspension | None = None
     rates: list[tuple[float, float]] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
+    #: The raw CloudEvent of each event id, kept only when the emitter is asked to (``keep_bodies``, for tapes).
+    bodies: dict[str, bytes] = field(default_factory=dict)
 
     @property
     def genuine(self) -> list[EpAttempt]:
@@ -268,6 +292,7 @@ class EpEmitter:
     """Generates the Events API activity of ``seed`` and delivers it the Event Platform way.
 
     ``delta`` (True or a ratio in [0, 1]) turns that share of updates into ``*.updated.delta`` events.
+    ``keep_bodies`` keeps every CloudEvent's bytes in the truth, for a tape (:mod:`.ep_tape`).
     ``client_id`` names the receiver's own connection: the activity's last connection is renamed to it, so
     the same saves are made (section 6: self-triggered events are delivered). ``enforce_suspension=False``
     keeps delivering after the subscription would have been suspended, recording when it would have been.
@@ -293,6 +318,7 @@ class EpEmitter:
         enforce_suspension: bool = True,
         connections: Sequence[str] = DEFAULT_CONNECTIONS,
         pim_url: str = DEFAULT_PIM_URL,
+        keep_bodies: bool = False,
     ) -> None:
         if events < 0:
             raise UsageError(f"events must be zero or more, got {events}")
@@ -317,6 +343,7 @@ class EpEmitter:
         ep_headers(b"", self.secrets, custom=self.custom_headers)  # fail early on bad custom headers
         self.send_product_identifier = send_product_identifier
         self.enforce_suspension = enforce_suspension
+        self.keep_bodies = keep_bodies
         conns = list(connections) or [DEFAULT_CLIENT_ID]
         if client_id is not None and client_id not in conns:
             conns[-1] = client_id
@@ -365,7 +392,10 @@ class EpEmitter:
             truth.events[event.id] = EpEvent(
                 event.id, event.key, event.type, event.epoch, event.is_removal, author["identifier"],
                 author["type"], author["type"] == "api" and author["identifier"] == self.client_id,
-                change.event_id, operation.seq)
+                change.event_id, operation.seq,
+                tuple((path, canonical_json(new)) for path, new in delta_assignments(changes or {})))
+            if self.keep_bodies:
+                truth.bodies[event.id] = event.raw
         return event
 
     # -- delivery -----------------------------------------------------------------------------------------

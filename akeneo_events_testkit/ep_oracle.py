@@ -9,6 +9,14 @@ The observation contract is the Events API one (``{"applied": [ids], "resources"
 removed}}}``) with CloudEvent ids and keys ``product:<uuid>`` / ``product_model:<code>``; the verdict reuses
 :class:`~akeneo_events_testkit.oracle.Verdict` and :class:`~akeneo_events_testkit.oracle.Violation`, so
 ``format_violations`` and the reports work unchanged.
+
+A receiver that patches its copy of each resource from ``*.updated.delta`` events may add its **delta
+state** to the observation, ``resources[key]["delta"]`` (shape in :mod:`.eventplatform`, "delta state").
+Then ``delta_corrupted`` checks that deltas were not applied out of order (section 6 gives no ordering): for
+every field the receiver tracks (a scalar present in its delta state; every value slot once it reports
+``values``), the value held must be the ``new`` of the newest delta the receiver says it applied to that
+field (any of them on a tie of ``time``). A delta it ignored as outdated is not required: ignoring is how
+a correct receiver stays consistent.
 """
 
 from __future__ import annotations
@@ -19,11 +27,12 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from .ep_delivery import EP_TIMEOUT, SUCCESS, EpAttempt, EpEvent, EpTruth
-from .oracle import VIOLATION_KINDS, Observation, Verdict, Violation, format_violations
+from .ep_delivery import EP_TIMEOUT, SUCCESS, EpAttempt, EpEvent, EpTruth, canonical_json
+from .eventplatform import DeltaPath, delta_state_fields
+from .oracle import VIOLATION_KINDS, InvalidObservation, Observation, Verdict, Violation, format_violations
 from .truth import percentile
 
-__all__ = ["EP_PROBES", "EP_VIOLATION_KINDS", "EpProbeKind", "format_ep_verdict", "judge_ep"]
+__all__ = ["EP_PROBES", "EP_VIOLATION_KINDS", "EpProbeKind", "delta_states", "format_ep_verdict", "judge_ep"]
 
 _REUSED = ("duplicate_applied", "stale_applied", "stale_final_state", "resurrected", "event_lost",
            "forged_accepted", "rejected_valid", "server_error")
@@ -36,6 +45,8 @@ EP_VIOLATION_KINDS: dict[str, tuple[str, str]] = {
     "self_event_processed": ("error", "an event authored by the receiver's own client id was applied"),
     "rotation_rejected": ("error", "a request validly signed with a secret the receiver holds was refused"),
     "algorithm_ignored": ("warning", "a request without the HmacSHA256 algorithm header was accepted"),
+    "delta_corrupted": ("error", "a field patched from *.updated.delta events holds an older change than the "
+                                 "newest delta applied to it (deltas applied out of order)"),
 }
 
 
@@ -84,9 +95,44 @@ def _fmt(event: EpEvent | None, event_id: str) -> str:
     return f"{event.type.rsplit('.v1.', 1)[-1]} {event.event_id} at {_iso(event.epoch)}"
 
 
-def judge_ep(truth: EpTruth, observation: Observation, *, reproduce: str = "",
-             timeout: float = EP_TIMEOUT) -> Verdict:
-    """All violations of ``observation`` against ``truth`` (the receiver behind one subscription)."""
+def delta_states(raw: Any) -> dict[str, dict[DeltaPath, str]]:
+    """The delta state of each resource in a raw observation, as canonical JSON by field; raises
+    :class:`~akeneo_events_testkit.oracle.InvalidObservation` when one is not of the documented shape."""
+    found: dict[str, dict[DeltaPath, str]] = {}
+    resources = raw.get("resources") if isinstance(raw, Mapping) else None
+    for key, entry in (resources or {}).items() if isinstance(resources, Mapping) else ():
+        state = entry.get("delta") if isinstance(entry, Mapping) else None
+        if state is None:
+            continue
+        if not isinstance(state, Mapping):
+            raise InvalidObservation(f'resources[{key!r}].delta must be {{"enabled", "family", "parent", "values"}}')
+        try:
+            fields = delta_state_fields(state)
+        except ValueError as exc:
+            raise InvalidObservation(f"resources[{key!r}].delta: {exc}") from None
+        found[str(key)] = {path: canonical_json(value) for path, value in fields.items()}
+        if "values" in state:
+            found[str(key)][("values",)] = "tracked"
+    return found
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _path_text(path: DeltaPath) -> str:
+    if path[0] != "values":
+        return str(path[0])
+    slot = ", ".join(f"{name} {value}" for name, value in (("locale", path[2]), ("scope", path[3])) if value)
+    return f"values.{path[1]}" + (f" ({slot})" if slot else "")
+
+
+def judge_ep(truth: EpTruth, observation: Observation, *, reproduce: str = "", timeout: float = EP_TIMEOUT,
+             deltas: Mapping[str, Mapping[DeltaPath, str]] | None = None) -> Verdict:
+    """All violations of ``observation`` against ``truth`` (the receiver behind one subscription).
+
+    ``deltas`` (from :func:`delta_states`) are the receivers' delta states, judged when given.
+    """
     verdict = Verdict()
     add = verdict.violations.append
     events = truth.events
@@ -222,6 +268,38 @@ def judge_ep(truth: EpTruth, observation: Observation, *, reproduce: str = "",
                       received=f"{'removed' if state.removed else 'present'} with {_fmt(current, state.event_id)}",
                       resource=key, event_ids=(*newest, state.event_id), requests=witness))
 
+    # -- delta states ----------------------------------------------------------------------------------
+    for key, held in sorted((deltas or {}).items()):
+        state = observation.resources.get(key)
+        if state is None or state.removed:
+            continue
+        by_path: dict[DeltaPath, tuple[int, dict[str, EpEvent]]] = {}
+        for event_id in dict.fromkeys(observation.applied):
+            event = events.get(event_id)
+            if event is None or event.key != key:
+                continue
+            for path, value in event.changes:
+                tracked = ("values",) in held if path[0] == "values" else path in held
+                best = by_path.get(path)
+                if not tracked or (best is not None and best[0] > event.epoch):
+                    continue
+                if best is None or best[0] < event.epoch:
+                    best = by_path[path] = (event.epoch, {})
+                best[1][value] = event
+        wrong = [(path, best) for path, best in by_path.items() if held.get(path, "null") not in best[1]]
+        if not wrong:
+            continue
+        shown = wrong[:3]
+        older = [e.event_id for e in events.values() if e.key == key and e.changes and any(
+            p == path and v == held.get(path, "null") for path, _ in shown for p, v in e.changes)]
+        newer = [e.event_id for _, best in shown for e in best[1].values()]
+        expected = "; ".join(f"{_path_text(path)} = {' or '.join(map(_short, best[1]))} "
+                             f"({', '.join(_fmt(e, e.event_id) for e in best[1].values())})" for path, best in shown)
+        received = "; ".join(f"{_path_text(path)} = {_short(held.get(path, 'null (absent)'))}" for path, _ in shown)
+        add(violation("delta_corrupted", f"{key}: {len(wrong)} field(s) hold an older delta's value than the "
+                      "newest delta applied to them", expected=expected, received=received, resource=key,
+                      event_ids=tuple(dict.fromkeys([*newer, *older])), requests=witness_for([*newer, *older])))
+
     latencies = [a.latency for a in genuine if a.status is not None]
     verdict.stats = {
         "events_generated": len(events),
@@ -240,6 +318,7 @@ def judge_ep(truth: EpTruth, observation: Observation, *, reproduce: str = "",
         "resources_judged": len(acknowledged),
         "applied": len(observation.applied),
         "ties": ties,
+        "delta_states_judged": len(deltas or {}),
         "latency_p50": percentile(latencies, 0.50),
         "latency_p95": percentile(latencies, 0.95),
     }

@@ -36,10 +36,14 @@ __all__ = [
     "ALGORITHM",
     "PROFILE_NAME",
     "CloudEvent",
+    "DeltaPath",
     "EpSecrets",
+    "apply_delta",
     "author_of",
     "cloud_event",
+    "delta_assignments",
     "delta_changes",
+    "delta_state_fields",
     "encode",
     "ep_headers",
     "ep_resource_key",
@@ -437,3 +441,79 @@ def delta_changes(
                 if found:
                     changes[name] = found
     return changes
+
+
+# -- delta state --------------------------------------------------------------------------------------------
+#
+# A receiver that patches its copy of a resource from ``*.updated.delta`` events (section 4) holds a "delta
+# state": the scalar fields and value slots the deltas told it about. The shape the observation contract
+# uses (README: Event Platform) is ``{"enabled": ..., "family": ..., "parent": ..., "values": {attribute:
+# [{"locale": ..., "scope": ..., "data": <the delta's "new", as sent>}]}}``, every top-level key optional.
+
+#: A field a delta sets: ``("enabled",)``, ``("family",)``, ``("parent",)`` or ``("values", attribute,
+#: locale, scope)``.
+DeltaPath = tuple[str | None, ...]
+DELTA_SCALARS = ("enabled", "family", "parent")
+
+
+def delta_assignments(changes: Mapping[str, Any]) -> list[tuple[DeltaPath, Any]]:
+    """What one delta's ``changes`` set: ``(path, new)`` for each scalar field and each value slot.
+
+    ``new`` is None when the delta removes the value (section 4: ``new:null``). Set-like changes
+    (categories, groups, associations) are not assignments and are left out.
+    """
+    found: list[tuple[DeltaPath, Any]] = []
+    for name in DELTA_SCALARS:
+        change = changes.get(name)
+        if isinstance(change, Mapping) and "new" in change:
+            found.append(((name,), change["new"]))
+    values = changes.get("values")
+    if isinstance(values, Mapping):
+        for code, items in values.items():
+            for item in items if isinstance(items, list) else ():
+                if isinstance(item, Mapping):
+                    found.append((("values", str(code), item.get("locale"), item.get("scope")), item.get("new")))
+    return found
+
+
+def apply_delta(state: Mapping[str, Any] | None, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """The delta state after applying ``changes`` to ``state`` (a new object; ``state`` is not changed).
+
+    A removed value (``new: null``) leaves its slot; an attribute without slots leaves ``values``.
+    """
+    result = {name: value for name, value in (state or {}).items() if name != "values"}
+    values: dict[str, list[dict[str, Any]]] = {
+        code: [dict(item) for item in items] for code, items in ((state or {}).get("values") or {}).items()}
+    for path, new in delta_assignments(changes):
+        if path[0] != "values":
+            result[str(path[0])] = new
+            continue
+        code, slot = str(path[1]), (path[2], path[3])
+        items = [item for item in values.get(code, []) if (item.get("locale"), item.get("scope")) != slot]
+        if new is not None:
+            items.append({"locale": slot[0], "scope": slot[1], "data": new})
+        if items:
+            values[code] = items
+        else:
+            values.pop(code, None)
+    result["values"] = values
+    return result
+
+
+def delta_state_fields(state: Mapping[str, Any]) -> dict[DeltaPath, Any]:
+    """The fields of a delta state by path; raises ValueError when ``state`` does not have the shape above."""
+    fields: dict[DeltaPath, Any] = {}
+    for name in DELTA_SCALARS:
+        if name in state:
+            fields[(name,)] = state[name]
+    values = state.get("values", {})
+    if not isinstance(values, Mapping):
+        raise ValueError('"values" must be an object keyed by attribute code')
+    for code, items in values.items():
+        if not isinstance(items, list):
+            raise ValueError(f'"values"[{code!r}] must be a list of {{"locale", "scope", "data"}}')
+        for item in items:
+            if not isinstance(item, Mapping) or "data" not in item:
+                raise ValueError(f'"values"[{code!r}] items must be {{"locale", "scope", "data"}} objects')
+            fields[("values", str(code), item.get("locale"), item.get("scope"))] = item["data"]
+    return fields

@@ -19,6 +19,7 @@ import httpx
 
 if TYPE_CHECKING:
     from .campaign import CampaignResult
+    from .ep_campaign import EpCampaignResult
     from .oracle import Verdict
 
 __all__ = ["ReceiverFailure", "ReceiverServerError", "ViolationsFound"]
@@ -46,7 +47,8 @@ class ViolationsFound(ReceiverFailure):
     with:``); ``verdict`` and ``result`` keep the data, for users who want to inspect it in a test.
     """
 
-    def __init__(self, anatomy: str, *, verdict: Verdict, result: CampaignResult | None = None) -> None:
+    def __init__(self, anatomy: str, *, verdict: Verdict, result: CampaignResult | EpCampaignResult | None = None
+                 ) -> None:
         super().__init__(anatomy)
         self.anatomy = anatomy
         self.verdict = verdict

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from .assertions import AppErrorGuard, ObservationRecorder
     from .campaign import CampaignConfig, CampaignResult
     from .delivery import Target
+    from .ep_campaign import EpCampaignConfig, EpCampaignResult
+    from .ep_delivery import EpEmitter
     from .pim import MockPim, RunResult
     from .receiver import ReceiverServer, ReferenceReceiver
 
@@ -38,12 +40,16 @@ MARKER_ARGUMENTS: dict[str, str] = {
     "seed": "an integer >= 0",
     "events": "an integer >= 1",
     "faults": "none, default, gentle, chaos or kind=p,... (kinds reorder, duplicate, drop, delay)",
-    "profile": "5.0, 6.0, 7.0 or saas",
+    "profile": "5.0, 6.0, 7.0, saas or event-platform",
     "uuid_mode": "True, False or None (7.0 and saas only)",
     "probes": "True or False",
-    "strict": "True or False",
+    "strict": "True or False (Events API profiles)",
+    "delta": "a ratio in [0, 1]: the share of updates sent as *.updated.delta (event-platform only)",
+    "client_id": "the receiver's own API client id, whose events it must drop, or None (event-platform only)",
 }
 _DEFAULTS: dict[str, Any] = {"seed": 0, "faults": "default", "profile": "saas"}
+EVENT_PLATFORM = "event-platform"
+_EP_ONLY = ("delta", "client_id")
 _OPTIONS = ("seed", "faults", "profile")  # settable by --akeneo-<name> and the ini key akeneo_<name>
 _KIT_FIXTURES = frozenset({"akeneo_seed", "akeneo_config", "akeneo_pim", "akeneo_receiver", "akeneo_check",
                            "akeneo_observation"})
@@ -62,7 +68,8 @@ class _Settings:
 
 
 _SETTINGS = pytest.StashKey[_Settings]()
-_LAST_CONFIG = pytest.StashKey["CampaignConfig"]()  # what akeneo_check last ran, for the failure section
+#: what akeneo_check last ran, for the failure section
+_LAST_CONFIG = pytest.StashKey["CampaignConfig | EpCampaignConfig"]()
 
 
 def _check(name: str, value: Any, *, where: str, option: bool = False) -> Any:
@@ -88,10 +95,18 @@ def _check(name: str, value: Any, *, where: str, option: bool = False) -> Any:
     elif name == "profile":
         if not isinstance(value, str):
             raise bad()
+        if value == EVENT_PLATFORM:
+            return value
         try:
             get_profile(value)
         except UsageError:
             raise bad() from None
+    elif name == "delta":
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            raise bad()
+    elif name == "client_id":
+        if value is not None and (not isinstance(value, str) or not value):
+            raise bad()
     elif name == "uuid_mode":
         if value is not None and not isinstance(value, bool):
             raise bad()
@@ -110,7 +125,13 @@ def _check_all(arguments: Mapping[str, Any], *, where: str) -> dict[str, Any]:
         raise UsageError(f"{where}: unknown argument(s) {', '.join(unknown)}; valid ones are "
                          f"{', '.join(MARKER_ARGUMENTS)}")
     checked = {name: _check(name, value, where=where) for name, value in arguments.items()}
-    if checked.get("uuid_mode") and "profile" in checked:
+    if checked.get("profile") == EVENT_PLATFORM:
+        wrong = [name for name in ("uuid_mode", "strict") if checked.get(name)]
+        if wrong:
+            raise UsageError(f"{where}: {', '.join(wrong)} is for the Events API profiles, not {EVENT_PLATFORM}")
+    elif "profile" in checked and any(name in checked for name in _EP_ONLY):
+        raise UsageError(f"{where}: {', '.join(n for n in _EP_ONLY if n in checked)} is for profile={EVENT_PLATFORM!r}")
+    if checked.get("uuid_mode") and "profile" in checked and checked["profile"] != EVENT_PLATFORM:
         try:
             get_profile(checked["profile"], uuid_mode=True)
         except UsageError as exc:
@@ -173,7 +194,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "seed": "seed of the PIM's generated traffic (default 0); a failing test prints the seed it used",
         "faults": "delivery faults: none, default, gentle, chaos or kind=p,... (kinds reorder, duplicate, drop, "
                   "delay); default 'default'",
-        "profile": "PIM version to mimic: 5.0, 6.0, 7.0 or saas (default saas)",
+        "profile": "PIM version to mimic: 5.0, 6.0, 7.0 or saas (default saas), or event-platform",
     }
     for name in _OPTIONS:
         group.addoption(f"--akeneo-{name}", dest=f"akeneo_{name}", default=None, metavar=name.upper(),
@@ -281,14 +302,33 @@ def akeneo_seed(request: pytest.FixtureRequest) -> int:
     return seed
 
 
-@pytest.fixture
-def akeneo_config(request: pytest.FixtureRequest) -> CampaignConfig:
-    """The :class:`~.campaign.CampaignConfig` of this test, from its marker and the session's options."""
-    from .assertions import DEFAULT_EVENTS
+def _make_config(settings: Mapping[str, Any]) -> CampaignConfig | EpCampaignConfig:
+    """A :class:`~.campaign.CampaignConfig`, or an :class:`~.ep_campaign.EpCampaignConfig` for the Event
+    Platform profile; settings of the other family are a usage error naming the profile they need."""
     from .campaign import CampaignConfig
+    from .ep_campaign import EpCampaignConfig
+    from .errors import UsageError
 
-    settings = {"events": DEFAULT_EVENTS, **_effective(request.node)}
-    return CampaignConfig(**settings)
+    values = dict(settings)
+    if values.get("profile") == EVENT_PLATFORM:
+        wrong = [name for name in ("uuid_mode", "strict") if values.pop(name, None)]
+        if wrong:
+            raise UsageError(f"{', '.join(wrong)} is for the Events API profiles, not {EVENT_PLATFORM}")
+        del values["profile"]
+        return EpCampaignConfig(**values)
+    wrong = [name for name in _EP_ONLY if name in values]
+    if wrong:
+        raise UsageError(f"{', '.join(wrong)} is for profile {EVENT_PLATFORM!r} (--akeneo-profile {EVENT_PLATFORM})")
+    return CampaignConfig(**values)
+
+
+@pytest.fixture
+def akeneo_config(request: pytest.FixtureRequest) -> CampaignConfig | EpCampaignConfig:
+    """The campaign settings of this test, from its marker and the session's options: a
+    :class:`~.campaign.CampaignConfig`, or an :class:`~.ep_campaign.EpCampaignConfig` for ``event-platform``."""
+    from .assertions import DEFAULT_EVENTS
+
+    return _make_config({"events": DEFAULT_EVENTS, **_effective(request.node)})
 
 
 @pytest.fixture
@@ -324,13 +364,34 @@ def _guarded_pim(config: CampaignConfig, guard: AppErrorGuard) -> MockPim:
                       faults=config.faults, probes=config.probes, data_mode=config.data_mode)
 
 
+def _guarded_emitter(config: EpCampaignConfig, guard: AppErrorGuard, secret: str) -> EpEmitter:
+    from .ep_delivery import EpEmitter, EpTruth
+    from .eventplatform import EpSecrets
+
+    class GuardedEmitter(EpEmitter):
+        """An EpEmitter whose in-process targets report their exceptions to the test."""
+
+        async def arun(self, target: Target, *, path: str = "") -> EpTruth:
+            return await super().arun(guard.wrap(target), path=path)
+
+    return GuardedEmitter(config.seed, config.events, secrets=EpSecrets(str(secret)), delta=config.delta,
+                          client_id=config.client_id, faults=config.faults, source=config.source)
+
+
 @pytest.fixture
-def akeneo_pim(akeneo_config: CampaignConfig, _akeneo_guard: AppErrorGuard) -> MockPim:
+def akeneo_pim(akeneo_config: CampaignConfig | EpCampaignConfig, _akeneo_guard: AppErrorGuard,
+               akeneo_secret: str) -> MockPim | EpEmitter:
     """A :class:`~.pim.MockPim` with this test's seed, profile, faults and events.
 
     ``akeneo_pim.run(target, secret=akeneo_secret)`` delivers to a URL, an ASGI app or a WSGI app and returns
-    the ground truth; an in-process app that raises fails the test at teardown.
+    the ground truth; an in-process app that raises fails the test at teardown. With the ``event-platform``
+    profile it is an :class:`~.ep_delivery.EpEmitter` signing with ``akeneo_secret``: ``akeneo_pim.run(target)``
+    returns an :class:`~.ep_delivery.EpTruth` (virtual clock: retries and rate limits take no real time).
     """
+    from .ep_campaign import EpCampaignConfig
+
+    if isinstance(akeneo_config, EpCampaignConfig):
+        return _guarded_emitter(akeneo_config, _akeneo_guard, akeneo_secret)
     return _guarded_pim(akeneo_config, _akeneo_guard)
 
 
@@ -362,10 +423,13 @@ class ReceiverHandle:
 
 @pytest.fixture(scope="session")
 def akeneo_receiver_server(akeneo_secret: str) -> Iterator[ReceiverServer]:
-    """The reference receiver on a free loopback port, started once per session (in-memory store)."""
+    """The reference receiver on a free loopback port, started once per session (in-memory store).
+
+    It accepts both wire profiles; Event Platform events of the default client id are its own (dropped)."""
+    from .ep_delivery import DEFAULT_CLIENT_ID
     from .receiver import MemoryStore, ReceiverServer, ReferenceReceiver
 
-    receiver = ReferenceReceiver(str(akeneo_secret), store=MemoryStore())
+    receiver = ReferenceReceiver(str(akeneo_secret), store=MemoryStore(), own_client_id=DEFAULT_CLIENT_ID)
     with ReceiverServer(receiver) as server:
         yield server
     receiver.close()
@@ -378,6 +442,7 @@ def akeneo_receiver(akeneo_receiver_server: ReceiverServer, akeneo_secret: str) 
     At teardown, an exception inside the receiver (answered 500) or a crash of its server thread fails the
     test, and a crashed server is restarted for the next test.
     """
+    from .ep_delivery import DEFAULT_CLIENT_ID
     from .failures import ReceiverServerError
 
     server = akeneo_receiver_server
@@ -386,6 +451,7 @@ def akeneo_receiver(akeneo_receiver_server: ReceiverServer, akeneo_secret: str) 
         server.thread_error = None
         server.start()
     server.receiver.reset()
+    server.receiver.own_client_id = DEFAULT_CLIENT_ID  # akeneo_check sets the test's own
     yield ReceiverHandle(server, akeneo_secret)
     errors = list(server.receiver.internal_errors)
     if server.thread_error is not None:
@@ -410,12 +476,13 @@ class AkeneoCheck:
     the ``akeneo_receiver`` fixture; ``path`` is where an in-process app takes the POSTs (default ``/``).
     """
 
-    def __init__(self, item: pytest.Item, config: CampaignConfig, secret: str, guard: AppErrorGuard) -> None:
+    def __init__(self, item: pytest.Item, config: CampaignConfig | EpCampaignConfig, secret: str,
+                 guard: AppErrorGuard) -> None:
         self._item = item
         self.config = config
         self.secret = secret
         self._guard = guard
-        self.results: list[CampaignResult] = []
+        self.results: list[CampaignResult | EpCampaignResult] = []
 
     def __repr__(self) -> str:
         return f"AkeneoCheck(seed={self.config.seed}, events={self.config.events}, profile={self.config.profile!r})"
@@ -430,19 +497,33 @@ class AkeneoCheck:
         secret: str | None = None,
         rest_api: Any = None,
         **overrides: Any,
-    ) -> CampaignResult:
+    ) -> CampaignResult | EpCampaignResult:
         __tracebackhide__ = True
-        from .assertions import assert_campaign
+        from .assertions import assert_campaign, assert_ep_campaign
         from .campaign import reproduce_command
+        from .ep_campaign import EpCampaignConfig
+        from .errors import UsageError
 
         checked = _check_all(overrides, where="akeneo_check()")
-        config = dataclasses.replace(self.config, **checked)
+        config = self._config(checked)
         label = fuzz = None
         if isinstance(target, ReceiverHandle):
             state_url = state_url if state_url is not None or observe is not None else target.state_url
-            label, fuzz = f"the reference receiver at {target.url}", reproduce_command(config)
+            label = f"the reference receiver at {target.url}"
+            if isinstance(config, EpCampaignConfig):
+                target.receiver.own_client_id = config.client_id  # it drops its own events (section 6)
+            else:
+                fuzz = reproduce_command(config)
             target = target.url
         self._item.stash[_LAST_CONFIG] = config
+        if isinstance(config, EpCampaignConfig):
+            if rest_api is not None:
+                raise UsageError(f"rest_api= is not available with profile {EVENT_PLATFORM!r} yet")
+            ep_result = assert_ep_campaign(config, target, secret=secret or self.secret, observe=observe,
+                                           state_url=state_url, path=path, label=label, guard=self._guard,
+                                           rerun=_rerun_command(self._item, config.seed))
+            self.results.append(ep_result)
+            return ep_result
         result = assert_campaign(
             config, target, secret=secret or self.secret, observe=observe, state_url=state_url, path=path,
             rerun=_rerun_command(self._item, config.seed), fuzz_command=fuzz, label=label, guard=self._guard,
@@ -451,10 +532,24 @@ class AkeneoCheck:
         self.results.append(result)
         return result
 
+    def _config(self, overrides: Mapping[str, Any]) -> CampaignConfig | EpCampaignConfig:
+        """This test's config with ``overrides``; a change of profile family builds the other kind."""
+        from .ep_campaign import EpCampaignConfig
+
+        current = EVENT_PLATFORM if isinstance(self.config, EpCampaignConfig) else self.config.profile
+        wanted = overrides.get("profile", current)
+        if (wanted == EVENT_PLATFORM) == (current == EVENT_PLATFORM):
+            changes = {k: v for k, v in overrides.items() if k != "profile" or wanted != EVENT_PLATFORM}
+            return dataclasses.replace(self.config, **changes)
+        base = {"seed": self.config.seed, "events": self.config.events, "faults": self.config.faults,
+                "probes": self.config.probes}
+        return _make_config({**base, **overrides})
+
 
 @pytest.fixture
 def akeneo_check(
-    request: pytest.FixtureRequest, akeneo_config: CampaignConfig, akeneo_secret: str, _akeneo_guard: AppErrorGuard
+    request: pytest.FixtureRequest, akeneo_config: CampaignConfig | EpCampaignConfig, akeneo_secret: str,
+    _akeneo_guard: AppErrorGuard,
 ) -> AkeneoCheck:
     """Run the oracle on a receiver with this test's settings; fail with the full violation report."""
     return AkeneoCheck(request.node, akeneo_config, akeneo_secret, _akeneo_guard)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import xml.etree.ElementTree as ET
+from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +14,7 @@ from .truth import RequestRecord as RequestRecordLike
 
 if TYPE_CHECKING:
     from .campaign import CampaignResult
+    from .ep_campaign import EpCampaignResult
 
 __all__ = ["html_report", "junit_xml", "write_html", "write_junit"]
 
@@ -28,7 +31,7 @@ def _violation_text(violation: Violation) -> str:
     return "\n".join(lines)
 
 
-def junit_xml(result: CampaignResult) -> str:
+def junit_xml(result: CampaignResult | EpCampaignResult) -> str:
     """A ``<testsuite>`` whose test cases are the oracle's properties; a violated one fails.
 
     Warnings (e.g. ``replay_accepted`` outside ``--strict``) are reported in ``system-out`` of a passing case.
@@ -63,7 +66,7 @@ def junit_xml(result: CampaignResult) -> str:
     return ET.tostring(suite, encoding="unicode", xml_declaration=True)
 
 
-def write_junit(result: CampaignResult, path: str | Path) -> None:
+def write_junit(result: CampaignResult | EpCampaignResult, path: str | Path) -> None:
     Path(path).write_text(junit_xml(result) + "\n", encoding="utf-8")
 
 
@@ -93,32 +96,77 @@ def _esc(value: object) -> str:
     return html.escape(str(value))
 
 
-def html_report(result: CampaignResult) -> str:
-    """A self-contained page (no network): verdict, violations, and a per-resource timeline of generated,
-    delivered and applied events with the faults marked, so a person sees how a violation happened."""
-    from collections import defaultdict
+@dataclass(frozen=True)
+class _Row:
+    """One event on a resource's timeline, whatever the wire profile."""
 
-    verdict = result.verdict
+    epoch: int
+    order: int
+    action: str
+    event_id: str
+    removal: bool
+    deliveries: tuple[tuple[int, str, bool, tuple[str, ...]], ...]  # (request, status, acknowledged, faults)
+
+
+def _events_api_rows(result: CampaignResult) -> dict[str, list[_Row]]:
     truth = result.run.truth
-    applied: list[str] = list(result.observation.get("applied", []) or [])
-    resources = result.observation.get("resources", {}) or {}
-    applied_at: dict[str, list[int]] = defaultdict(list)
-    for index, event_id in enumerate(applied):
-        applied_at[event_id].append(index)
     delivered_in: dict[str, list[RequestRecordLike]] = defaultdict(list)
     for record in truth.requests:
         if record.probe is None:
             for event_id in record.event_ids:
                 delivered_in[event_id].append(record)
-    by_key: dict[str, list[Any]] = defaultdict(list)
+    rows: dict[str, list[_Row]] = defaultdict(list)
     for event in truth.events.values():
-        by_key[event.key].append(event)
+        deliveries = tuple((r.seq, str(r.status or r.outcome.value), r.status is not None and 200 <= r.status < 300,
+                            tuple(r.faults)) for r in delivered_in.get(event.event_id, []))
+        rows[event.key].append(_Row(event.epoch, event.version, event.action.value, event.event_id,
+                                    event.is_removal, deliveries))
+    return rows
+
+
+def _event_platform_rows(result: EpCampaignResult) -> dict[str, list[_Row]]:
+    truth = result.truth
+    attempts: dict[str, list[Any]] = defaultdict(list)
+    for attempt in truth.genuine:
+        attempts[attempt.event_id].append(attempt)
+    rows: dict[str, list[_Row]] = defaultdict(list)
+    for order, event in enumerate(truth.events.values()):
+        deliveries = tuple(
+            (a.seq, str(a.status or a.outcome), a.acknowledged,
+             (("duplicate",) if a.duplicate else ()) + ((f"retry {a.retry}",) if a.retry else ()))
+            for a in attempts.get(event.event_id, []))
+        rows[event.key].append(_Row(event.epoch, order, event.type.rsplit(".v1.", 1)[-1], event.event_id,
+                                    event.is_removal, deliveries))
+    return rows
+
+
+def html_report(result: CampaignResult | EpCampaignResult) -> str:
+    """A self-contained page (no network): verdict, violations, and a per-resource timeline of generated,
+    delivered and applied events with the faults marked, so a person sees how a violation happened.
+    Both wire profiles: an Event Platform run also states whether the subscription was suspended."""
+    from .ep_campaign import EpCampaignResult
+
+    verdict = result.verdict
+    applied: list[str] = list(result.observation.get("applied", []) or [])
+    resources = result.observation.get("resources", {}) or {}
+    applied_at: dict[str, list[int]] = defaultdict(list)
+    for index, event_id in enumerate(applied):
+        applied_at[event_id].append(index)
+    if isinstance(result, EpCampaignResult):
+        by_key = _event_platform_rows(result)
+        suspension = result.verdict.stats.get("suspension")
+        extra: list[tuple[str, Any]] = [
+            ("retries", verdict.stats.get("retries")),
+            ("subscription", "suspended at {time} ({cause})".format(**suspension) if suspension else "active")]
+    else:
+        by_key = _events_api_rows(result)
+        extra = [("ties met", verdict.stats.get("ties"))]
     flagged = [v.resource for v in verdict.violations if v.resource]
     keys = list(dict.fromkeys(flagged))
     for key in by_key:
         if len(keys) >= _MAX_RESOURCES:
             break
-        if key not in keys and any(delivered_in.get(e.event_id) for e in by_key[key]):
+        if key not in keys and any(row.deliveries for row in by_key[key]):
             keys.append(key)
 
     status = "pass" if verdict.passed else "fail"
@@ -132,7 +180,7 @@ def html_report(result: CampaignResult) -> str:
     facts = [("target", result.target), ("seed", result.config.seed), ("profile", result.config.profile),
              ("events", result.config.events), ("faults", result.config.faults),
              ("requests", verdict.stats.get("requests")), ("probes", verdict.stats.get("probes")),
-             ("ties met", verdict.stats.get("ties")), ("reproduce", result.reproduce)]
+             *extra, ("reproduce", result.reproduce)]
     parts += [f"<dt>{_esc(k)}</dt><dd><code>{_esc(v)}</code></dd>" for k, v in facts]
     parts.append("</dl><h2>Violations</h2>")
     if not verdict.violations:
@@ -158,27 +206,26 @@ def html_report(result: CampaignResult) -> str:
         state = resources.get(key) or {}
         mark = " <span class='badge bad'>flagged</span>" if key in flagged else ""
         parts.append(f"<h3 id='r-{_esc(key)}'><code>{_esc(key)}</code>{mark}</h3>")
-        parts.append("<table class='timeline'><tr><th>event_datetime</th><th>action</th><th>event_id</th>"
+        parts.append("<table class='timeline'><tr><th>time</th><th>action</th><th>event id</th>"
                      "<th>delivered in</th><th>applied at</th></tr>")
-        for event in sorted(by_key[key], key=lambda e: (e.epoch, e.version)):
+        for row in sorted(by_key.get(key, []), key=lambda r: (r.epoch, r.order)):
             classes = []
-            if state.get("event_id") == event.event_id:
+            if state.get("event_id") == row.event_id:
                 classes.append("current")
-            if event.is_removal:
+            if row.removal:
                 classes.append("removal")
             deliveries = " ".join(
-                f"<span class='badge {'ok' if r.status is not None and 200 <= r.status < 300 else 'bad'}'>"
-                f"#{r.seq} → {_esc(r.status or r.outcome.value)}</span>"
-                + "".join(f"<span class='badge fault'>{_esc(f)}</span>" for f in r.faults)
-                for r in delivered_in.get(event.event_id, [])) or "<span class='badge'>not delivered</span>"
-            positions = ", ".join(str(p) for p in applied_at.get(event.event_id, [])) or "—"
-            stamp = _dt.datetime.fromtimestamp(event.epoch, tz=_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
-            parts.append(f"<tr class='{' '.join(classes)}'><td>{stamp}</td><td>{_esc(event.action.value)}</td>"
-                         f"<td><code>{_esc(event.event_id)}</code></td><td>{deliveries}</td><td>{positions}</td></tr>")
+                f"<span class='badge {'ok' if ok else 'bad'}'>#{seq} → {_esc(answer)}</span>"
+                + "".join(f"<span class='badge fault'>{_esc(f)}</span>" for f in faults)
+                for seq, answer, ok, faults in row.deliveries) or "<span class='badge'>not delivered</span>"
+            positions = ", ".join(str(p) for p in applied_at.get(row.event_id, [])) or "—"
+            stamp = _dt.datetime.fromtimestamp(row.epoch, tz=_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+            parts.append(f"<tr class='{' '.join(classes)}'><td>{stamp}</td><td>{_esc(row.action)}</td>"
+                         f"<td><code>{_esc(row.event_id)}</code></td><td>{deliveries}</td><td>{positions}</td></tr>")
         parts.append("</table>")
     parts.append("</body></html>")
     return "".join(parts)
 
 
-def write_html(result: CampaignResult, path: str | Path) -> None:
+def write_html(result: CampaignResult | EpCampaignResult, path: str | Path) -> None:
     Path(path).write_text(html_report(result), encoding="utf-8")

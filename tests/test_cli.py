@@ -217,8 +217,42 @@ def test_fuzz_event_platform_with_junit_and_refused_options(tmp_path: Path) -> N
     assert "stayed active" in result.stdout and result.stdout.rstrip().endswith("PASS")
     names = {case.get("name") for case in ET.parse(junit).getroot().iter("testcase")}
     assert {"suspension_risk", "self_event_processed", "rotation_rejected"} <= names
-    refused = cli("fuzz", "--profile", "event-platform", "--events", "5", "--html", str(tmp_path / "x.html"))
-    assert refused.returncode == 2 and "--html not available with --profile event-platform" in refused.stderr
+    refused = cli("fuzz", "--profile", "event-platform", "--events", "5", "--plan", str(tmp_path / "p.json"))
+    assert refused.returncode == 2 and "--plan: Events API only" in refused.stderr
+    refused = cli("fuzz", "--events", "5", "--delta", "0.5", "--rotation", "old")
+    assert refused.returncode == 2 and "--delta, --rotation: Event Platform only" in refused.stderr
+    refused = cli("fuzz", "--profile", "event-platform", "--delta", "2")
+    assert refused.returncode == 2 and "between 0 and 1" in refused.stderr
+    refused = cli("fuzz", "--profile", "event-platform", "--url", "http://127.0.0.1:9/", "--state-url",
+                  "http://127.0.0.1:9/state", "--secret", "s", "--rotation", "old")
+    assert refused.returncode == 2 and "--old-secret" in refused.stderr
+
+
+def test_fuzz_event_platform_reports_tape_and_replay_over_http(tmp_path: Path) -> None:
+    """Every report of an Event Platform run, then its tape replayed to a reference receiver served over
+    real HTTP by ``akeneo-events serve``, judged from its state URL."""
+    from akeneo_events_testkit.cli import _DEFAULT_DELTA
+    from akeneo_events_testkit.ep_campaign import EpCampaignConfig
+
+    assert EpCampaignConfig.delta == _DEFAULT_DELTA
+    html, tape, report = tmp_path / "ep.html", tmp_path / "ep.jsonl", tmp_path / "ep.json"
+    result = cli("fuzz", "--profile", "event-platform", "--events", "80", "--delta", "0.8", "--rotation", "old",
+                 "--start", "2026-06-01T00:00:00Z", "--html", str(html), "--record", str(tape), "--report",
+                 str(report))
+    assert result.returncode == 0, result.stdout + result.stderr
+    page = html.read_text()
+    assert "id='verdict'>PASS" in page and "product.updated.delta" in page and "subscription" in page
+    assert json.loads(report.read_text())["rotation"] == "old"
+    assert json.loads(tape.read_text().splitlines()[0])["start"] == 1780272000
+    from akeneo_events_testkit.receiver import ReceiverServer, ReferenceReceiver
+
+    receiver = ReferenceReceiver("replay-secret", own_client_id="magento_0000")
+    with ReceiverServer(receiver) as server:
+        replayed = cli("replay", str(tape), "--url", server.url, "--secret", "replay-secret", "--state-url",
+                       server.state_url)
+    assert replayed.returncode == 0, replayed.stdout + replayed.stderr
+    assert "Event Platform requests" in replayed.stdout and " 0 answered differently" in replayed.stdout
+    assert replayed.stdout.rstrip().endswith("PASS")
 
 
 def test_compare_needs_saas() -> None:

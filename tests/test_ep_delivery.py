@@ -41,12 +41,14 @@ class EpReceiver:
     """A minimal correct Event Platform receiver (ASGI), with switchable bugs for the gallery.
 
     Verifies either signature against every secret held over the raw bytes, deduplicates on ``id``,
-    ignores events older than the resource's current ``time`` (ties applied), tombstones ``*.deleted`` and
-    drops events authored by its own ``api`` client id (section 6).
+    ignores events older than the resource's current ``time`` (ties applied), tombstones ``*.deleted``,
+    drops events authored by its own ``api`` client id (section 6) and reports the delta state it patched
+    from ``*.updated.delta`` events (``track_deltas``).
     """
 
     def __init__(self, secrets: Sequence[str], *, own_client_id: str | None = None,
-                 bugs: Sequence[str] = (), script: Script | None = None, delay: float = 0.0) -> None:
+                 bugs: Sequence[str] = (), script: Script | None = None, delay: float = 0.0,
+                 track_deltas: bool = True) -> None:
         self.secrets = list(secrets)
         self.own_client_id = own_client_id
         self.bugs = frozenset(bugs)
@@ -57,6 +59,8 @@ class EpReceiver:
         self.seen: set[str] = set()
         self.calls: dict[str, int] = {}
         self.received: list[str] = []
+        self.deltas: dict[str, dict[str, Any]] = {}
+        self.track_deltas = track_deltas
 
     def verify(self, body: bytes, headers: dict[str, str]) -> bool:
         if "no_verify" in self.bugs:
@@ -104,16 +108,44 @@ class EpReceiver:
         if "ignore_deletes" in self.bugs and kind.endswith(".deleted"):
             return 200
         current = self.resources.get(key)
+        changes = next((v.get("changes") for v in data.values() if isinstance(v, dict) and "changes" in v), None)
+        if "delta_any_order" in self.bugs and changes:
+            self.patch(key, changes)  # the bug: fields patched before the staleness check
         if current is not None and when < current["time"] and "no_staleness" not in self.bugs:
             return 200
         self.applied.append(event_id)
-        self.resources[key] = {"event_id": event_id, "removed": kind.endswith(".deleted"), "time": when}
+        removed = kind.endswith(".deleted")
+        self.resources[key] = {"event_id": event_id, "removed": removed, "time": when}
+        if removed:
+            self.deltas.pop(key, None)
+        elif changes and "delta_any_order" not in self.bugs:
+            self.patch(key, changes)
+        else:
+            self.deltas.setdefault(key, {"values": {}})
         return 200
 
+    def patch(self, key: str, changes: dict[str, Any]) -> None:
+        """The delta state, written apart from the kit's ``apply_delta`` so that each checks the other."""
+        state = self.deltas.setdefault(key, {"values": {}})
+        for name in ("enabled", "family", "parent"):
+            if name in changes:
+                state[name] = changes[name]["new"]
+        for code, items in changes.get("values", {}).items():
+            slots = {(i["locale"], i["scope"]): i["data"] for i in state["values"].get(code, [])}
+            for item in items:
+                slots[(item["locale"], item["scope"])] = item["new"]
+            kept = [{"locale": loc, "scope": sc, "data": d} for (loc, sc), d in slots.items() if d is not None]
+            state["values"][code] = kept
+            if not kept:
+                del state["values"][code]
+
     def observation(self) -> dict[str, Any]:
-        return {"applied": list(self.applied),
-                "resources": {k: {"event_id": v["event_id"], "removed": v["removed"]}
-                              for k, v in self.resources.items()}}
+        resources: dict[str, Any] = {}
+        for key, value in self.resources.items():
+            resources[key] = {"event_id": value["event_id"], "removed": value["removed"]}
+            if self.track_deltas and key in self.deltas and not value["removed"]:
+                resources[key]["delta"] = self.deltas[key]
+        return {"applied": list(self.applied), "resources": resources}
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":

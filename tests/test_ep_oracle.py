@@ -46,6 +46,59 @@ def test_gallery(bugs: list[str], options: dict[str, Any], expected: str) -> Non
     assert not result.passed
 
 
+def test_deltas_applied_out_of_order_are_caught() -> None:
+    """A receiver that keeps the right event per resource but patches fields from every delta on arrival,
+    outdated ones included. It only shows when two deltas to one field arrive out of order, which depends on
+    the activity: some of a few seeds must show it, and nothing else may be flagged on any."""
+    caught = []
+    for seed in range(6):
+        result = campaign(EpReceiver(["s3cret"], own_client_id="magento_0000", bugs=["delta_any_order"]),
+                          seed=seed, events=300, faults="reorder=0.5", delta=1.0, probes=False)
+        assert kinds(result.verdict) <= {"delta_corrupted"}, format_violations(result.verdict)
+        caught += [v for v in result.verdict.violations if v.kind == "delta_corrupted"]
+    assert caught
+    violation = caught[0]
+    assert violation.resource and violation.expected.startswith(("values.", "enabled", "family", "parent"))
+    assert "--delta 1.0" in violation.reproduce and len(violation.requests) >= 2
+
+
+def test_delta_state_judging_rules() -> None:
+    """On a hand-made truth: ties accept either value, an ignored (not applied) delta is not required, an
+    untracked field is not judged, a removed value must be absent, and a bad delta state is refused."""
+    from akeneo_events_testkit.ep_delivery import EpEvent, EpTruth, canonical_json
+    from akeneo_events_testkit.ep_oracle import delta_states
+    from akeneo_events_testkit.oracle import InvalidObservation
+
+    name = ("values", "name", "en_US", None)
+
+    def delta(event_id: str, epoch: int, *changes: tuple[tuple[str | None, ...], object]) -> EpEvent:
+        return EpEvent(event_id, "product:p", "com.akeneo.pim.v1.product.updated.delta", epoch, False, "julia",
+                       "user", False, event_id, 0, tuple((path, canonical_json(new)) for path, new in changes))
+
+    truth = EpTruth()
+    for event in (delta("a", 10, (name, "Chair"), (("family",), "chairs")), delta("b", 20, (name, "Table")),
+                  delta("c", 20, (name, "Desk")), delta("d", 30, (name, None))):
+        truth.events[event.event_id] = event
+
+    def judged(applied: list[str], state: dict[str, object]) -> set[str]:
+        raw = {"applied": applied, "resources": {"product:p": {"event_id": applied[-1], "removed": False,
+                                                               "delta": state}}}
+        return kinds(judge_ep(truth, parse_observation(raw), deltas=delta_states(raw)))
+
+    def named(data: str) -> dict[str, object]:
+        return {"values": {"name": [{"locale": "en_US", "scope": None, "data": data}]}}
+
+    assert judged(["a", "b", "c"], named("Desk")) == judged(["a", "c", "b"], named("Table")) == set()
+    assert judged(["a", "b", "c"], named("Chair")) == {"delta_corrupted"}
+    assert judged(["a"], named("Chair")) == set()  # b, c, d ignored or never delivered: not required
+    assert judged(["a", "d"], named("Chair")) == {"delta_corrupted"}  # d removed the value
+    assert judged(["a", "d"], {"values": {}}) == set()
+    assert judged(["a", "b"], {"family": "tables"}) == {"delta_corrupted"}
+    assert judged(["a", "b"], {}) == set()  # tracks nothing: nothing to judge
+    with pytest.raises(InvalidObservation, match="delta"):
+        delta_states({"resources": {"product:p": {"event_id": "a", "delta": {"values": {"name": "x"}}}}})
+
+
 def test_primary_only_receiver_fails_the_rotation_when_holding_the_old_secret() -> None:
     rotating = EpSecrets("new-secret", "old-secret")
     result = campaign(EpReceiver(["old-secret"], own_client_id="magento_0000", bugs=["primary_only"]),

@@ -104,8 +104,51 @@ def test_delta_applied_as_update_and_product_models(receiver: ReferenceReceiver)
     model = ce(Action.PRODUCT_MODEL_REMOVED, seed=8)
     assert deliver(receiver, model).json()["applied"] == 1
     resources = receiver.observation()["resources"]
-    assert resources == {f"product:{UUID}": {"event_id": delta["id"], "removed": False},
+    assert resources == {f"product:{UUID}": {"event_id": delta["id"], "removed": False,
+                                             "delta": {"enabled": False, "values": {}}},
                          "product_model:m1": {"event_id": model["id"], "removed": True}}
+
+
+def value_change(code: str, previous: Any, new: Any, locale: str | None = None) -> dict[str, Any]:
+    return {"values": {code: [{"previous": previous, "new": new, "type": "pim_catalog_text", "locale": locale,
+                               "scope": None}]}}
+
+
+@pytest.mark.parametrize("store", ["memory", "sqlite"])
+def test_delta_state_follows_time_not_arrival(store: str, tmp_path: Any) -> None:
+    """The delta state patches fields in ``time`` order: an outdated delta is ignored whole, a removed
+    value leaves its slot, a thin update keeps what the deltas said, a deletion ends it (both stores)."""
+    from akeneo_events_testkit.receiver import SqliteStore
+
+    receiver = ReferenceReceiver(SECRET, clock=FakeClock(NOW), store=SqliteStore(tmp_path / "r.db")
+                                 if store == "sqlite" else None)
+    try:
+        key = f"product:{UUID}"
+        first = ce(epoch=NOW, seed=20, changes={**value_change("name", None, "Chair", "en_US"),
+                                               "family": {"previous": None, "new": "chairs"}})
+        third = ce(epoch=NOW + 20, seed=21, changes=value_change("name", "Table", "Desk", "en_US"))
+        second = ce(epoch=NOW + 10, seed=22, changes=value_change("name", "Chair", "Table", "en_US"))
+        for event in (first, third, second):  # the second arrives last: outdated, ignored
+            deliver(receiver, event)
+        assert receiver.observation()["resources"][key]["delta"] == {
+            "family": "chairs", "values": {"name": [{"locale": "en_US", "scope": None, "data": "Desk"}]}}
+        deliver(receiver, ce(epoch=NOW + 30, seed=23, changes=value_change("name", "Desk", None, "en_US")))
+        deliver(receiver, ce(epoch=NOW + 40, seed=24))  # a thin update: nothing to patch
+        assert receiver.observation()["resources"][key]["delta"] == {"family": "chairs", "values": {}}
+        deliver(receiver, ce(Action.PRODUCT_REMOVED, epoch=NOW + 50, seed=25))
+        assert receiver.observation()["resources"][key] == {"event_id": receiver.observation()["applied"][-1],
+                                                            "removed": True}
+        deliver(receiver, ce(Action.PRODUCT_CREATED, epoch=NOW + 60, seed=26))
+        assert receiver.observation()["resources"][key]["delta"] == {"values": {}}
+    finally:
+        receiver.close()
+
+
+def test_a_delta_without_changes_is_malformed(receiver: ReferenceReceiver) -> None:
+    event = ce(changes={"enabled": {"previous": True, "new": False}})
+    event["data"]["product"]["changes"] = ["enabled"]
+    assert deliver(receiver, event).status == 400
+    assert receiver.observation() == {"applied": [], "resources": {}}
 
 
 def test_self_triggered_events_dropped(receiver: ReferenceReceiver) -> None:

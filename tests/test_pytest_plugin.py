@@ -196,13 +196,14 @@ def test_marker_on_a_class_merges_with_the_function_marker(pytester: pytest.Pyte
     [
         ("sede=3", "unknown argument(s) sede; valid ones are seed, events, faults, profile, uuid_mode, probes, "
                    "strict"),
-        ("profile='9.9'", "profile='9.9' is not valid; profile takes 5.0, 6.0, 7.0 or saas"),
+        ("profile='9.9'", "profile='9.9' is not valid; profile takes 5.0, 6.0, 7.0, saas or event-platform"),
         ("faults='drop=2'", "faults='drop=2' is not valid (drop=2: a probability is between 0 and 1)"),
         ("seed=-1", "seed=-1 is not valid; seed takes an integer >= 0"),
         ("events=0", "events=0 is not valid; events takes an integer >= 1"),
         ("probes='yes'", "probes='yes' is not valid; probes takes True or False"),
         ("profile='6.0', uuid_mode=True", "profile 6.0 has no UUID mode"),
-        ("3", "keyword arguments only (seed, events, faults, profile, uuid_mode, probes, strict), got (3,)"),
+        ("3", "keyword arguments only (seed, events, faults, profile, uuid_mode, probes, strict, delta, "
+              "client_id), got (3,)"),
     ],
 )
 def test_invalid_marker_fails_at_collection(pytester: pytest.Pytester, marker: str, message: str) -> None:
@@ -230,7 +231,8 @@ def test_invalid_marker_fails_at_collection(pytester: pytest.Pytester, marker: s
 @pytest.mark.parametrize(
     ("args", "ini", "message"),
     [
-        (["--akeneo-profile", "8.0"], "", "--akeneo-profile='8.0' is not valid; profile takes 5.0, 6.0, 7.0 or saas"),
+        (["--akeneo-profile", "8.0"], "",
+         "--akeneo-profile='8.0' is not valid; profile takes 5.0, 6.0, 7.0, saas or event-platform"),
         (["--akeneo-faults", "bogus=1"], "", "--akeneo-faults='bogus=1' is not valid (bogus=1: unknown fault kind "
                                              "'bogus': use one of reorder, duplicate, drop, delay)"),
         (["--akeneo-seed", "x"], "", "--akeneo-seed='x': the seed must be an integer >= 0"),
@@ -259,8 +261,8 @@ def test_marker_is_registered_for_strict_markers(pytester: pytest.Pytester) -> N
         """
     )
     run(pytester, "--strict-markers").assert_outcomes(passed=1)
-    assert "akeneo_events(seed=..., events=..., faults=..., profile=..., uuid_mode=..., probes=..., strict=...)" \
-        in run(pytester, "--markers").stdout.str()
+    assert ("akeneo_events(seed=..., events=..., faults=..., profile=..., uuid_mode=..., probes=..., strict=..., "
+            "delta=..., client_id=...)") in run(pytester, "--markers").stdout.str()
 
 
 def test_buggy_receiver_fails_with_the_failure_anatomy(pytester: pytest.Pytester) -> None:
@@ -588,3 +590,118 @@ def test_akeneo_rest_api_fixture(pytester: pytest.Pytester) -> None:
     assert "FAILED test_refetch.py::test_refetcher_ignoring_removals" in output
     assert "FAILED test_refetch.py::test_refetcher_on_a_lagging_replica" in output
     assert "removal_not_propagated" in output and "stale_content" in output
+
+
+# An Event Platform receiver (WSGI), correct or without deduplication on ``id``.
+EP_RECEIVERS = '''
+import json
+from akeneo_events_testkit.eventplatform import verify_ep
+
+def make_ep_app(secret, recorder, *, dedup, own_client_id="magento_0000"):
+    seen = set()
+    newest = {}
+
+    def app(environ, start_response):
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        headers = {k[5:].replace("_", "-"): v for k, v in environ.items() if k.startswith("HTTP_")}
+        if not verify_ep(body, headers, [secret]):
+            start_response("401 Unauthorized", [])
+            return [b""]
+        try:
+            event = json.loads(body)
+            event_id, when, author = event["id"], event["time"], event["data"].get("author") or {}
+        except Exception:
+            start_response("400 Bad Request", [])
+            return [b""]
+        if (not dedup or event_id not in seen) and event["type"].rsplit(".v1.", 1)[-1].split(".", 1)[1] in (
+                "created", "updated", "updated.delta", "deleted"):
+            seen.add(event_id)
+            own = author.get("type") == "api" and author.get("identifier") == own_client_id
+            key = (event["data"].get("product") or {}).get("uuid") or event["data"]["product_model"]["code"]
+            if not own and when >= newest.get(key, ""):
+                newest[key] = when
+                recorder.record(event)
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [b"{}"]
+
+    return app
+'''
+
+
+def test_event_platform_profile_in_the_plugin(pytester: pytest.Pytester) -> None:
+    """The marker and the option select the Event Platform: akeneo_config, akeneo_pim and akeneo_check follow,
+    over HTTP with the session's reference receiver and in-process with a hand-written app."""
+    pytester.makepyfile(ep_receivers=EP_RECEIVERS)
+    pytester.makepyfile(
+        test_ep="""
+        import pytest
+        from ep_receivers import make_ep_app
+        from akeneo_events_testkit.ep_campaign import EpCampaignConfig
+
+        pytestmark = pytest.mark.akeneo_events(profile="event-platform", events=120, delta=0.5)
+
+        def test_config_and_pim(akeneo_config, akeneo_pim, akeneo_receiver):
+            assert isinstance(akeneo_config, EpCampaignConfig) and akeneo_config.delta == 0.5
+            truth = akeneo_pim.run(akeneo_receiver.url)
+            assert len(truth.events) == 120 and truth.delivered
+
+        @pytest.mark.akeneo_events(faults="chaos")
+        def test_reference_over_http(akeneo_check, akeneo_receiver):
+            result = akeneo_check(akeneo_receiver)
+            assert result.passed and result.verdict.stats["delta_states_judged"] > 0
+
+        def test_hand_written(akeneo_check, akeneo_secret, akeneo_observation):
+            app = make_ep_app(str(akeneo_secret), akeneo_observation, dedup=True)
+            assert akeneo_check(app, observe=akeneo_observation, faults="duplicate=0.3").passed
+
+        def test_back_to_the_events_api(akeneo_check, akeneo_receiver):
+            assert akeneo_check(akeneo_receiver, profile="saas", events=50).config.profile == "saas"
+        """
+    )
+    run(pytester).assert_outcomes(passed=4)
+
+
+def test_event_platform_failure_anatomy_and_rerun(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(ep_receivers=EP_RECEIVERS)
+    pytester.makepyfile(
+        test_ep_buggy="""
+        import pytest
+        from ep_receivers import make_ep_app
+
+        @pytest.mark.akeneo_events(events=100)
+        def test_dedup(akeneo_check, akeneo_secret, akeneo_observation):
+            app = make_ep_app(str(akeneo_secret), akeneo_observation, dedup=False)
+            akeneo_check(app, observe=akeneo_observation)
+        """
+    )
+    result = run(pytester, "--akeneo-profile", "event-platform", "--akeneo-faults", "duplicate=0.4", "--akeneo-seed",
+                 "3")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        "E   *ViolationsFound: Receiver app (in-process) mishandled the Event Platform's traffic (seed 3, 100 "
+        "events, profile event-platform, faults duplicate=0.4)",
+        "E   *The subscription stayed active*",
+        "E *duplicate_applied: event * was applied more than once",
+        "E *Reproduce with: pytest 'test_ep_buggy.py::test_dedup' --akeneo-seed 3 --akeneo-faults duplicate=0.4 "
+        "--akeneo-profile event-platform  # or, with the receiver served over HTTP: akeneo-events fuzz --profile "
+        "event-platform --seed 3 --events 100 --faults duplicate=0.4 --url URL --state-url STATE_URL*",
+        "seed 3 (events 100, profile event-platform, faults duplicate=0.4)",
+    ])
+
+
+@pytest.mark.parametrize(("marker", "message"), [
+    ('profile="event-platform", uuid_mode=True', "uuid_mode is for the Events API profiles"),
+    ('profile="saas", delta=0.5', "delta is for profile='event-platform'"),
+    ('profile="event-platform", delta=2', "delta=2 is not valid"),
+])
+def test_event_platform_marker_errors(pytester: pytest.Pytester, marker: str, message: str) -> None:
+    pytester.makepyfile(f"""
+        import pytest
+
+        @pytest.mark.akeneo_events({marker})
+        def test_bad(akeneo_config):
+            pass
+        """)
+    result = run(pytester)
+    assert result.ret != 0
+    assert message in result.stdout.str()

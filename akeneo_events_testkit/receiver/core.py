@@ -57,7 +57,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..clock import Clock, SystemClock
 from ..errors import UsageError
-from ..eventplatform import ALGORITHM_HEADER, PRIMARY_HEADER, SECONDARY_HEADER
+from ..eventplatform import ALGORITHM_HEADER, PRIMARY_HEADER, SECONDARY_HEADER, apply_delta
 from ..model import MAX_BATCH_SIZE, SIGNATURE_HEADER, TIMESTAMP_HEADER, Action, parse_event_datetime, resource_key
 from ..signing import DEFAULT_TOLERANCE, TimestampVerdict, check_timestamp, verify_signature
 from .ep import EpEvent, EpMalformed, ep_unauthorized, is_ep_request, read_ep_event
@@ -438,12 +438,26 @@ class ReferenceReceiver:
                 counts["stale"] += 1
             else:
                 state = ResourceState(event.event_id, event.epoch, event.removed)
-                self.store.put(event.key, state, None if event.removed else event.resource)
+                self.store.put(event.key, state, None if event.removed else self._ep_data(event.key, event))
                 self.store.append_applied(event.event_id)
                 counts["applied"] += 1
         with self._stats_lock:
             self._events.update({name: counts[name] for name in ("applied", "duplicates", "stale")})
         return counts
+
+    def _ep_data(self, key: str, event: EpEvent) -> dict[str, Any]:
+        """What is stored for an Event Platform resource: its delta state, then the event's thin data.
+
+        The delta state (``eventplatform.apply_delta``) patches the previous one with the event's ``changes``
+        (a thin create or update changes nothing in it; a removal ends it). Only events that supersede the
+        resource's state get here, so an outdated delta never overwrites a newer field. ``"delta"`` comes
+        first: the stores recognise an Event Platform resource by that prefix of its JSON.
+        """
+        previous = self.store.data(key)
+        base = previous.get("delta") if isinstance(previous, dict) else None
+        changes = event.resource.get("changes")
+        return {"delta": apply_delta(base, changes if isinstance(changes, dict) else {}),
+                "resource": dict(event.resource)}
 
     # -- Application --------------------------------------------------------------------------------------
 

@@ -124,6 +124,8 @@ def read_ep_event(document: Any) -> EpEvent:
             raise EpMalformed(f"data.{name} must be a JSON object")
         reference = _identity(f"data.{name}.{id_key}", found.get(id_key))
         resource = found
+        if verb == "updated.delta" and not isinstance(found.get("changes"), dict):
+            raise EpMalformed(f"data.{name}.changes must be a JSON object in a {verb} event")
         if verb in _APPLIED_VERBS:
             key = f"{name}:{reference}"
     return EpEvent(

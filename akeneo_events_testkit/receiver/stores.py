@@ -49,14 +49,22 @@ class ResourceState:
     removed: bool
 
 
-def _observation(applied: list[str], resources: Mapping[str, ResourceState]) -> dict[str, Any]:
-    return {
-        "applied": applied,
-        "resources": {
-            key: {"event_id": state.event_id, "removed": state.removed}
-            for key, state in sorted(resources.items())
-        },
-    }
+#: How the stored JSON of an Event Platform resource starts (``ReferenceReceiver._ep_data``): its delta state
+#: goes into the observation (README: Event Platform), without parsing the data of Events API resources.
+_DELTA_PREFIX = '{"delta":'
+
+
+def _observation(applied: list[str], resources: Mapping[str, ResourceState],
+                 deltas: Mapping[str, str] | None = None) -> dict[str, Any]:
+    deltas = deltas or {}
+    found: dict[str, Any] = {}
+    for key, state in sorted(resources.items()):
+        entry: dict[str, Any] = {"event_id": state.event_id, "removed": state.removed}
+        text = deltas.get(key)
+        if text is not None and not state.removed and text.startswith(_DELTA_PREFIX):
+            entry["delta"] = json.loads(text)["delta"]
+        found[key] = entry
+    return {"applied": applied, "resources": found}
 
 
 def _dump(data: Mapping[str, Any] | None) -> str | None:
@@ -193,7 +201,8 @@ class MemoryStore:
 
     def observation(self) -> dict[str, Any]:
         with self._lock:
-            return _observation(list(self._applied), dict(self._resources))
+            deltas = {key: text for key, text in self._data.items() if text and text.startswith(_DELTA_PREFIX)}
+            return _observation(list(self._applied), dict(self._resources), deltas)
 
     def reset(self) -> None:
         with self._lock:
@@ -340,7 +349,9 @@ class SqliteStore:
                 row[0]: ResourceState(row[1], row[2], bool(row[3]))
                 for row in conn.execute("SELECT key, event_id, epoch, removed FROM resources")
             }
-        return _observation(applied, resources)
+            deltas = dict(conn.execute("SELECT key, data FROM resources WHERE removed = 0 AND substr(data, 1, ?) = ?",
+                                       (len(_DELTA_PREFIX), _DELTA_PREFIX)))
+        return _observation(applied, resources, deltas)
 
     def reset(self) -> None:
         with self.transaction(), self._errors() as conn:
