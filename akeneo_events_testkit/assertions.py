@@ -297,11 +297,13 @@ def assert_ep_campaign(
     rerun: str | None = None,
     label: str | None = None,
     guard: AppErrorGuard | None = None,
+    rest_api: Any = None,
 ) -> EpCampaignResult:
     """:func:`assert_campaign` for the Event Platform profile: deliver, judge, raise :class:`ViolationsFound`.
 
     The receiver holds ``secret``; the platform signs with it (with ``config.rotation``, a generated secret
-    is added as the other of the pair: the new one when ``secret`` is the old, else the old one).
+    is added as the other of the pair: the new one when ``secret`` is the old, else the old one). With
+    ``rest_api``, the API serves the run's timeline and the data the receiver reports is judged too.
     """
     __tracebackhide__ = True
     from .ep_campaign import reproduce_ep, run_ep_campaign
@@ -321,7 +323,7 @@ def assert_ep_campaign(
     secrets = EpSecrets(other, str(secret)) if other and config.rotation == "old" else EpSecrets(str(secret), other)
     try:
         result = run_ep_campaign(config, target=guard.wrap(target, path=path), secrets=secrets,
-                                 held_secrets=[str(secret)], observe=reader, state_url=state_url)
+                                 held_secrets=[str(secret)], observe=reader, state_url=state_url, rest_api=rest_api)
     except KitError as exc:
         raise exc.with_traceback(None) from None
     result.target = label or _label(target)

@@ -214,6 +214,21 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _start_rest_api(args: argparse.Namespace, stack: ExitStack, out: TextIO) -> Any:
+    """With ``--rest-api``, serve the mock REST API on loopback and print where and how to log in."""
+    if not args.rest_api:
+        if args.rest_lag:
+            raise UsageError("--rest-lag needs --rest-api")
+        return None
+    from .restapi import RestApi
+
+    api = RestApi(lag=args.rest_lag)
+    server = stack.enter_context(api.server(port=args.rest_api_port))
+    print(api.describe(server.base_url), file=sys.stderr if args.json else out)
+    out.flush()
+    return api
+
+
 def _ep_fuzz(args: argparse.Namespace, out: TextIO) -> int:
     """``fuzz --profile event-platform``: Event Platform delivery, then the verdict and the suspension."""
     from .clock import FakeClock
@@ -221,8 +236,7 @@ def _ep_fuzz(args: argparse.Namespace, out: TextIO) -> int:
     from .eventplatform import EpSecrets
 
     unsupported = [name for name, value in (("--plan", args.plan), ("--save-plan", args.save_plan),
-                                            ("--rest-api", args.rest_api), ("--uuid-mode", args.uuid_mode),
-                                            ("--strict", args.strict)) if value]
+                                            ("--uuid-mode", args.uuid_mode), ("--strict", args.strict)) if value]
     if unsupported:
         raise UsageError(f"{', '.join(unsupported)}: Events API only. With --profile event-platform the seed "
                          "alone fixes the faults (replay a run with --record and `akeneo-events replay`); "
@@ -235,8 +249,11 @@ def _ep_fuzz(args: argparse.Namespace, out: TextIO) -> int:
     config = EpCampaignConfig(seed=args.seed, events=args.events, faults=args.faults, probes=not args.no_probes,
                               client_id=args.client_id or None, delta=args.delta, rotation=rotation)
     secrets = EpSecrets(secret, args.old_secret or None) if secret else None
-    result = run_ep_campaign(config, target=args.url, state_url=args.state_url, secrets=secrets,
-                             clock=FakeClock(args.start) if args.start is not None else None, record=args.record)
+    with ExitStack() as stack:
+        api = _start_rest_api(args, stack, out)
+        result = run_ep_campaign(config, target=args.url, state_url=args.state_url, secrets=secrets,
+                                 clock=FakeClock(args.start) if args.start is not None else None,
+                                 record=args.record, rest_api=api)
     report = result.report()
     if args.report:
         Path(args.report).write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
@@ -306,14 +323,7 @@ def cmd_fuzz(args: argparse.Namespace, out: TextIO) -> int:
                             probes=not args.no_probes, strict=args.strict, content=args.rest_api, start=args.start)
     progress = Progress(args.events, enabled=not (args.quiet or args.json))
     with ExitStack() as stack:
-        api = None
-        if args.rest_api:
-            from .restapi import RestApi
-
-            api = RestApi(lag=args.rest_lag)
-            server = stack.enter_context(api.server(port=args.rest_api_port))
-            print(api.describe(server.base_url), file=sys.stderr if args.json else out)
-            out.flush()
+        api = _start_rest_api(args, stack, out)
         try:
             result = run_campaign(config, target=args.url, secret=secret, state_url=args.state_url,
                                   on_request=progress.advance, record=args.record, rest_api=api)

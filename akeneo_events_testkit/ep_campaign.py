@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .campaign import _settle, fetch_observation
 from .clock import FakeClock
@@ -45,6 +45,9 @@ from .eventplatform import (
 from .model import Action, AuthorType
 from .oracle import Verdict, judge, parse_observation
 from .signing import generate_secret
+
+if TYPE_CHECKING:
+    from .restapi import RestApi
 
 __all__ = [
     "ROTATIONS",
@@ -228,13 +231,16 @@ def run_ep_campaign(
     clock: FakeClock | None = None,
     path: str = "",
     record: str | Path | None = None,
+    rest_api: RestApi | None = None,
 ) -> EpCampaignResult:
     """Deliver the seed's activity the Event Platform way, probe, read the observation and judge it.
 
     Without ``target``, the reference receiver runs in-process holding ``held_secrets`` (by default what
     ``config.rotation`` says). ``secrets`` are what the platform signs with; with a rotation and no
     ``secrets``, fresh new and old secrets are generated. ``record`` writes the run as a tape
-    (:mod:`.ep_tape`) that ``akeneo-events replay`` sends again.
+    (:mod:`.ep_tape`) that ``akeneo-events replay`` sends again. With ``rest_api`` (a
+    :class:`~akeneo_events_testkit.restapi.RestApi`), the API serves this run's timeline at the virtual
+    clock's time, and the data a re-fetching receiver reports is judged (``stale_content``...).
     """
     started = time.monotonic()
     if secrets is None:
@@ -254,6 +260,8 @@ def run_ep_campaign(
                             secrets=secrets, delta=config.delta, client_id=config.client_id, clock=clock,
                             faults=config.faults, enforce_suspension=config.enforce_suspension,
                             keep_bodies=record is not None)
+        if rest_api is not None:
+            rest_api.attach_ep(emitter)
 
         async def deliver() -> EpTruth:
             truth = await emitter.arun(target, path=path)

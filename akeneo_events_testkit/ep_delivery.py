@@ -26,6 +26,7 @@ section and in the verdict):
 from __future__ import annotations
 
 import asyncio
+import bisect
 import heapq
 import json
 import random
@@ -50,7 +51,8 @@ from .eventplatform import (
     delta_changes,
     ep_headers,
 )
-from .model import Action, get_profile
+from .model import Action, content_digest, get_profile
+from .truth import ContentExpectation, note_content
 
 __all__ = [
     "BACKOFF",
@@ -66,6 +68,7 @@ __all__ = [
     "EpEmitter",
     "EpEvent",
     "EpFaults",
+    "EpTimeline",
     "EpTruth",
     "Suspension",
     "canonical_json",
@@ -213,6 +216,8 @@ class EpTruth:
     meta: dict[str, Any] = field(default_factory=dict)
     #: The raw CloudEvent of each event id, kept only when the emitter is asked to (``keep_bodies``, for tapes).
     bodies: dict[str, bytes] = field(default_factory=dict)
+    #: What each resource may hold at the end, for receivers that re-fetch (``track_content``).
+    content: dict[str, ContentExpectation] = field(default_factory=dict)
 
     @property
     def genuine(self) -> list[EpAttempt]:
@@ -228,6 +233,48 @@ class EpTruth:
 
     def attempts_of(self, event_id: str) -> list[EpAttempt]:
         return [a for a in self.attempts if a.event_id == event_id]
+
+
+class EpTimeline:
+    """Every state of every resource over the run's timeline, as the REST API serves it (``track_content``).
+
+    The Event Platform's payloads are thin, so its receivers re-fetch (event-platform-facts.md section 4);
+    the mock REST API (:meth:`~akeneo_events_testkit.restapi.RestApi.attach_ep`) answers from this timeline
+    at the virtual clock's time, so that a re-fetch during a retry 20 minutes later sees the state of then.
+    """
+
+    def __init__(self, pim_url: str) -> None:
+        self.pim_url = pim_url
+        self._epochs: dict[str, list[int]] = {}
+        self._states: dict[str, list[tuple[dict[str, Any] | None, dict[str, Any] | None]]] = {}
+        self.identifiers: dict[str, str] = {}
+
+    def record(self, catalog: Catalog, key: str, epoch: int) -> None:
+        """The state of ``key`` in ``catalog`` from ``epoch`` on (legacy and UUID-mode payloads)."""
+        legacy = catalog.current(key, uuid_mode=False)
+        uuid = catalog.current(key, uuid_mode=True) if key.startswith("product:") else legacy
+        if legacy is not None and "identifier" in legacy[1] and key.startswith("product:"):
+            self.identifiers[str(legacy[1]["identifier"])] = key
+        epochs, states = self._epochs.setdefault(key, []), self._states.setdefault(key, [])
+        if epochs and epochs[-1] == epoch:
+            states[-1] = (legacy[1] if legacy else None, uuid[1] if uuid else None)
+        else:
+            epochs.append(epoch)
+            states.append((legacy[1] if legacy else None, uuid[1] if uuid else None))
+
+    def at(self, key: str, epoch: float, *, uuid_mode: bool = True) -> dict[str, Any] | None:
+        """The payload of ``key`` as of ``epoch``; None when it did not exist yet or was removed."""
+        epochs = self._epochs.get(key)
+        if not epochs:
+            return None
+        index = bisect.bisect_right(epochs, epoch) - 1
+        if index < 0:
+            return None
+        legacy, uuid = self._states[key][index]
+        return uuid if uuid_mode else legacy
+
+    def keys(self) -> list[str]:
+        return list(self._epochs)
 
 
 @dataclass(frozen=True)
@@ -319,6 +366,7 @@ class EpEmitter:
         connections: Sequence[str] = DEFAULT_CONNECTIONS,
         pim_url: str = DEFAULT_PIM_URL,
         keep_bodies: bool = False,
+        track_content: bool = False,
     ) -> None:
         if events < 0:
             raise UsageError(f"events must be zero or more, got {events}")
@@ -344,6 +392,8 @@ class EpEmitter:
         self.send_product_identifier = send_product_identifier
         self.enforce_suspension = enforce_suspension
         self.keep_bodies = keep_bodies
+        self.pim_url = pim_url
+        self.timeline = EpTimeline(pim_url) if track_content else None
         conns = list(connections) or [DEFAULT_CLIENT_ID]
         if client_id is not None and client_id not in conns:
             conns[-1] = client_id
@@ -373,7 +423,14 @@ class EpEmitter:
         catalog, operations = self.activity()
         types = {code: a.type for code, a in catalog.structure.attributes.items()}
         previous: dict[str, Mapping[str, Any]] = {}
+        timeline = self.timeline = EpTimeline(self.pim_url) if self.timeline is not None else None
+        if timeline is not None:
+            for key in list(catalog.keys()):
+                timeline.record(catalog, key, self.start - 1)
         for operation in operations:
+            if timeline is not None:  # the operation is already applied to the catalog (activity.py)
+                for change in operation.changes:
+                    timeline.record(catalog, change.key, max(c.epoch for c in operation.changes))
             for change in operation.changes:
                 yield self._event(change, operation, rng, previous, types, truth)
 
@@ -459,6 +516,7 @@ class EpEmitter:
         truth.attempts.append(record)
         self._next_slot = at + 1.0 / self.rate
         if outcome == SUCCESS:
+            self._note_content(event, at)
             self._set_rate(at, min(MAX_RATE, self.rate + 1.0))
             self._count(at, True, "", record.seq)
             if not job.duplicate and self.faults.duplicate and faults.random() < self.faults.duplicate:
@@ -480,6 +538,15 @@ class EpEmitter:
                 self._push(heap, _Job(at + BACKOFF[job.retry], 0, event, job.retry + 1))
             else:
                 truth.drops.append(EpDrop(event.id, at, "retries_exhausted" if outcome in _RETRIED else "rejected"))
+
+    def _note_content(self, event: CloudEvent, at: float) -> None:
+        """What the receiver may hold after this acknowledgement: the state the API serves at ``at`` (a thin
+        event carries no data). The receiver's own events are left out: it drops them (section 6)."""
+        known = self.truth.events.get(event.id)
+        if self.timeline is None or known is None or known.self_triggered:
+            return
+        digest = content_digest(self.timeline.at(event.key, at))
+        note_content(self.truth.content, event.key, event.epoch, digest, digest)
 
     def _set_rate(self, at: float, rate: float) -> None:
         if rate != self.rate:

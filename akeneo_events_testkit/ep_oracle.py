@@ -29,13 +29,21 @@ from typing import Any
 
 from .ep_delivery import EP_TIMEOUT, SUCCESS, EpAttempt, EpEvent, EpTruth, canonical_json
 from .eventplatform import DeltaPath, delta_state_fields
-from .oracle import VIOLATION_KINDS, InvalidObservation, Observation, Verdict, Violation, format_violations
+from .oracle import (
+    VIOLATION_KINDS,
+    InvalidObservation,
+    Observation,
+    Verdict,
+    Violation,
+    content_findings,
+    format_violations,
+)
 from .truth import percentile
 
 __all__ = ["EP_PROBES", "EP_VIOLATION_KINDS", "EpProbeKind", "delta_states", "format_ep_verdict", "judge_ep"]
 
 _REUSED = ("duplicate_applied", "stale_applied", "stale_final_state", "resurrected", "event_lost",
-           "forged_accepted", "rejected_valid", "server_error")
+           "forged_accepted", "rejected_valid", "server_error", "stale_content", "removal_not_propagated")
 #: kind -> (severity, one-line meaning); Events API kinds keep their names (oracle.VIOLATION_KINDS).
 EP_VIOLATION_KINDS: dict[str, tuple[str, str]] = {
     **{kind: VIOLATION_KINDS[kind] for kind in _REUSED},
@@ -299,6 +307,11 @@ def judge_ep(truth: EpTruth, observation: Observation, *, reproduce: str = "", t
         add(violation("delta_corrupted", f"{key}: {len(wrong)} field(s) hold an older delta's value than the "
                       "newest delta applied to them", expected=expected, received=received, resource=key,
                       event_ids=tuple(dict.fromkeys([*newer, *older])), requests=witness_for([*newer, *older])))
+
+    # -- content, for receivers that re-fetch and report the data they hold (with the mock REST API) -----
+    for finding, key, message, expected, received in content_findings(truth.content, observation):
+        add(violation(finding, message, expected=expected, received=received, resource=key,
+                      requests=witness_for(ids_by_key.get(key, ()))))
 
     latencies = [a.latency for a in genuine if a.status is not None]
     verdict.stats = {

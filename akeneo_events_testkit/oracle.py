@@ -11,7 +11,7 @@ Violation kinds are stable names used in reports and by users' CI (see README's 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +19,7 @@ from .delivery import DEFAULT_TIMEOUT, Outcome
 from .errors import KitError
 from .model import content_digest
 from .probes import PROBE_KINDS
-from .truth import GeneratedEvent, GroundTruth, RequestRecord, percentile
+from .truth import ContentExpectation, GeneratedEvent, GroundTruth, RequestRecord, percentile
 
 __all__ = [
     "VIOLATION_KINDS",
@@ -27,6 +27,7 @@ __all__ = [
     "Observation",
     "Verdict",
     "Violation",
+    "content_findings",
     "judge",
     "parse_observation",
 ]
@@ -93,6 +94,32 @@ def parse_observation(data: Any) -> Observation:
             raise InvalidObservation(f"resources[{key!r}].data must be the resource object the receiver holds")
         states[str(key)] = ResourceState(value["event_id"], removed, "data" in value, data)
     return Observation(tuple(applied), states)
+
+
+def content_findings(content: Mapping[str, ContentExpectation], observation: Observation
+                     ) -> Iterator[tuple[str, str, str, str, str]]:
+    """``(kind, key, message, expected, received)`` for each resource whose reported data is wrong.
+
+    Judged only when the receiver reports data (``"data"`` per resource, README: observation contract):
+    what it holds must be one of the states the PIM served while notifying it of the newest event (or of
+    a later delivery), or absent when the PIM had removed the resource.
+    """
+    if not any(state.has_data for state in observation.resources.values()):
+        return
+    for key, expectation in content.items():
+        state = observation.resources.get(key)
+        if state is not None and not state.has_data:
+            continue
+        holds = None if state is None or state.removed else content_digest(state.data)
+        if holds in expectation.digests:
+            continue
+        if all(d is None for d in expectation.digests):
+            yield ("removal_not_propagated", key, f"{key}: removed in the PIM, still held by the receiver",
+                   "absent or removed", "present with data")
+        else:
+            yield ("stale_content", key, f"{key}: the data held is not what the PIM had when it notified",
+                   "the resource as served when its newest event was delivered (or later)",
+                   "absent" if holds is None else "older or other data")
 
 
 @dataclass(frozen=True)
@@ -312,24 +339,9 @@ def judge(
                           event_ids=(*newest, state.event_id), requests=key_witness(key)))
 
     # -- content, for receivers that report the data they hold (README: observation contract) -----------
-    content_mode = any(state.has_data for state in observation.resources.values())
-    if content_mode:
-        for key, expectation in truth.content.items():
-            state = observation.resources.get(key)
-            if state is not None and not state.has_data:
-                continue
-            holds = None if state is None or state.removed else content_digest(state.data)
-            if holds in expectation.digests:
-                continue
-            if all(d is None for d in expectation.digests):
-                add(violation("removal_not_propagated", f"{key}: removed in the PIM, still held by the receiver",
-                              expected="absent or removed", received="present with data", resource=key,
-                              requests=key_witness(key)))
-            else:
-                add(violation("stale_content", f"{key}: the data held is not what the PIM had when it notified",
-                              expected="the resource as served when its newest event was delivered (or later)",
-                              received="absent" if holds is None else "older or other data", resource=key,
-                              requests=key_witness(key)))
+    for finding, key, message, expected, received in content_findings(truth.content, observation):
+        add(violation(finding, message, expected=expected, received=received, resource=key,
+                      requests=key_witness(key)))
 
     latencies = [r.latency for r in requests if r.status is not None]
     verdict.stats = {

@@ -502,7 +502,6 @@ class AkeneoCheck:
         from .assertions import assert_campaign, assert_ep_campaign
         from .campaign import reproduce_command
         from .ep_campaign import EpCampaignConfig
-        from .errors import UsageError
 
         checked = _check_all(overrides, where="akeneo_check()")
         config = self._config(checked)
@@ -517,11 +516,10 @@ class AkeneoCheck:
             target = target.url
         self._item.stash[_LAST_CONFIG] = config
         if isinstance(config, EpCampaignConfig):
-            if rest_api is not None:
-                raise UsageError(f"rest_api= is not available with profile {EVENT_PLATFORM!r} yet")
             ep_result = assert_ep_campaign(config, target, secret=secret or self.secret, observe=observe,
                                            state_url=state_url, path=path, label=label, guard=self._guard,
-                                           rerun=_rerun_command(self._item, config.seed))
+                                           rerun=_rerun_command(self._item, config.seed),
+                                           rest_api=getattr(rest_api, "api", rest_api))
             self.results.append(ep_result)
             return ep_result
         result = assert_campaign(

@@ -33,6 +33,7 @@ from .errors import UsageError
 
 if TYPE_CHECKING:
     from .activity import Operation
+    from .ep_delivery import EpEmitter
     from .pim import MockPim
 
 __all__ = ["Credentials", "RestApi"]
@@ -135,6 +136,19 @@ class RestApi:
             pim.listeners.append(self)
             pim.track_content = True
 
+    def attach_ep(self, emitter: EpEmitter) -> None:
+        """Serve an Event Platform run (``emitter``'s next run): the state of its timeline at its virtual
+        clock's time, minus ``lag`` (a retry 20 minutes later re-fetches the state of then)."""
+        from .ep_delivery import EpTimeline
+
+        with self._lock:
+            if self.pim is not None and self in getattr(self.pim, "listeners", ()):
+                self.pim.listeners.remove(self)
+            if emitter.timeline is None:
+                emitter.timeline = EpTimeline(emitter.pim_url)  # turns content tracking on
+            self.pim = _EpSource(emitter, self)
+            self._identifiers.clear()
+
     # -- the timeline ----------------------------------------------------------------------------------
 
     def catalog_ready(self, catalog: Any, start: int) -> None:
@@ -162,7 +176,7 @@ class RestApi:
     def resource(self, key: str, *, uuid_mode: bool = False) -> dict[str, Any] | None:
         """The resource as this API serves it now (``lag`` applied), or None if it does not exist."""
         with self._lock:
-            if self.lag > 0:
+            if self.lag > 0 and not isinstance(self.pim, _EpSource):
                 known, legacy, uuid = self._history.at(key, self.now - self.lag)
                 if known:
                     return uuid if uuid_mode else legacy
@@ -302,7 +316,8 @@ class RestApi:
             return f"product_model:{ident}"
         if collection == "products-uuid" or not self.pim.profile.has_uuid:
             return f"product:{ident}"
-        return self._identifiers.get(ident, f"product:identifier:{ident}")
+        identifiers = self.pim.identifiers if isinstance(self.pim, _EpSource) else self._identifiers
+        return identifiers.get(ident, f"product:identifier:{ident}")
 
     def _one(self, collection: str, ident: str, uuid_mode: bool) -> dict[str, Any]:
         resource = self.resource(self._key_for(collection, ident), uuid_mode=uuid_mode)
@@ -347,6 +362,37 @@ class RestApi:
             result["items_count"] = len(items)
         result["_embedded"] = {"items": embedded}
         return result
+
+
+class _EpSource:
+    """What :class:`RestApi` reads from a PIM, for an Event Platform run: its timeline at its clock's time."""
+
+    listeners: tuple[Any, ...] = ()
+
+    def __init__(self, emitter: EpEmitter, api: RestApi) -> None:
+        from .model import get_profile
+
+        self.emitter = emitter
+        self.api = api
+        self.profile = get_profile("saas", uuid_mode=True)
+        self.pim_url = emitter.pim_url
+        self.catalog = self
+
+    @property
+    def identifiers(self) -> dict[str, str]:
+        timeline = self.emitter.timeline
+        return timeline.identifiers if timeline is not None else {}
+
+    def keys(self) -> list[str]:
+        timeline = self.emitter.timeline
+        return timeline.keys() if timeline is not None else []
+
+    def current(self, key: str, *, uuid_mode: bool | None = None) -> tuple[int, dict[str, Any]] | None:
+        timeline = self.emitter.timeline
+        if timeline is None:
+            return None
+        state = timeline.at(key, self.emitter.clock.now() - self.api.lag, uuid_mode=bool(uuid_mode))
+        return None if state is None else (0, state)
 
 
 def _positive_int(query: Mapping[str, list[str]], name: str, default: int) -> int:

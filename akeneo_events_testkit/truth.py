@@ -85,6 +85,19 @@ class ContentExpectation:
 _MAX_DIGESTS = 64
 
 
+def note_content(content: dict[str, ContentExpectation], key: str, epoch: float, current: str | None,
+                 carried: str | None) -> None:
+    """Update ``content`` for an acknowledged delivery of an event of ``key`` at ``epoch`` (both profiles):
+    ``current`` is the digest of the state the PIM served then, ``carried`` of the data the event carried."""
+    expectation = content.get(key)
+    if expectation is None or epoch > expectation.newest_epoch:
+        content[key] = ContentExpectation(epoch, {current, carried})
+    elif len(expectation.digests) < _MAX_DIGESTS:
+        expectation.digests.add(current)
+        if epoch == expectation.newest_epoch:
+            expectation.digests.add(carried)
+
+
 @dataclass
 class GroundTruth:
     """Everything the emitter knows about one run, per subscription."""
@@ -151,13 +164,7 @@ class GroundTruth:
 
     def note_content(self, key: str, epoch: float, current: str | None, carried: str | None) -> None:
         """An acknowledged delivery of an event of ``key`` at ``epoch``: the state then, and the data carried."""
-        expectation = self.content.get(key)
-        if expectation is None or epoch > expectation.newest_epoch:
-            self.content[key] = ContentExpectation(epoch, {current, carried})
-        elif len(expectation.digests) < _MAX_DIGESTS:
-            expectation.digests.add(current)
-            if epoch == expectation.newest_epoch:
-                expectation.digests.add(carried)
+        note_content(self.content, key, epoch, current, carried)
 
     def drop(self, reason: str, count: int = 1) -> None:
         self.dropped[reason] += count
