@@ -258,3 +258,58 @@ def test_no_retry_even_when_every_request_fails(stop: threading.Event) -> None:
         result = MockPim(seed=SEED, events=EVENTS).run(url, secret=SECRET)
     assert len(connections) == len(result.truth.requests)
     assert all(record.outcome is Outcome.FAILED for record in result.truth.requests)
+
+
+# -- the Event Platform emitter against the same hostile receivers ------------------------------------------
+#
+# The platform gives each attempt 5 s and retries timeouts, connection failures and 5xx at +5, +10 and +20
+# minutes, suspends at once on 404 or any 3xx, and throttles on 429 (event-platform-facts.md section 3).
+# Retries wait on the virtual clock; the per-attempt timeout is real, scaled down here to 0.5 s (the
+# emitter's ``timeout``) so that a receiver that never answers costs 4 attempts x 0.5 s per event.
+
+EP_TIMEOUT_SCALED = 0.5
+
+EP_SCENARIOS = [
+    # (scenario, outcome of every attempt, the fate of each event)
+    ("never-answers", never_answers, {"timeout"}, "retries_exhausted"),
+    ("trickles-the-body", trickles_the_body, {"timeout"}, "retries_exhausted"),
+    ("resets-after-reading", resets_after_reading, {"unreachable"}, "retries_exhausted"),
+    ("not-http", _answers_then_closes(b"NOT HTTP AT ALL\r\n\r\n"), {"unreachable"}, "retries_exhausted"),
+    ("huge-header", huge_header, {"unreachable", "timeout"}, "retries_exhausted"),
+    ("10mb-body-500", _answer_huge_body(b"500 Internal Server Error"), {"server_error", "timeout"},
+     "retries_exhausted"),
+    ("answers-500", _answers(b"HTTP/1.1 500 Oops\r\nContent-Length: 0\r\n\r\n"), {"server_error"},
+     "retries_exhausted"),
+    ("answers-400", _answers(b"HTTP/1.1 400 No\r\nContent-Length: 0\r\n\r\n"), {"client_error"}, "rejected"),
+    ("answers-404", _answers(b"HTTP/1.1 404 No\r\nContent-Length: 0\r\n\r\n"), {"not_found"}, "suspended"),
+    ("redirect-loop-301", _redirect_loop(b"301 Moved Permanently"), {"redirect"}, "suspended"),
+    ("answers-429", _answers(b"HTTP/1.1 429 Slow down\r\nContent-Length: 0\r\n\r\n"), {"throttled"},
+     "throttled_1h"),
+]
+
+
+@pytest.mark.parametrize(("handler", "outcomes", "fate"), [s[1:] for s in EP_SCENARIOS],
+                         ids=[s[0] for s in EP_SCENARIOS])
+def test_event_platform_attempts_end_in_time_and_are_classified(
+        handler: Handler, outcomes: set[str], fate: str, stop: threading.Event) -> None:
+    from akeneo_events_testkit.clock import FakeClock
+    from akeneo_events_testkit.ep_delivery import BACKOFF, EpEmitter
+    from akeneo_events_testkit.eventplatform import EpSecrets
+
+    with raw_server(lambda conn: handler(conn, stop)) as url:
+        started = time.monotonic()
+        truth = EpEmitter(SEED, 2, start=1_700_000_000, clock=FakeClock(1_700_000_000), secrets=EpSecrets(SECRET),
+                          timeout=EP_TIMEOUT_SCALED).run(url)
+        elapsed = time.monotonic() - started
+        stop.set()
+    attempts = truth.attempts
+    assert attempts and elapsed < len(attempts) * (EP_TIMEOUT_SCALED + SLACK) + 2.0
+    for attempt in attempts:
+        where = f"attempt {attempt.seq}: {attempt.outcome} {attempt.status} {attempt.reason!r}"
+        assert attempt.latency < EP_TIMEOUT_SCALED + SLACK, where
+        assert attempt.outcome in outcomes | {"timeout"}, where  # a loaded machine may miss the deadline
+    assert {d.reason for d in truth.drops} == {fate} and len(truth.drops) == 2
+    if fate == "retries_exhausted":
+        assert [a.retry for a in attempts if a.event_id == attempts[0].event_id] == list(range(len(BACKOFF) + 1))
+    if fate == "suspended":
+        assert truth.suspension is not None and truth.suspension.cause == "immediate" and len(attempts) == 1
