@@ -277,15 +277,22 @@ def judge_ep(truth: EpTruth, observation: Observation, *, reproduce: str = "", t
                       resource=key, event_ids=(*newest, state.event_id), requests=witness))
 
     # -- delta states ----------------------------------------------------------------------------------
+    applied_deltas: dict[str, list[EpEvent]] = {}  # per resource, each applied delta once, in order
+    all_deltas: dict[str, list[EpEvent]] = {}
+    if deltas:
+        for event_id in dict.fromkeys(observation.applied):
+            event = events.get(event_id)
+            if event is not None and event.changes and event.key in deltas:
+                applied_deltas.setdefault(event.key, []).append(event)
+        for event in events.values():
+            if event.changes and event.key in deltas:
+                all_deltas.setdefault(event.key, []).append(event)
     for key, held in sorted((deltas or {}).items()):
         state = observation.resources.get(key)
         if state is None or state.removed:
             continue
         by_path: dict[DeltaPath, tuple[int, dict[str, EpEvent]]] = {}
-        for event_id in dict.fromkeys(observation.applied):
-            event = events.get(event_id)
-            if event is None or event.key != key:
-                continue
+        for event in applied_deltas.get(key, ()):
             for path, value in event.changes:
                 tracked = ("values",) in held if path[0] == "values" else path in held
                 best = by_path.get(path)
@@ -298,7 +305,7 @@ def judge_ep(truth: EpTruth, observation: Observation, *, reproduce: str = "", t
         if not wrong:
             continue
         shown = wrong[:3]
-        older = [e.event_id for e in events.values() if e.key == key and e.changes and any(
+        older = [e.event_id for e in all_deltas.get(key, ()) if any(
             p == path and v == held.get(path, "null") for path, _ in shown for p, v in e.changes)]
         newer = [e.event_id for _, best in shown for e in best[1].values()]
         expected = "; ".join(f"{_path_text(path)} = {' or '.join(map(_short, best[1]))} "
