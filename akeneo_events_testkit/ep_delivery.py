@@ -125,7 +125,7 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EpEvent:
     """One generated event: ``origin`` is the save's Events API ``event_id`` (to compare the two profiles).
 
@@ -146,7 +146,7 @@ class EpEvent:
     changes: tuple[tuple[DeltaPath, str], ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EpAttempt:
     """One POST (or a would-be POST for probes): ``retry`` is 0 for the first attempt, up to 3."""
 
@@ -171,7 +171,7 @@ class EpAttempt:
         return f"#{self.seq} {answer}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EpDrop:
     """An event the platform gave up on: ``retries_exhausted``, ``rejected``, ``throttled_1h``, ``suspended``."""
 

@@ -53,7 +53,7 @@ _MAX_SHIFT = 8  # how many requests later a late or duplicated request goes out,
 _MAX_DELAY = 900  # virtual seconds
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Fault:
     """One fault on one planned request: ``target`` is the planned request's number."""
 

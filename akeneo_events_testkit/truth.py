@@ -23,7 +23,7 @@ __all__ = ["REDACTED", "ContentExpectation", "GeneratedEvent", "GroundTruth", "R
 REDACTED = "[redacted]"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class GeneratedEvent:
     """One event as generated at save time."""
 
@@ -40,7 +40,7 @@ class GeneratedEvent:
         return self.action.is_removal
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RequestRecord:
     """One request sent (or attempted) to one subscription, with its fate."""
 
@@ -154,6 +154,11 @@ class GroundTruth:
                                    for name, value in headers]
                 line["recipe"] = dict(recipe or {})
             self._write(line)
+
+    @property
+    def wants_log(self) -> bool:
+        """Whether :meth:`add_log` would keep or write an entry: the log is capped, building one costs."""
+        return len(self.log) < self.keep_log or self._stream is not None
 
     def add_log(self, entry: LogEntry) -> None:
         if len(self.log) < self.keep_log:

@@ -266,3 +266,57 @@ def test_invalid_options() -> None:
     with pytest.raises(UsageError, match="unknown probe"):
         MockPim(probes=["nope"])
     assert get_profile("saas").user_agent == "AkeneoPIM/v20210526040645"
+
+
+def test_long_runs_freeze_the_gc_and_give_everything_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every FREEZE_EVERY events the run moves live objects out of the collector's scans (short full
+    collections, so an in-process receiver never looks slow: BENCHMARKS.md section 5); at the end nothing
+    stays frozen, even when the run fails."""
+    import gc
+
+    from akeneo_events_testkit import _gc
+    from akeneo_events_testkit._gc import GcFreezer
+    from akeneo_events_testkit.receiver import ReferenceReceiver
+
+    freezes: list[int] = []
+    real_freeze = gc.freeze
+    monkeypatch.setattr(gc, "freeze", lambda: (freezes.append(1), real_freeze())[-1])
+    monkeypatch.setattr(_gc, "FREEZE_EVERY", 40)
+    receiver = ReferenceReceiver("s3cret")
+    MockPim(seed=2, events=200).run(receiver.wsgi(), secret="s3cret")
+    assert len(freezes) >= 3 and gc.get_freeze_count() == 0
+
+    delivered: list[int] = []
+
+    def interrupt(events: int) -> None:
+        delivered.append(events)
+        if sum(delivered) >= 150:  # after the freezes, before the end
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        MockPim(seed=2, events=200).run(receiver.wsgi(), secret="s3cret", on_request=interrupt)
+    assert len(freezes) >= 4 and gc.get_freeze_count() == 0
+    freezer = GcFreezer(every=1)
+    gc.disable()
+    try:
+        freezer.tick(5)
+    finally:
+        gc.enable()
+    assert freezer.freezes == 0
+
+
+def test_the_log_is_capped_but_a_tape_gets_every_entry(tmp_path: Path) -> None:
+    from akeneo_events_testkit.receiver import ReferenceReceiver
+    from akeneo_events_testkit.truth import GroundTruth
+
+    receiver = ReferenceReceiver("s3cret")
+    capped = GroundTruth(keep_log=5)
+    MockPim(seed=4, events=60).run(receiver.wsgi(), secret="s3cret", truth=capped)
+    assert len(capped.log) == 5 and not capped.wants_log
+    streamed = GroundTruth(keep_log=5)
+    streamed.stream_to(tmp_path / "tape.jsonl")
+    receiver.reset()
+    result = MockPim(seed=4, events=60).run(receiver.wsgi(), secret="s3cret", truth=streamed)
+    streamed.close()
+    logged = [line for line in (tmp_path / "tape.jsonl").read_text().splitlines() if '"type":"log"' in line]
+    assert len(streamed.log) == 5 and len(logged) >= result.requests_sent > 5
