@@ -331,7 +331,8 @@ def assert_ep_campaign(
     if not result.passed:
         guard.mark_reported()
         plain = Verdict([replace(v, reproduce="") for v in result.verdict.violations], result.verdict.stats)
-        fuzz = reproduce_ep(config, url=target if isinstance(target, str) else "URL")
+        fuzz = reproduce_ep(config, url=target if isinstance(target, str) else "URL",
+                            start=result.truth.meta.get("start"))
         lines = [f"Receiver {result.target} mishandled the Event Platform's traffic (seed {config.seed}, "
                  f"{config.events} events, profile event-platform, faults {config.faults})",
                  format_ep_verdict(plain, result.truth)]

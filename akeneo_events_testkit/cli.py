@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from collections import Counter
 from collections.abc import Sequence
 from contextlib import ExitStack
@@ -114,24 +115,48 @@ def cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
     return status
 
 
+def _signing_timestamp(args: argparse.Namespace) -> str | None:
+    """Events API: ``--timestamp`` is required; Event Platform: none is signed (facts section 2)."""
+    if args.profile == "event-platform":
+        if args.timestamp is not None:
+            raise UsageError("the Event Platform signs the raw body alone: drop --timestamp")
+        return None
+    if args.timestamp is None:
+        raise UsageError("pass --timestamp: the X-Akeneo-Request-Timestamp the body was (or is to be) sent with "
+                         "(or --profile event-platform, which signs the body alone)")
+    return str(args.timestamp)
+
+
 def cmd_sign(args: argparse.Namespace, out: TextIO) -> int:
+    from .eventplatform import sign_body
     from .signing import sign
 
     secret = _secret(args)
     assert secret is not None
-    out.write(sign(secret, args.timestamp, _read_input(args.file)) + "\n")
+    timestamp = _signing_timestamp(args)
+    body = _read_input(args.file)
+    out.write((sign_body(secret, body) if timestamp is None else sign(secret, timestamp, body)) + "\n")
     return 0
 
 
 def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
+    from .eventplatform import ALGORITHM, ALGORITHM_HEADER, PRIMARY_HEADER, verify_ep
     from .signing import verify_signature
 
     secret = _secret(args)
     assert secret is not None
-    if verify_signature(secret, args.timestamp, _read_input(args.file), args.signature):
+    timestamp = _signing_timestamp(args)
+    body = _read_input(args.file)
+    if timestamp is None:
+        headers = {PRIMARY_HEADER: args.signature, ALGORITHM_HEADER: ALGORITHM}
+        matches = verify_ep(body, headers, [secret])
+    else:
+        matches = verify_signature(secret, timestamp, body, args.signature)
+    if matches:
         out.write("ok: the signature matches\n")
         return 0
-    out.write("mismatch: the signature does not match this body, timestamp and secret\n")
+    what = "body and secret" if timestamp is None else "body, timestamp and secret"
+    out.write(f"mismatch: the signature does not match this {what}\n")
     return 1
 
 
@@ -176,12 +201,66 @@ def _load_plan(args: argparse.Namespace) -> Any:
     return FaultPlan.load(args.plan) if args.plan else None
 
 
+def _ep_emit(args: argparse.Namespace, secret: str, out: TextIO) -> int:
+    """``emit --profile event-platform``: one CloudEvent per request, retries and rate on a virtual clock."""
+    from .clock import FakeClock
+    from .ep_campaign import send_probes
+    from .ep_delivery import EpEmitter
+    from .eventplatform import EpSecrets
+
+    unsupported = [name for name, value in (("--plan", args.plan), ("--save-plan", args.save_plan),
+                                            ("--uuid-mode", args.uuid_mode),
+                                            ("--data-mode", args.data_mode != "send_time")) if value]
+    if unsupported:
+        raise UsageError(f"{', '.join(unsupported)}: Events API only (the Event Platform's payloads are thin)")
+    secrets = EpSecrets(secret)
+    clock = FakeClock(args.start if args.start is not None else int(time.time()))  # virtual from there on
+    emitter = EpEmitter(args.seed, args.events, start=args.start, clock=clock, secrets=secrets, delta=args.delta,
+                        faults=args.faults, keep_bodies=bool(args.record))
+
+    async def deliver() -> Any:
+        truth = await emitter.arun(args.url)
+        if args.probes:
+            await send_probes(args.url, truth, secrets=secrets, held=[secret], seed=args.seed, clock=clock,
+                              subscription_id=emitter.subscription_id)
+        return truth
+
+    import asyncio
+
+    truth = asyncio.run(deliver())
+    if args.record:
+        from .ep_tape import write_ep_tape
+
+        write_ep_tape(truth, args.record)
+    if not args.quiet:
+        outcomes = Counter(a.outcome for a in truth.genuine)
+        drops = truth.dropped()
+        lines = [f"Event Platform: {len(truth.events)} events, {len(truth.genuine)} requests "
+                 f"({', '.join(f'{k} {v}' for k, v in sorted(outcomes.items()))}), "
+                 f"{len(truth.delivered)} delivered" + (f", {len(truth.attempts) - len(truth.genuine)} probes"
+                                                         if args.probes else ""),
+                 "dropped by the platform: " + (", ".join(f"{k} {v}" for k, v in sorted(drops.items()))
+                                                 or "none"),
+                 truth.suspension.describe() if truth.suspension is not None
+                 else "the subscription stayed active"]
+        out.write("\n".join(lines) + "\n")
+    return 0
+
+
 def cmd_emit(args: argparse.Namespace, out: TextIO) -> int:
     from .delivery import check_request_url
     from .pim import MockPim
     from .progress import Progress, summary_table
     from .truth import GroundTruth
 
+    if args.profile == "event-platform":
+        for warning in check_request_url(args.url):
+            print(f"warning: {warning}", file=sys.stderr)
+        secret = _secret(args)
+        assert secret is not None
+        return _ep_emit(args, secret, out)
+    if args.delta != _DEFAULT_DELTA:
+        raise UsageError("--delta: Event Platform only, add --profile event-platform")
     secret = _secret(args)
     plan = _load_plan(args)
     for warning in check_request_url(args.url):
@@ -251,8 +330,9 @@ def _ep_fuzz(args: argparse.Namespace, out: TextIO) -> int:
     secrets = EpSecrets(secret, args.old_secret or None) if secret else None
     with ExitStack() as stack:
         api = _start_rest_api(args, stack, out)
+        start = args.start if args.start is not None else int(time.time())
         result = run_ep_campaign(config, target=args.url, state_url=args.state_url, secrets=secrets,
-                                 clock=FakeClock(args.start) if args.start is not None else None,
+                                 clock=FakeClock(start),
                                  record=args.record, rest_api=api)
     report = result.report()
     if args.report:
@@ -430,24 +510,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_validate)
 
     p = commands.add_parser("sign", help="print the signature of a file's exact bytes",
-                            description="HMAC-SHA256 of '<timestamp>.<file bytes>', as the PIM signs.")
+                            description="HMAC-SHA256 of '<timestamp>.<file bytes>', as the PIM signs (with "
+                                        "--profile event-platform: of the file bytes alone).")
     p.add_argument("--secret", help=f"the subscription secret (or set {SECRET_ENV})")
-    p.add_argument("--timestamp", type=_timestamp, required=True, help="Unix seconds, as in the header")
+    p.add_argument("--timestamp", type=_timestamp, help="Unix seconds, as in the header (Events API)")
+    p.add_argument("--profile", type=_fuzz_profile, default="saas",
+                   help="saas (default, or any PIM version) or event-platform")
     p.add_argument("file", metavar="FILE", help="the raw body, - for standard input")
     p.set_defaults(handler=cmd_sign)
 
     p = commands.add_parser("verify", help="check a signature over a file's exact bytes")
     p.add_argument("--secret", help=f"the subscription secret (or set {SECRET_ENV})")
-    p.add_argument("--timestamp", type=_timestamp, required=True, help="X-Akeneo-Request-Timestamp")
-    p.add_argument("--signature", required=True, help="X-Akeneo-Request-Signature")
+    p.add_argument("--timestamp", type=_timestamp, help="X-Akeneo-Request-Timestamp (Events API)")
+    p.add_argument("--signature", required=True,
+                   help="X-Akeneo-Request-Signature, or an X-AKENEO-SIGNATURE-PRIMARY/SECONDARY value")
+    p.add_argument("--profile", type=_fuzz_profile, default="saas",
+                   help="saas (default, or any PIM version) or event-platform")
     p.add_argument("file", metavar="FILE", help="the raw body, - for standard input")
     p.set_defaults(handler=cmd_verify)
 
     p = commands.add_parser("emit", help="send a generated workload to a receiver, like the PIM")
     p.add_argument("--url", required=True, help="the receiver's webhook URL")
     p.add_argument("--secret", help=f"the subscription secret (or set {SECRET_ENV})")
-    _workload_args(p, 100)
+    _workload_args(p, 100, event_platform=True)
     _fault_args(p, "none")
+    p.add_argument("--delta", type=_ratio, default=_DEFAULT_DELTA, metavar="RATIO",
+                   help=f"Event Platform: share of updates sent as *.updated.delta (default {_DEFAULT_DELTA})")
     p.add_argument("--probes", action="store_true", help="also send security probes")
     p.add_argument("--data-mode", choices=["send_time", "snapshot"], default="send_time",
                    help="data rebuilt at send time like the PIM (default), or the state at each save")

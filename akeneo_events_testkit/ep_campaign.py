@@ -202,9 +202,12 @@ def _reader(observe: ObservationSource | None, state_url: str | None) -> Observa
     return lambda: fetch_observation(url)
 
 
-def reproduce_ep(config: EpCampaignConfig, *, url: str | None = None) -> str:
+def reproduce_ep(config: EpCampaignConfig, *, url: str | None = None, start: int | None = None) -> str:
+    """The ``akeneo-events fuzz`` command of this run; ``start`` is part of it (UUID v7 ids carry the time)."""
     parts = ["akeneo-events", "fuzz", "--profile", "event-platform", "--seed", str(config.seed),
              "--events", str(config.events), "--faults", config.faults]
+    if start is not None:
+        parts += ["--start", str(start)]
     if config.delta != EpCampaignConfig.delta:
         parts += ["--delta", str(config.delta)]
     if config.client_id != DEFAULT_CLIENT_ID:
@@ -273,7 +276,7 @@ def run_ep_campaign(
         truth = asyncio.run(deliver())
         raw = _settle(reader, config.settle_timeout, time.sleep)
         observation = parse_observation(raw)
-        reproduce = reproduce_ep(config, url=target if isinstance(target, str) else None)
+        reproduce = reproduce_ep(config, url=target if isinstance(target, str) else None, start=emitter.start)
         verdict = judge_ep(truth, observation, reproduce=reproduce, deltas=delta_states(raw))
         if record is not None:
             from .ep_tape import write_ep_tape

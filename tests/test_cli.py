@@ -124,6 +124,47 @@ def test_sign_usage_errors(tmp_path: Path) -> None:
     assert bad_ts.returncode == 2 and "not a Unix timestamp" in bad_ts.stderr
 
 
+def test_sign_and_verify_event_platform(tmp_path: Path) -> None:
+    """The Event Platform signs the raw body alone (event-platform-facts.md section 2): no timestamp."""
+    from akeneo_events_testkit.eventplatform import sign_body
+
+    body = tmp_path / "event.json"
+    body.write_bytes(b'{"specversion":"1.0","id":"x"}')
+    expected = sign_body("ep_secret", body.read_bytes())
+    signed = cli("sign", "--profile", "event-platform", "--secret", "ep_secret", str(body))
+    assert signed.returncode == 0 and signed.stdout.strip() == expected
+    ok = cli("verify", "--profile", "event-platform", "--secret", "ep_secret", "--signature", expected, str(body))
+    assert ok.returncode == 0 and "ok" in ok.stdout
+    bad = cli("verify", "--profile", "event-platform", "--secret", "other", "--signature", expected, str(body))
+    assert bad.returncode == 1 and "body and secret" in bad.stdout
+    with_ts = cli("sign", "--profile", "event-platform", "--secret", "s", "--timestamp", "1", str(body))
+    assert with_ts.returncode == 2 and "drop --timestamp" in with_ts.stderr
+    without_ts = cli("sign", "--secret", "s", str(body))
+    assert without_ts.returncode == 2 and "pass --timestamp" in without_ts.stderr
+
+
+def test_emit_event_platform_to_the_reference_receiver_over_http(tmp_path: Path) -> None:
+    from akeneo_events_testkit.receiver import ReceiverServer, ReferenceReceiver
+
+    receiver = ReferenceReceiver("ep-secret", own_client_id="magento_0000")
+    tape = tmp_path / "ep.jsonl"
+    with ReceiverServer(receiver) as server:
+        result = cli("emit", "--profile", "event-platform", "--url", server.url, "--secret", "ep-secret",
+                     "--events", "40", "--faults", "duplicate=0.3", "--delta", "1", "--probes", "--record",
+                     str(tape))
+        applied = receiver.observation()["applied"]
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Event Platform: 40 events, ") and "probes" in result.stdout
+    assert result.stdout.rstrip().endswith("the subscription stayed active")
+    assert applied and len(applied) == len(set(applied))
+    assert sum(1 for line in tape.read_text().splitlines() if '"type":"event"' in line) == 40
+    refused = cli("emit", "--profile", "event-platform", "--url", "http://127.0.0.1:9/", "--secret", "s",
+                  "--data-mode", "snapshot")
+    assert refused.returncode == 2 and "--data-mode: Events API only" in refused.stderr
+    refused = cli("emit", "--url", "http://127.0.0.1:9/", "--secret", "s", "--delta", "0.5")
+    assert refused.returncode == 2 and "--delta: Event Platform only" in refused.stderr
+
+
 def test_emit_to_a_real_server(httpserver: HTTPServer, tmp_path: Path) -> None:
     httpserver.expect_request("/hook").respond_with_data("ok")
     plan = tmp_path / "plan.json"

@@ -684,7 +684,8 @@ def test_event_platform_failure_anatomy_and_rerun(pytester: pytest.Pytester) -> 
         "E *duplicate_applied: event * was applied more than once",
         "E *Reproduce with: pytest 'test_ep_buggy.py::test_dedup' --akeneo-seed 3 --akeneo-faults duplicate=0.4 "
         "--akeneo-profile event-platform  # or, with the receiver served over HTTP: akeneo-events fuzz --profile "
-        "event-platform --seed 3 --events 100 --faults duplicate=0.4 --url URL --state-url STATE_URL*",
+        "event-platform --seed 3 --events 100 --faults duplicate=0.4 --start 1700000000 --url URL --state-url "
+        "STATE_URL*",
         "seed 3 (events 100, profile event-platform, faults duplicate=0.4)",
     ])
 
