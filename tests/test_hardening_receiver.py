@@ -266,6 +266,28 @@ def test_many_stalled_connections_do_not_block_a_delivery(live: ReceiverServer) 
     assert _state(live)["applied"] == list(delivery.event_ids)  # the stalled copies never counted
 
 
+def test_a_body_that_stops_coming_gets_408_and_the_connection_is_closed() -> None:
+    """A client that sends part of its body and stalls (a slowloris) is answered 408 after ``body_timeout``,
+    the connection closed, nothing applied; the server keeps serving."""
+    receiver = ReferenceReceiver(SECRET, store=MemoryStore(), clock=FakeClock(NOW), body_timeout=0.3)
+    delivery = valid_delivery(random.Random("stall"), "stall-1")
+    wire = request(headers=delivery.headers, body=delivery.body)
+    with ReceiverServer(receiver) as server, socket.create_connection(("127.0.0.1", server.port), timeout=5) as conn:
+        conn.sendall(wire[:-20])
+        started, raw = time.monotonic(), b""
+        while time.monotonic() - started < 5:
+            chunk = conn.recv(65536)
+            if not chunk:
+                break  # closed by the server, after its answer
+            raw += chunk
+        assert raw.startswith(b"HTTP/1.1 408 "), raw[:200]
+        assert 0.3 <= time.monotonic() - started < 3
+        assert httpx.post(server.url, content=delivery.body, headers=list(delivery.headers), timeout=5,
+                          trust_env=False).status_code == 200
+    assert receiver.observation()["applied"] == list(delivery.event_ids)  # once: the stalled copy never counted
+    assert receiver.internal_errors == []
+
+
 def test_large_valid_body_with_expect_100_continue(live: ReceiverServer) -> None:
     """Guzzle sends ``Expect: 100-Continue`` for bodies >= 1 MiB (facts section 1): grant it, then apply."""
     rng = random.Random("big")

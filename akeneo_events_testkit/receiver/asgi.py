@@ -95,7 +95,14 @@ async def _http(receiver: ReferenceReceiver, scope: Scope, receive: Receive, sen
     if early is not None:
         await _send(send, early, close=early.status == 413)
         return
-    body = b"" if method == "GET" else await _read_body(receive, receiver.max_body)
+    body: bytes | None = b""
+    if method != "GET":
+        with anyio.move_on_after(receiver.body_timeout) as waiting:
+            body = await _read_body(receive, receiver.max_body)
+        if waiting.cancelled_caught:
+            await _send(send, receiver.reject(408, f"body not received within {receiver.body_timeout:g} s"),
+                        close=True)
+            return
     if body is None:
         await _send(send, receiver.reject(413, f"body over {receiver.max_body} bytes"), close=True)
         return

@@ -13,7 +13,8 @@ The PIM sends each batch once, with no retry, and Pub/Sub may reorder, duplicate
 
 Status codes: 200 applied, duplicate or stale (the PIM must not log an error for a correct delivery);
 400 validly signed but malformed; 401 any authenticity failure, including a malformed or stale timestamp;
-404 unknown path; 405 wrong method (with ``Allow``); 413 body over ``max_body``; 503 the store failed.
+404 unknown path; 405 wrong method (with ``Allow``); 408 body not all received within ``body_timeout`` (over
+HTTP, a stalled client); 413 body over ``max_body``; 503 the store failed.
 A 500 only means a bug of this module; it is logged and kept in :attr:`ReferenceReceiver.internal_errors`.
 
 **Event Platform deliveries** (event-platform-facts.md) are accepted on the same paths, told apart by their
@@ -73,6 +74,9 @@ logger = logging.getLogger("akeneo_events_testkit.receiver")
 
 #: Bodies above this are refused with 413. Ten full products stay far below it.
 DEFAULT_MAX_BODY = 10 * 1024 * 1024
+#: The PIM sends a whole request within its 0.5 s timeout (facts section 1); a client still sending after
+#: this long is stalled (or a slowloris): 408, connection closed, nothing applied.
+DEFAULT_BODY_TIMEOUT = 30.0
 #: Nesting of JSON containers accepted; a real payload (envelope, event, resource, values, table cells)
 #: stays under 12.
 MAX_DEPTH = 64
@@ -272,13 +276,14 @@ class ReferenceReceiver:
         state_path: str | None = "/state",
         ep_secrets: Sequence[str | bytes] | None = None,
         own_client_id: str | None = None,
+        body_timeout: float = DEFAULT_BODY_TIMEOUT,
     ) -> None:
         if not secret:
             raise UsageError("the secret is empty: copy it from the connection's Event subscription in the PIM")
         if tie_break not in ("later", "earlier"):
             raise UsageError(f"tie_break={tie_break!r}: use 'later' or 'earlier'")
-        if tolerance < 0 or max_body < 1:
-            raise UsageError("tolerance must be >= 0 seconds and max_body >= 1 byte")
+        if tolerance < 0 or max_body < 1 or body_timeout <= 0:
+            raise UsageError("tolerance must be >= 0 seconds, max_body >= 1 byte and body_timeout > 0 seconds")
         self.paths = frozenset(paths)
         if not self.paths or any(not path.startswith("/") for path in self.paths) or state_path in self.paths:
             raise UsageError("paths must be absolute (start with '/') and differ from state_path")
@@ -295,6 +300,8 @@ class ReferenceReceiver:
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.tolerance = tolerance
         self.max_body = max_body
+        #: Seconds a client may take to send its whole body over HTTP before a 408 (the ASGI adapter).
+        self.body_timeout = body_timeout
         self.tie_break = tie_break
         self.state_path = state_path
         #: Exceptions answered with a 500 (the first 100): bugs of this module. Tests assert it stays empty.
