@@ -533,9 +533,14 @@ class AkeneoCheck:
     def _config(self, overrides: Mapping[str, Any]) -> CampaignConfig | EpCampaignConfig:
         """This test's config with ``overrides``; a change of profile family builds the other kind."""
         from .ep_campaign import EpCampaignConfig
+        from .errors import UsageError
 
         current = EVENT_PLATFORM if isinstance(self.config, EpCampaignConfig) else self.config.profile
         wanted = overrides.get("profile", current)
+        foreign = [name for name in overrides if name in (("uuid_mode", "strict") if wanted == EVENT_PLATFORM
+                                                          else _EP_ONLY)]
+        if foreign:
+            raise UsageError(f"akeneo_check(): {', '.join(foreign)} does not apply to profile {wanted!r}")
         if (wanted == EVENT_PLATFORM) == (current == EVENT_PLATFORM):
             changes = {k: v for k, v in overrides.items() if k != "profile" or wanted != EVENT_PLATFORM}
             return dataclasses.replace(self.config, **changes)

@@ -656,9 +656,17 @@ def test_event_platform_profile_in_the_plugin(pytester: pytest.Pytester) -> None
 
         def test_back_to_the_events_api(akeneo_check, akeneo_receiver):
             assert akeneo_check(akeneo_receiver, profile="saas", events=50).config.profile == "saas"
+
+        def test_foreign_overrides_are_usage_errors(akeneo_check, akeneo_receiver):
+            from akeneo_events_testkit.errors import UsageError
+
+            with pytest.raises(UsageError, match="uuid_mode does not apply to profile 'event-platform'"):
+                akeneo_check(akeneo_receiver, uuid_mode=True)
+            with pytest.raises(UsageError, match="delta is for profile='event-platform'"):
+                akeneo_check(akeneo_receiver, profile="saas", delta=0.5)
         """
     )
-    run(pytester).assert_outcomes(passed=4)
+    run(pytester).assert_outcomes(passed=5)
 
 
 def test_event_platform_failure_anatomy_and_rerun(pytester: pytest.Pytester) -> None:
