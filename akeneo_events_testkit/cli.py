@@ -359,6 +359,12 @@ def _compare(args: argparse.Namespace, out: TextIO) -> int:
     from .ep_campaign import compare_profiles
     from .eventplatform import EpSecrets
 
+    reports = [name for name, value in (("--report", args.report), ("--junit", args.junit), ("--html", args.html),
+                                        ("--record", args.record), ("--rest-api", args.rest_api),
+                                        ("--json", args.json)) if value]
+    if reports:
+        raise UsageError(f"{', '.join(reports)}: not with --compare, which prints its comparison; run each "
+                         "profile alone (fuzz, then fuzz --profile event-platform) for reports")
     if args.profile != "saas":
         raise UsageError("--compare needs --profile saas: 5.0/6.0 key products by identifier, 7.0 may too; "
                          "only SaaS with UUIDs is comparable with the Event Platform's uuid keys")

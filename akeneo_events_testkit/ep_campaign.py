@@ -19,6 +19,7 @@ import hmac
 import json
 import random
 import shlex
+import socket
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
@@ -31,7 +32,7 @@ from .clock import FakeClock
 from .delivery import Sender, Target
 from .ep_delivery import DEFAULT_CLIENT_ID, EP_TIMEOUT, EpAttempt, EpEmitter, EpTruth, classify, parse_ep_faults
 from .ep_oracle import EP_PROBES, delta_states, format_ep_verdict, judge_ep
-from .errors import UsageError
+from .errors import ReceiverUnreachable, UsageError
 from .eventplatform import (
     ALGORITHM_HEADER,
     DEFAULT_SOURCE,
@@ -192,6 +193,21 @@ def _reference(stack: ExitStack, held: Sequence[str], client_id: str | None) -> 
     return receiver.asgi(), receiver.observation
 
 
+def _check_reachable(url: str, timeout: float = 5.0) -> None:
+    """Fail fast, naming the fix, when nothing listens at ``url`` (the platform has no "Test" request)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise UsageError(f"{url!r} has an invalid port") from None
+    try:
+        socket.create_connection((parts.hostname or "", port), timeout=timeout).close()
+    except OSError:
+        raise ReceiverUnreachable(f"nothing answers at {url}: start the receiver, or check the URL") from None
+
+
 def _reader(observe: ObservationSource | None, state_url: str | None) -> ObservationSource:
     if observe is not None:
         return observe
@@ -257,6 +273,8 @@ def run_ep_campaign(
             label = "the reference receiver"
         else:
             label = target if isinstance(target, str) else type(target).__name__
+            if isinstance(target, str):
+                _check_reachable(target)
         reader = _reader(observe, state_url)
         clock = clock or FakeClock(1_700_000_000)
         emitter = EpEmitter(config.seed, config.events, start=int(clock.now()), source=config.source,
