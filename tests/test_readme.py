@@ -21,6 +21,13 @@ def blocks(language: str) -> list[str]:
     return re.findall(rf"```{language}\n(.*?)```", README, flags=re.S)
 
 
+def block_with(text: str) -> str:
+    """The one Python block of the README that contains ``text`` (robust to new blocks in between)."""
+    found = [block for block in blocks("python") if text in block]
+    assert len(found) == 1, f"{len(found)} README python blocks contain {text!r}"
+    return found[0]
+
+
 def test_readme_starts_with_the_two_commands() -> None:
     first, second = blocks("bash")[:2]
     assert README.index("```bash") < README.index("\n## ")
@@ -70,13 +77,23 @@ def app(akeneo_secret):
 
 
 def test_hypothesis_snippet(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_strategies=blocks("python")[2])
+    pytester.makepyfile(test_strategies=block_with("aks.deliveries("))
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "test_strategies.py")
     result.assert_outcomes(passed=1)
 
 
+def test_event_platform_hypothesis_snippet(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_ep_strategies=block_with("aeps.ep_requests("))
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "test_ep_strategies.py")
+    result.assert_outcomes(passed=1)
+
+
+def test_every_python_block_is_tested() -> None:
+    assert len(blocks("python")) == 5  # tutorial, Flask, Hypothesis, Event Platform Hypothesis, Python API
+
+
 def test_python_api_snippet() -> None:
-    snippet = blocks("python")[3]
+    snippet = block_with("from akeneo_events_testkit import MockPim, ReferenceReceiver")
     done = subprocess.run([sys.executable, "-c", snippet], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
 
