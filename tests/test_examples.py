@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 PYTHON_EXAMPLES = {
     "flask_receiver": {"passed": 2},
-    "starlette_receiver": {"passed": 2},
+    "fastapi_receiver": {"passed": 2},
     "buggy_receiver": {"passed": 1, "xfailed": 1},
 }
 

@@ -1,7 +1,7 @@
-"""A correct Akeneo Events API receiver on Starlette (ASGI): verify, deduplicate, keep the newest state.
+"""A correct Akeneo Events API receiver on FastAPI (ASGI): verify, deduplicate, keep the newest state.
 
-Serve it with ``uvicorn starlette_app:create_app --factory`` (secret in AKENEO_EVENTS_SECRET). FastAPI is
-built on Starlette: the same handler works as a FastAPI route taking ``request: Request``.
+Serve it with ``uvicorn fastapi_app:create_app --factory`` (secret in AKENEO_EVENTS_SECRET). The route reads
+the raw ``Request`` body: the signature covers those exact bytes, not a re-serialised model.
 """
 
 from __future__ import annotations
@@ -14,10 +14,8 @@ import time
 from datetime import datetime
 from typing import Any
 
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
 TOLERANCE = 300  # seconds allowed between the PIM's timestamp and our clock, both ways
 
@@ -33,12 +31,15 @@ def parse(event: Any) -> tuple[str, str, float, bool]:
     return event["event_id"], key, when, event["action"].endswith(".removed")
 
 
-def create_app(secret: str | None = None) -> Starlette:
+def create_app(secret: str | None = None) -> FastAPI:
     key = (secret or os.environ["AKENEO_EVENTS_SECRET"]).encode()
     seen: set[str] = set()
     applied: list[str] = []
     current: dict[str, tuple[float, str, bool]] = {}  # resource -> (time, event_id, removed); removals stay
 
+    app = FastAPI()
+
+    @app.post("/webhook")
     async def webhook(request: Request) -> JSONResponse:
         body = await request.body()
         timestamp = request.headers.get("X-Akeneo-Request-Timestamp", "")
@@ -67,9 +68,9 @@ def create_app(secret: str | None = None) -> Starlette:
         resources = {k: {"event_id": v[1], "removed": v[2]} for k, v in current.items()}
         return {"applied": list(applied), "resources": resources}
 
-    async def state(request: Request) -> JSONResponse:
+    @app.get("/state")
+    async def state() -> JSONResponse:
         return JSONResponse(observation())
 
-    app = Starlette(routes=[Route("/webhook", webhook, methods=["POST"]), Route("/state", state)])
     app.state.observation = observation
     return app

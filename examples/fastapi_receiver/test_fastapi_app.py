@@ -1,4 +1,4 @@
-"""The Starlette receiver under the akeneo-events pytest plugin: in-process over ASGI, and over real HTTP."""
+"""The FastAPI receiver under the akeneo-events pytest plugin: in-process over ASGI, and over real HTTP."""
 
 from __future__ import annotations
 
@@ -7,23 +7,23 @@ from collections.abc import Iterator
 
 import pytest
 import uvicorn
-from starlette.applications import Starlette
-from starlette_app import create_app
+from fastapi import FastAPI
+from fastapi_app import create_app
 
 from akeneo_events_testkit.pytest_plugin import AkeneoCheck
 
 
 @pytest.fixture
-def app(akeneo_secret: str) -> Starlette:
+def app(akeneo_secret: str) -> FastAPI:
     return create_app(akeneo_secret)
 
 
-def test_receiver_in_process(app: Starlette, akeneo_check: AkeneoCheck) -> None:
+def test_receiver_in_process(app: FastAPI, akeneo_check: AkeneoCheck) -> None:
     akeneo_check(app, path="/webhook", observe=app.state.observation)
 
 
 @pytest.fixture
-def served(app: Starlette) -> Iterator[str]:
+def served(app: FastAPI) -> Iterator[str]:
     """The app on a free loopback port, as it runs in production."""
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, lifespan="off"))
     thread = threading.Thread(target=server.run, daemon=True)
