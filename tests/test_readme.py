@@ -122,9 +122,10 @@ def test_every_cli_command_is_documented() -> None:
 
 
 def test_every_violation_kind_is_in_the_glossary() -> None:
+    from akeneo_events_testkit.ep_oracle import EP_VIOLATION_KINDS
     from akeneo_events_testkit.oracle import VIOLATION_KINDS
 
-    for kind in VIOLATION_KINDS:
+    for kind in {**VIOLATION_KINDS, **EP_VIOLATION_KINDS}:
         assert f"| `{kind}`" in README, kind
 
 
