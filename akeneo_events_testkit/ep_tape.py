@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from .ep_delivery import EP_TIMEOUT, EpAttempt, EpDrop, EpEvent, EpTruth, Suspen
 from .errors import InvalidPayload
 from .eventplatform import PROFILE_NAME, EpSecrets, ep_headers
 from .oracle import Verdict
+from .truth import read_tape_lines
 
 __all__ = ["compare_answers", "is_ep_tape", "load_ep_tape", "replay_ep_tape", "write_ep_tape"]
 
@@ -57,27 +58,9 @@ def write_ep_tape(truth: EpTruth, path: str | Path, verdict: Verdict | None = No
             tape.write(json.dumps(line, separators=(",", ":"), default=str) + "\n")
 
 
-def _lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    try:
-        handle = path.open(encoding="utf-8")
-    except OSError as exc:
-        raise InvalidPayload(f"cannot read tape {path}: {exc.strerror or exc}") from None
-    with handle:
-        for number, text in enumerate(handle, 1):
-            if not text.strip():
-                continue
-            try:
-                data = json.loads(text)
-            except ValueError:
-                raise InvalidPayload(f"{path}:{number}: not a JSON line; is this a --record tape?") from None
-            if not isinstance(data, dict) or "type" not in data:
-                raise InvalidPayload(f'{path}:{number}: not a tape record (no "type")')
-            yield number, data
-
-
 def is_ep_tape(path: str | Path) -> bool:
     """Whether the tape's first record says it is an Event Platform run."""
-    for _, data in _lines(Path(path)):
+    for _, data in read_tape_lines(path):
         return data.get("type") == "run" and data.get("profile") == PROFILE_NAME
     return False
 
@@ -86,7 +69,7 @@ def load_ep_tape(path: str | Path) -> EpTruth:
     """Read a tape into an :class:`EpTruth`; raises :class:`InvalidPayload` naming the line that is wrong."""
     source = Path(path)
     truth = EpTruth()
-    for number, data in _lines(source):
+    for number, data in read_tape_lines(source):
         kind = data.pop("type")
         try:
             if kind == "run":

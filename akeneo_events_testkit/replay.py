@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from .delivery import Outcome, Sender, Target
 from .errors import InvalidPayload
 from .model import Action, get_profile
 from .probes import Recipe
-from .truth import GeneratedEvent, GroundTruth, RequestRecord, attempt_to_record
+from .truth import GeneratedEvent, GroundTruth, RequestRecord, attempt_to_record, read_tape_lines
 
 __all__ = ["Tape", "TapeRequest", "load_tape", "replay_tape"]
 
@@ -40,29 +39,11 @@ class Tape:
     requests: list[TapeRequest] = field(default_factory=list)
 
 
-def _lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    try:
-        handle = path.open(encoding="utf-8")
-    except OSError as exc:
-        raise InvalidPayload(f"cannot read tape {path}: {exc.strerror}") from None
-    with handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                data = json.loads(line)
-            except ValueError:
-                raise InvalidPayload(f"{path}:{number}: not a JSON line; is this a --record tape?") from None
-            if not isinstance(data, dict) or "type" not in data:
-                raise InvalidPayload(f"{path}:{number}: not a tape record (no \"type\")")
-            yield number, data
-
-
 def load_tape(path: str | Path) -> Tape:
     """Read a tape; raises :class:`InvalidPayload` naming the line that is wrong."""
     tape = Tape()
     source = Path(path)
-    for number, data in _lines(source):
+    for number, data in read_tape_lines(source):
         try:
             if data["type"] == "run":
                 tape.meta = {k: v for k, v in data.items() if k != "type"}

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import IO, Any
 
 from .delivery import Attempt, LogEntry, Outcome
+from .errors import InvalidPayload
 from .model import Action
 
-__all__ = ["REDACTED", "ContentExpectation", "GeneratedEvent", "GroundTruth", "RequestRecord"]
+__all__ = ["REDACTED", "ContentExpectation", "GeneratedEvent", "GroundTruth", "RequestRecord", "read_tape_lines"]
 
 #: What a secret-derived value looks like in any output of the kit.
 REDACTED = "[redacted]"
@@ -214,3 +215,24 @@ def percentile(values: list[float], fraction: float) -> float | None:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(fraction * len(ordered) + 0.5) - 1))
     return ordered[index]
+
+
+def read_tape_lines(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(line number, record)`` of each record of a JSON Lines tape (both profiles' tapes); raises
+    :class:`~akeneo_events_testkit.errors.InvalidPayload` naming the line that is not a tape record."""
+    source = Path(path)
+    try:
+        handle = source.open(encoding="utf-8")
+    except OSError as exc:
+        raise InvalidPayload(f"cannot read tape {source}: {exc.strerror or exc}") from None
+    with handle:
+        for number, text in enumerate(handle, 1):
+            if not text.strip():
+                continue
+            try:
+                data = json.loads(text)
+            except ValueError:
+                raise InvalidPayload(f"{source}:{number}: not a JSON line; is this a --record tape?") from None
+            if not isinstance(data, dict) or "type" not in data:
+                raise InvalidPayload(f'{source}:{number}: not a tape record (no "type")')
+            yield number, data
