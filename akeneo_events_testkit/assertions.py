@@ -14,7 +14,7 @@ import json
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
@@ -216,21 +216,53 @@ def render_failure(
     with ``rerun`` (the pytest command) so the first thing to paste reruns the very test.
     """
     config = result.config
-    verdict = result.verdict
-    plain = Verdict([replace(v, reproduce="") for v in verdict.violations], verdict.stats, verdict.strict)
-    lines = [
-        f"Receiver {label} mishandled the PIM's traffic (seed {config.seed}, {config.events} events, "
-        f"profile {config.profile}, faults {config.faults if config.plan is None else 'plan'})",
-        format_violations(plain),
-    ]
+    headline = (f"Receiver {label} mishandled the PIM's traffic (seed {config.seed}, {config.events} events, "
+                f"profile {config.profile}, faults {config.faults if config.plan is None else 'plan'})")
+    return _anatomy(headline, format_violations(_without_reproduce(result.verdict)), app_errors=app_errors,
+                    rerun=rerun, fuzz=fuzz_command or result.reproduce)
+
+
+def _without_reproduce(verdict: Verdict) -> Verdict:
+    """The verdict with each violation's own reproduce line dropped: the anatomy ends with one for all."""
+    return Verdict([replace(v, reproduce="") for v in verdict.violations], verdict.stats, verdict.strict)
+
+
+def _anatomy(headline: str, report: str, *, app_errors: Iterable[BaseException], rerun: str | None,
+             fuzz: str) -> str:
+    """Headline, the oracle's report, the in-process crashes, then ``Reproduce with:`` (both profiles)."""
+    lines = [headline, report]
     errors = list(app_errors)
     if errors:
         lines.append(f"\nThe receiver raised {len(errors)} exception(s) in-process, each answered HTTP 500. "
                      f"The first:\n{describe_exception(errors[0])}")
-    fuzz = fuzz_command or result.reproduce
     line = f"{rerun}  # or, with the receiver served over HTTP: {fuzz}" if rerun else fuzz
     lines.append(f"\nReproduce with: {line}")
     return "\n".join(lines)
+
+
+def _check_inputs(secret: str, observe: Any, state_url: str | None) -> None:
+    if not secret:
+        raise UsageError("pass secret=: the secret the receiver verifies signatures with")
+    if observe is None and state_url is None:
+        raise UsageError("pass observe= (a callable returning the observation, or an ObservationRecorder) or "
+                         "state_url= (where the receiver serves it); see README: observation contract")
+
+
+_Result = TypeVar("_Result", "CampaignResult", "EpCampaignResult")
+
+
+def _passed_or_raise(result: _Result, guard: AppErrorGuard, anatomy: Callable[[list[BaseException]], str]
+                     ) -> _Result:
+    """``result`` if the receiver passed and nothing crashed in-process; else the failure, once reported."""
+    __tracebackhide__ = True
+    crashes = guard.unreported()
+    if not result.passed:
+        guard.mark_reported()
+        raise ViolationsFound(anatomy(crashes), verdict=result.verdict, result=result)
+    if crashes:
+        guard.mark_reported()
+        raise ReceiverServerError(f"the receiver {result.target}", crashes)
+    return result
 
 
 def assert_campaign(
@@ -256,11 +288,7 @@ def assert_campaign(
     :mod:`errors` (``ReceiverUnreachable``, ``InvalidObservation``...), never a hang: every wait is bounded.
     """
     __tracebackhide__ = True
-    if not secret:
-        raise UsageError("pass secret=: the secret the receiver verifies signatures with")
-    if observe is None and state_url is None:
-        raise UsageError("pass observe= (a callable returning the observation, or an ObservationRecorder) or "
-                         "state_url= (where the receiver serves it); see README: observation contract")
+    _check_inputs(secret, observe, state_url)
     guard = guard if guard is not None else AppErrorGuard()
     reader = observation_source(observe) if observe is not None else None
     try:
@@ -271,19 +299,11 @@ def assert_campaign(
     except KitError as exc:  # its message names the fix; the kit's frames would only bury it
         raise exc.with_traceback(None) from None
     result.target = label or _label(target)
-    if fuzz_command is None:
-        url = target if isinstance(target, str) else "URL"
-        fuzz_command = reproduce_command(config, url=url, state_url=state_url or "STATE_URL")
-    crashes = guard.unreported()
-    if not result.passed:
-        guard.mark_reported()
-        anatomy = render_failure(result, label=result.target, rerun=rerun, fuzz_command=fuzz_command,
-                                 app_errors=crashes)
-        raise ViolationsFound(anatomy, verdict=result.verdict, result=result)
-    if crashes:
-        guard.mark_reported()
-        raise ReceiverServerError(f"the receiver {result.target}", crashes)
-    return result
+    url = target if isinstance(target, str) else "URL"
+    fuzz = fuzz_command if fuzz_command is not None else reproduce_command(config, url=url,
+                                                                           state_url=state_url or "STATE_URL")
+    return _passed_or_raise(result, guard, lambda crashes: render_failure(
+        result, label=result.target, rerun=rerun, fuzz_command=fuzz, app_errors=crashes))
 
 
 def assert_ep_campaign(
@@ -311,11 +331,7 @@ def assert_ep_campaign(
     from .eventplatform import EpSecrets
     from .signing import generate_secret
 
-    if not secret:
-        raise UsageError("pass secret=: the secret the receiver verifies signatures with")
-    if observe is None and state_url is None:
-        raise UsageError("pass observe= (a callable returning the observation, or an ObservationRecorder) or "
-                         "state_url= (where the receiver serves it); see README: observation contract")
+    _check_inputs(secret, observe, state_url)
     guard = guard if guard is not None else AppErrorGuard()
     reader = observation_source(observe) if observe is not None else None
     # with a rotation, the receiver holds ``secret`` as the old (secondary) or the new (primary) secret
@@ -327,25 +343,12 @@ def assert_ep_campaign(
     except KitError as exc:
         raise exc.with_traceback(None) from None
     result.target = label or _label(target)
-    crashes = guard.unreported()
-    if not result.passed:
-        guard.mark_reported()
-        plain = Verdict([replace(v, reproduce="") for v in result.verdict.violations], result.verdict.stats)
-        fuzz = reproduce_ep(config, url=target if isinstance(target, str) else "URL",
-                            start=result.truth.meta.get("start"))
-        lines = [f"Receiver {result.target} mishandled the Event Platform's traffic (seed {config.seed}, "
-                 f"{config.events} events, profile event-platform, faults {config.faults})",
-                 format_ep_verdict(plain, result.truth)]
-        if crashes:
-            lines.append(f"\nThe receiver raised {len(crashes)} exception(s) in-process, each answered HTTP 500. "
-                         f"The first:\n{describe_exception(crashes[0])}")
-        lines.append(f"\nReproduce with: {rerun}  # or, with the receiver served over HTTP: {fuzz}" if rerun
-                     else f"\nReproduce with: {fuzz}")
-        raise ViolationsFound("\n".join(lines), verdict=result.verdict, result=result)
-    if crashes:
-        guard.mark_reported()
-        raise ReceiverServerError(f"the receiver {result.target}", crashes)
-    return result
+    headline = (f"Receiver {result.target} mishandled the Event Platform's traffic (seed {config.seed}, "
+                f"{config.events} events, profile event-platform, faults {config.faults})")
+    fuzz = reproduce_ep(config, url=target if isinstance(target, str) else "URL", start=result.truth.meta.get("start"))
+    return _passed_or_raise(result, guard, lambda crashes: _anatomy(
+        headline, format_ep_verdict(_without_reproduce(result.verdict), result.truth), app_errors=crashes,
+        rerun=rerun, fuzz=fuzz))
 
 
 def assert_receiver_correct(
