@@ -144,13 +144,10 @@ def percentile(values: list[float], fraction: float) -> float:
 async def trivial_app(scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
     """A raw ASGI app answering every request 200 with an empty JSON object, after reading the body."""
     if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        from akeneo_events_testkit.receiver.asgi import lifespan
+
+        await lifespan(receive, send)
+        return
     if scope["type"] != "http":
         return
     while True:
