@@ -25,7 +25,7 @@ from hypothesis.strategies import SearchStrategy
 from ._payloads import _codes, _draw_resource, _uuid4s
 from .eventplatform import DEFAULT_SOURCE, CloudEvent, EpSecrets, cloud_event, delta_changes, ep_headers
 from .model import Action, AuthorType, get_profile
-from .strategies import AUTHORS, DEFAULT_SECRET, DEFAULT_START, _check_strategy, _fail
+from .strategies import AUTHORS, DEFAULT_SECRET, DEFAULT_START, _as_action, _check_strategy, _fail
 
 __all__ = ["EpRequest", "cloud_events", "ep_requests"]
 
@@ -95,10 +95,7 @@ def cloud_events(
 
     @st.composite
     def build(draw: st.DrawFn) -> CloudEvent:
-        try:
-            action = Action(draw(drawn_actions))
-        except ValueError as exc:
-            _fail(f"actions generated {exc}: generate Action members or their values such as 'product.updated'")
+        action = _as_action(draw(drawn_actions))
         uuid, code, (author, author_type) = draw(drawn_uuids), draw(_codes), draw(drawn_authors)
         epoch = draw(drawn_epochs)
         if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:

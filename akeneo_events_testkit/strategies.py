@@ -102,6 +102,14 @@ def _check_strategy(name: str, value: object) -> None:
     _fail(f"{name} must be a Hypothesis strategy, got {type(value).__name__}: {hint}")
 
 
+def _as_action(value: object) -> Action:
+    """An ``actions`` strategy's draw as an :class:`Action`, or the misuse named."""
+    try:
+        return Action(value)
+    except ValueError as exc:
+        _fail(f"actions generated {exc}: generate Action members or their values such as 'product.created'")
+
+
 def _check_int(name: str, value: object, minimum: int) -> int:
     if not isinstance(value, int) or isinstance(value, bool):
         _fail(f"{name} must be an int, got {value!r}")
@@ -200,10 +208,7 @@ def events(
 
     @st.composite
     def build(draw: st.DrawFn) -> Event:
-        try:
-            action = Action(draw(drawn_actions))
-        except ValueError as exc:
-            _fail(f"actions generated {exc}: generate Action members or their values such as 'product.created'")
+        action = _as_action(draw(drawn_actions))
         code, (author, author_type) = draw(drawn_codes), draw(drawn_authors)
         if not isinstance(code, str) or not code:
             _fail(f"identifiers generated {code!r}: generate non-empty strings")
