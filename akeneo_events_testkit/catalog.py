@@ -131,6 +131,18 @@ class Catalog:
             return None
         return record.version, self._normalizer.payload(record, mode)
 
+    def api_payloads(self, key: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """``(by identifier, by uuid)``: ``key`` as the REST API serves it now at ``/products/{identifier}``
+        (or ``/product-models/{code}``) and at ``/products-uuid/{uuid}``; without UUIDs, and for product
+        models, both are the first. ``(None, None)`` when the resource does not exist."""
+        has_uuid = self.profile.has_uuid
+        legacy = self.current(key, uuid_mode=False if has_uuid else None)
+        payload = legacy[1] if legacy else None
+        if not (has_uuid and key.startswith("product:")):
+            return payload, payload
+        uuid = self.current(key, uuid_mode=True)
+        return payload, uuid[1] if uuid else None
+
     def version(self, key: str) -> int | None:
         """The last version of ``key``, removed ones included where the key can come back (5.0/6.0 products,
         product models); None for unknown keys and removed 7.0/SaaS products, whose uuid never returns."""

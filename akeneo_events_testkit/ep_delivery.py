@@ -251,16 +251,15 @@ class EpTimeline:
 
     def record(self, catalog: Catalog, key: str, epoch: int) -> None:
         """The state of ``key`` in ``catalog`` from ``epoch`` on (legacy and UUID-mode payloads)."""
-        legacy = catalog.current(key, uuid_mode=False)
-        uuid = catalog.current(key, uuid_mode=True) if key.startswith("product:") else legacy
-        if legacy is not None and "identifier" in legacy[1] and key.startswith("product:"):
-            self.identifiers[str(legacy[1]["identifier"])] = key
+        legacy, uuid = catalog.api_payloads(key)
+        if legacy is not None and "identifier" in legacy and key.startswith("product:"):
+            self.identifiers[str(legacy["identifier"])] = key
         epochs, states = self._epochs.setdefault(key, []), self._states.setdefault(key, [])
         if epochs and epochs[-1] == epoch:
-            states[-1] = (legacy[1] if legacy else None, uuid[1] if uuid else None)
+            states[-1] = (legacy, uuid)
         else:
             epochs.append(epoch)
-            states.append((legacy[1] if legacy else None, uuid[1] if uuid else None))
+            states.append((legacy, uuid))
 
     def at(self, key: str, epoch: float, *, uuid_mode: bool = True) -> dict[str, Any] | None:
         """The payload of ``key`` as of ``epoch``; None when it did not exist yet or was removed."""
@@ -429,8 +428,9 @@ class EpEmitter:
                 timeline.record(catalog, key, self.start - 1)
         for operation in operations:
             if timeline is not None:  # the operation is already applied to the catalog (activity.py)
-                for change in operation.changes:
-                    timeline.record(catalog, change.key, max(c.epoch for c in operation.changes))
+                epoch = max((c.epoch for c in operation.changes), default=operation.epoch)
+                for key in dict.fromkeys(c.key for c in operation.changes):
+                    timeline.record(catalog, key, epoch)
             for change in operation.changes:
                 yield self._event(change, operation, rng, previous, types, truth)
 

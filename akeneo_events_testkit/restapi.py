@@ -164,14 +164,11 @@ class RestApi:
                 self._record(self.pim.catalog, key, self.now)
 
     def _record(self, catalog: Any, key: str, epoch: int) -> None:
-        has_uuid = self.pim.profile.has_uuid
-        legacy = catalog.current(key, uuid_mode=False if has_uuid else None)
-        uuid = catalog.current(key, uuid_mode=True) if has_uuid and key.startswith("product:") else None
-        legacy_payload = legacy[1] if legacy else None
-        if legacy_payload is not None and "identifier" in legacy_payload and key.startswith("product:"):
-            self._identifiers[str(legacy_payload["identifier"])] = key
+        legacy, uuid = catalog.api_payloads(key)
+        if legacy is not None and "identifier" in legacy and key.startswith("product:"):
+            self._identifiers[str(legacy["identifier"])] = key
         if self.lag > 0:
-            self._history.add(key, epoch, legacy_payload, uuid[1] if uuid else legacy_payload)
+            self._history.add(key, epoch, legacy, uuid)
 
     def resource(self, key: str, *, uuid_mode: bool = False) -> dict[str, Any] | None:
         """The resource as this API serves it now (``lag`` applied), or None if it does not exist."""
