@@ -8,45 +8,39 @@ from __future__ import annotations
 
 # Wire format
 from .encoding import php_json_encode, php_json_encode_bytes
-from .signing import check_timestamp, generate_secret, sign, verify_request, verify_signature
+from .events_api.signing import check_timestamp, sign, verify_request, verify_signature
+from .credentials import generate_secret
 from .schemas import ValidationIssue, is_valid, validate_bytes, validate_payload
 
 # Model
-from .model import (
-    DEFAULT_PROFILE,
-    MAX_BATCH_SIZE,
-    PROFILES,
-    Action,
-    AuthorType,
-    Delivery,
-    Event,
-    Profile,
-    get_profile,
-    resource_key,
-)
+from .versions import DEFAULT_PROFILE, PROFILES, Action, AuthorType, Profile, get_profile, resource_key
+from .events_api.wire import MAX_BATCH_SIZE, Delivery, Event
 
 # The mock PIM
-from .catalog import Catalog
-from .activity import generate_activity
-from .faker_provider import PimProvider
-from .pim import MockPim, RunResult, Subscription
-from .faults import Fault, FaultPlan, parse_fault_spec
-from .probes import PROBE_KINDS
+from .world.catalog import Catalog
+from .world.activity import generate_activity
+from .world.faker_provider import PimProvider
+from .events_api.pim import MockPim, RunResult, Subscription
+from .events_api.faults import Fault, FaultPlan, parse_fault_spec
+from .events_api.probes import PROBE_KINDS
 from .restapi import RestApi
 
 # The reference receiver
 from .receiver import MemoryStore, ReceiverServer, ReferenceReceiver, SqliteStore
 
 # Judging
-from .oracle import VIOLATION_KINDS, Observation, Verdict, Violation, judge, parse_observation
-from .campaign import CampaignConfig, CampaignResult, run_campaign
+from .events_api.oracle import VIOLATION_KINDS, judge
+from .judging.observation import Observation, parse_observation
+from .judging.verdict import Verdict, Violation
+from .events_api.campaign import CampaignConfig, CampaignResult, run_campaign
 from .assertions import ObservationRecorder, assert_receiver_correct
 
 # The Event Platform (the Events API's successor)
-from .eventplatform import EpSecrets
-from .ep_delivery import EpEmitter
-from .ep_oracle import judge_ep
-from .ep_campaign import compare_profiles, run_ep_campaign
+from .event_platform.signing import EpSecrets
+from .event_platform.emitter import EpEmitter
+from .event_platform.oracle import judge_ep
+from .migration import compare_profiles
+from .event_platform.campaign import run_ep_campaign
 
 # Time
 from .clock import Clock, FakeClock, SystemClock

@@ -18,15 +18,17 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
-from .campaign import CampaignConfig, CampaignResult, reproduce_command, run_campaign
 from .errors import KitError, UsageError
+from .events_api.campaign import CampaignConfig, CampaignResult, reproduce_command, run_campaign
 from .failures import ReceiverServerError, ViolationsFound, describe_exception
-from .model import Action, resource_key
-from .oracle import Verdict, format_violations
+from .judging.observation import ObservationSource
+from .judging.render import format_violations
+from .judging.verdict import Verdict
+from .versions import Action, resource_key
 
 if TYPE_CHECKING:
-    from .delivery import Target
-    from .ep_campaign import EpCampaignConfig, EpCampaignResult
+    from .event_platform.campaign import EpCampaignConfig, EpCampaignResult
+    from .transport.targets import Target
 
 __all__ = [
     "DEFAULT_EVENTS",
@@ -73,7 +75,7 @@ class ObservationRecorder:
         self.record_id(event_id, key, removed=action.is_removal)
 
     def _record_cloud_event(self, event: Mapping[str, Any]) -> None:
-        from .eventplatform import ep_resource_key
+        from .event_platform.wire import ep_resource_key
 
         try:
             event_id, kind, key = str(event["id"]), str(event["type"]), ep_resource_key(event)
@@ -100,8 +102,6 @@ class ObservationRecorder:
             self._applied.clear()
             self._resources.clear()
 
-
-ObservationSource = Callable[[], Any]
 
 
 def observation_source(source: Any) -> ObservationSource:
@@ -161,7 +161,8 @@ class AppErrorGuard:
         ``path`` is where an in-process app receives the PIM's POSTs (the kit posts to ``/`` otherwise), so
         that an app routed at ``/webhook`` is tested as it is deployed.
         """
-        from .delivery import WSGITransport, make_transport
+        from .transport.targets import make_transport
+        from .transport.wsgi import WSGITransport
 
         if path is not None and not path.startswith("/"):
             raise UsageError(f"path={path!r} must start with '/', like /webhook")
@@ -326,10 +327,10 @@ def assert_ep_campaign(
     ``rest_api``, the API serves the run's timeline and the data the receiver reports is judged too.
     """
     __tracebackhide__ = True
-    from .ep_campaign import reproduce_ep, run_ep_campaign
-    from .ep_oracle import format_ep_verdict
-    from .eventplatform import EpSecrets
-    from .signing import generate_secret
+    from .credentials import generate_secret
+    from .event_platform.campaign import reproduce_ep, run_ep_campaign
+    from .event_platform.oracle import format_ep_verdict
+    from .event_platform.signing import EpSecrets
 
     _check_inputs(secret, observe, state_url)
     guard = guard if guard is not None else AppErrorGuard()

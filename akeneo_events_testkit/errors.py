@@ -1,18 +1,39 @@
-"""Errors raised when the kit itself is misused.
+"""Errors raised when the kit itself is misused: every kit error lives here.
 
 Misuse of the kit (a bad option, an unknown profile, an unreadable file) raises one of these. Each is a
 subclass of a builtin so that ``except ValueError`` keeps working, and every message names the fix.
 A receiver that misbehaves raises :mod:`akeneo_events_testkit.failures` instead.
+
+The tree::
+
+    KitError (Exception)
+    ├── UsageError (ValueError)             an argument or option the kit cannot use
+    │   ├── UnknownProfile                  a profile name the kit does not know
+    │   ├── InvalidFaultSpec                a fault specification or plan that cannot be parsed
+    │   └── InvalidStrategyArgument         a strategy argument (also Hypothesis's InvalidArgument)
+    ├── EncodingError (TypeError)           a value PHP's json_encode would not encode like the PIM
+    ├── InvalidPayload (ValueError)         not an Events API / Event Platform payload
+    ├── InvalidObservation (ValueError)     an observation that breaks the observation contract
+    ├── ReceiverUnreachable (ConnectionError)  nothing answers at the receiver's URL
+    └── StoreError (RuntimeError)           the reference receiver's store cannot be opened or used
+
+``InvalidStrategyArgument`` is built on first use (PEP 562), so that importing this module never imports
+Hypothesis.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 __all__ = [
     "EncodingError",
     "InvalidFaultSpec",
+    "InvalidObservation",
     "InvalidPayload",
+    "InvalidStrategyArgument",
     "KitError",
     "ReceiverUnreachable",
+    "StoreError",
     "UnknownProfile",
     "UsageError",
 ]
@@ -49,3 +70,36 @@ class InvalidPayload(KitError, ValueError):
 
 class ReceiverUnreachable(KitError, ConnectionError):
     """The receiver under test cannot be reached at all (nothing answers at its URL)."""
+
+
+class InvalidObservation(KitError, ValueError):
+    """The receiver's observation does not follow the contract (README: observation contract)."""
+
+
+class StoreError(KitError, RuntimeError):
+    """The reference receiver's store failed (disk full, database locked for too long, not a receiver store).
+
+    The receiver answers 503 for it: the only 5xx it ever sends.
+    """
+
+
+if TYPE_CHECKING:
+    class InvalidStrategyArgument(UsageError):
+        """For type checkers: at run time also a subclass of Hypothesis's ``InvalidArgument``."""
+
+
+_LAZY: dict[str, type[Exception]] = {}
+
+
+def __getattr__(name: str) -> Any:
+    if name != "InvalidStrategyArgument":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if name not in _LAZY:
+        from hypothesis.errors import InvalidArgument
+
+        class InvalidStrategyArgument(InvalidArgument, UsageError):
+            """A strategy argument the kit cannot use: Hypothesis's ``InvalidArgument`` and a ``UsageError``."""
+
+        InvalidStrategyArgument.__module__ = __name__
+        _LAZY[name] = InvalidStrategyArgument
+    return _LAZY[name]

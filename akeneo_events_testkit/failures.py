@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING
 import httpx
 
 if TYPE_CHECKING:
-    from .campaign import CampaignResult
-    from .ep_campaign import EpCampaignResult
-    from .oracle import Verdict
+    from .event_platform.campaign import EpCampaignResult
+    from .events_api.campaign import CampaignResult
+    from .judging.verdict import Verdict
 
 __all__ = ["ReceiverFailure", "ReceiverServerError", "ViolationsFound"]
 

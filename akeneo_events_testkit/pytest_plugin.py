@@ -25,12 +25,12 @@ import pytest
 
 if TYPE_CHECKING:
     from .assertions import AppErrorGuard, ObservationRecorder
-    from .campaign import CampaignConfig, CampaignResult
-    from .delivery import Target
-    from .ep_campaign import EpCampaignConfig, EpCampaignResult
-    from .ep_delivery import EpEmitter
-    from .pim import MockPim, RunResult
+    from .event_platform.campaign import EpCampaignConfig, EpCampaignResult
+    from .event_platform.emitter import EpEmitter
+    from .events_api.campaign import CampaignConfig, CampaignResult
+    from .events_api.pim import MockPim, RunResult
     from .receiver import ReceiverServer, ReferenceReceiver
+    from .transport.targets import Target
 
 __all__ = ["MARKER", "MARKER_ARGUMENTS", "AkeneoCheck", "ReceiverHandle"]
 
@@ -75,8 +75,8 @@ _LAST_CONFIG = pytest.StashKey["CampaignConfig | EpCampaignConfig"]()
 def _check(name: str, value: Any, *, where: str, option: bool = False) -> Any:
     """``value`` for setting ``name`` if valid, else a ``UsageError`` naming what is accepted."""
     from .errors import UsageError
-    from .faults import parse_fault_spec
-    from .model import get_profile
+    from .events_api.faults import parse_fault_spec
+    from .versions import get_profile
 
     def bad(detail: str = "") -> UsageError:
         subject = f"{where}={value!r}" if option else f"{where}: {name}={value!r}"
@@ -118,7 +118,7 @@ def _check(name: str, value: Any, *, where: str, option: bool = False) -> Any:
 def _check_all(arguments: Mapping[str, Any], *, where: str) -> dict[str, Any]:
     """Validate names and values together, including the one rule across them (UUID mode needs 7.0+)."""
     from .errors import UsageError
-    from .model import get_profile
+    from .versions import get_profile
 
     unknown = sorted(set(arguments) - set(MARKER_ARGUMENTS))
     if unknown:
@@ -289,7 +289,7 @@ def akeneo_secret(pytestconfig: pytest.Config) -> str:
 
     Override it (session-scoped) to test with your receiver's own secret.
     """
-    from .signing import generate_secret
+    from .credentials import generate_secret
 
     seed = pytestconfig.stash[_SETTINGS].seed
     return _RedactedSecret(generate_secret(random.Random(f"akeneo-events-secret:{seed}")))
@@ -305,9 +305,9 @@ def akeneo_seed(request: pytest.FixtureRequest) -> int:
 def _make_config(settings: Mapping[str, Any]) -> CampaignConfig | EpCampaignConfig:
     """A :class:`~.campaign.CampaignConfig`, or an :class:`~.ep_campaign.EpCampaignConfig` for the Event
     Platform profile; settings of the other family are a usage error naming the profile they need."""
-    from .campaign import CampaignConfig
-    from .ep_campaign import EpCampaignConfig
     from .errors import UsageError
+    from .event_platform.campaign import EpCampaignConfig
+    from .events_api.campaign import CampaignConfig
 
     values = dict(settings)
     if values.get("profile") == EVENT_PLATFORM:
@@ -346,7 +346,7 @@ def _akeneo_guard() -> Iterator[AppErrorGuard]:
 
 
 def _guarded_pim(config: CampaignConfig, guard: AppErrorGuard) -> MockPim:
-    from .pim import MockPim
+    from .events_api.pim import MockPim
 
     class GuardedPim(MockPim):
         """A MockPim whose in-process targets report their exceptions to the test."""
@@ -365,8 +365,9 @@ def _guarded_pim(config: CampaignConfig, guard: AppErrorGuard) -> MockPim:
 
 
 def _guarded_emitter(config: EpCampaignConfig, guard: AppErrorGuard, secret: str) -> EpEmitter:
-    from .ep_delivery import EpEmitter, EpTruth
-    from .eventplatform import EpSecrets
+    from .event_platform.emitter import EpEmitter
+    from .event_platform.signing import EpSecrets
+    from .event_platform.truth import EpTruth
 
     class GuardedEmitter(EpEmitter):
         """An EpEmitter whose in-process targets report their exceptions to the test."""
@@ -388,7 +389,7 @@ def akeneo_pim(akeneo_config: CampaignConfig | EpCampaignConfig, _akeneo_guard: 
     profile it is an :class:`~.ep_delivery.EpEmitter` signing with ``akeneo_secret``: ``akeneo_pim.run(target)``
     returns an :class:`~.ep_delivery.EpTruth` (virtual clock: retries and rate limits take no real time).
     """
-    from .ep_campaign import EpCampaignConfig
+    from .event_platform.campaign import EpCampaignConfig
 
     if isinstance(akeneo_config, EpCampaignConfig):
         return _guarded_emitter(akeneo_config, _akeneo_guard, akeneo_secret)
@@ -426,7 +427,7 @@ def akeneo_receiver_server(akeneo_secret: str) -> Iterator[ReceiverServer]:
     """The reference receiver on a free loopback port, started once per session (in-memory store).
 
     It accepts both wire profiles; Event Platform events of the default client id are its own (dropped)."""
-    from .ep_delivery import DEFAULT_CLIENT_ID
+    from .event_platform.rules import DEFAULT_CLIENT_ID
     from .receiver import MemoryStore, ReceiverServer, ReferenceReceiver
 
     receiver = ReferenceReceiver(str(akeneo_secret), store=MemoryStore(), own_client_id=DEFAULT_CLIENT_ID)
@@ -442,7 +443,7 @@ def akeneo_receiver(akeneo_receiver_server: ReceiverServer, akeneo_secret: str) 
     At teardown, an exception inside the receiver (answered 500) or a crash of its server thread fails the
     test, and a crashed server is restarted for the next test.
     """
-    from .ep_delivery import DEFAULT_CLIENT_ID
+    from .event_platform.rules import DEFAULT_CLIENT_ID
     from .failures import ReceiverServerError
 
     server = akeneo_receiver_server
@@ -500,8 +501,8 @@ class AkeneoCheck:
     ) -> CampaignResult | EpCampaignResult:
         __tracebackhide__ = True
         from .assertions import assert_campaign, assert_ep_campaign
-        from .campaign import reproduce_command
-        from .ep_campaign import EpCampaignConfig
+        from .event_platform.campaign import EpCampaignConfig
+        from .events_api.campaign import reproduce_command
 
         checked = _check_all(overrides, where="akeneo_check()")
         config = self._config(checked)
@@ -532,8 +533,8 @@ class AkeneoCheck:
 
     def _config(self, overrides: Mapping[str, Any]) -> CampaignConfig | EpCampaignConfig:
         """This test's config with ``overrides``; a change of profile family builds the other kind."""
-        from .ep_campaign import EpCampaignConfig
         from .errors import UsageError
+        from .event_platform.campaign import EpCampaignConfig
 
         current = EVENT_PLATFORM if isinstance(self.config, EpCampaignConfig) else self.config.profile
         wanted = overrides.get("profile", current)

@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .oracle import VIOLATION_KINDS, Violation
-from .truth import RequestRecord as RequestRecordLike
+from .events_api.oracle import VIOLATION_KINDS
+from .events_api.truth import RequestRecord as RequestRecordLike
+from .judging.verdict import Violation
 
 if TYPE_CHECKING:
-    from .campaign import CampaignResult
-    from .ep_campaign import EpCampaignResult
+    from .event_platform.campaign import EpCampaignResult
+    from .events_api.campaign import CampaignResult
 
 __all__ = ["html_report", "junit_xml", "write_html", "write_junit"]
 
@@ -144,7 +145,7 @@ def html_report(result: CampaignResult | EpCampaignResult) -> str:
     """A self-contained page (no network): verdict, violations, and a per-resource timeline of generated,
     delivered and applied events with the faults marked, so a person sees how a violation happened.
     Both wire profiles: an Event Platform run also states whether the subscription was suspended."""
-    from .ep_campaign import EpCampaignResult
+    from .event_platform.campaign import EpCampaignResult
 
     verdict = result.verdict
     applied: list[str] = list(result.observation.get("applied", []) or [])

@@ -32,9 +32,9 @@ from .encoding import php_json_encode_bytes
 from .errors import UsageError
 
 if TYPE_CHECKING:
-    from .activity import Operation
-    from .ep_delivery import EpEmitter
-    from .pim import MockPim
+    from .event_platform.emitter import EpEmitter
+    from .events_api.pim import MockPim
+    from .world.activity import Operation
 
 __all__ = ["Credentials", "RestApi"]
 
@@ -93,7 +93,7 @@ class _History:
 
 
 class RestApi:
-    """The mock REST API, reading a :class:`~akeneo_events_testkit.pim.MockPim`'s timeline.
+    """The mock REST API, reading a :class:`~akeneo_events_testkit.events_api.pim.MockPim`'s timeline.
 
     Create it (and serve it: :meth:`asgi` in-process, :meth:`server` on loopback) before the run, so that the
     receiver knows where to read; :meth:`attach` it to the PIM that will run (``run_campaign`` does).
@@ -139,7 +139,7 @@ class RestApi:
     def attach_ep(self, emitter: EpEmitter) -> None:
         """Serve an Event Platform run (``emitter``'s next run): the state of its timeline at its virtual
         clock's time, minus ``lag`` (a retry 20 minutes later re-fetches the state of then)."""
-        from .ep_delivery import EpTimeline
+        from .event_platform.timeline import EpTimeline
 
         with self._lock:
             if self.pim is not None and self in getattr(self.pim, "listeners", ()):
@@ -367,7 +367,7 @@ class _EpSource:
     listeners: tuple[Any, ...] = ()
 
     def __init__(self, emitter: EpEmitter, api: RestApi) -> None:
-        from .model import get_profile
+        from .versions import get_profile
 
         self.emitter = emitter
         self.api = api

@@ -38,8 +38,8 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from .errors import UsageError
-from .eventplatform import PROFILE_NAME as EP_PROFILE
-from .model import DEFAULT_PROFILE, Profile, get_profile
+from .versions import DEFAULT_PROFILE, Profile, get_profile
+from .versions import EVENT_PLATFORM as EP_PROFILE
 
 if TYPE_CHECKING:
     from referencing._core import Resolver  # not re-exported by referencing; used for annotations only

@@ -27,14 +27,15 @@ from typing import Any
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, multiple, precondition, rule
 
-from .activity import Change, Operation
-from .batching import Message, batch_operations
 from .clock import Clock, SystemClock
-from .delivery import Outcome
-from .model import AuthorType, Delivery, Event, Profile, format_event_datetime
-from .oracle import format_violations, judge, parse_observation
-from .pim import DEFAULT_PIM_URL
-from .strategies import (
+from .events_api.batching import Message, batch_operations
+from .events_api.oracle import judge
+from .events_api.pim import DEFAULT_PIM_URL
+from .events_api.truth import GeneratedEvent, GroundTruth, RequestRecord
+from .events_api.wire import Delivery, Event
+from .judging.observation import parse_observation
+from .judging.render import format_violations
+from .strategies._internal.events_api import (
     AUTHORS,
     DEFAULT_START,
     ResourceHistory,
@@ -46,7 +47,9 @@ from .strategies import (
     _resolve_profile,
     _Slot,
 )
-from .truth import GeneratedEvent, GroundTruth, RequestRecord
+from .transport.sender import Outcome
+from .versions import AuthorType, Profile, format_event_datetime
+from .world.activity import Change, Operation
 
 __all__ = ["Handle", "as_handle", "asgi_handle", "deliver", "receiver_state_machine", "wsgi_handle"]
 

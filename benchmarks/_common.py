@@ -89,7 +89,7 @@ def header(title: str) -> None:
 
 def realistic_events(*, seed: int, events: int, profile: str = "saas") -> list[Any]:
     """The events of a faultless :class:`MockPim` run, built offline, in delivery order."""
-    from akeneo_events_testkit.pim import MockPim
+    from akeneo_events_testkit.events_api.pim import MockPim
 
     pim = MockPim(seed=seed, events=events, profile=profile)
     return [event for delivery in pim.deliveries(secret=SECRET) for event in delivery.events]

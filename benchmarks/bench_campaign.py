@@ -31,7 +31,7 @@ from _common import SECRET, emit, header, interleaved, parser
 
 
 def campaign(events: int, seed: int = 5, *, must_pass: bool = True) -> tuple[Any, Any]:
-    from akeneo_events_testkit.campaign import CampaignConfig, run_campaign
+    from akeneo_events_testkit.events_api.campaign import CampaignConfig, run_campaign
     from akeneo_events_testkit.receiver import MemoryStore, ReferenceReceiver
 
     receiver = ReferenceReceiver(SECRET, store=MemoryStore())
@@ -210,7 +210,7 @@ def argparse_hidden() -> str:
 
 
 def throughput(args: Any) -> None:
-    from akeneo_events_testkit.pim import MockPim
+    from akeneo_events_testkit.events_api.pim import MockPim
 
     events = 2000 if args.quick else 10_000
     campaign(200, seed=99)

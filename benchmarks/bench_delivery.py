@@ -36,8 +36,8 @@ def main() -> None:
     cli.add_argument("--server", choices=("process", "thread"), default="process")
     cli.add_argument("--events", type=int, default=0, help="events per run (default 2000, quick 1000)")
     args = cli.parse_args()
-    from akeneo_events_testkit.delivery import Sender
-    from akeneo_events_testkit.pim import MockPim
+    from akeneo_events_testkit.events_api.pim import MockPim
+    from akeneo_events_testkit.transport.sender import Sender
 
     header(f"delivery (server in a {args.server})")
     events = args.events or (1000 if args.quick else 2000)

@@ -20,7 +20,7 @@ TARGET = 0.5
 def main() -> None:
     args = parser(__doc__.splitlines()[0]).parse_args()
     from akeneo_events_testkit.encoding import php_json_encode_bytes
-    from akeneo_events_testkit.signing import sign
+    from akeneo_events_testkit.events_api.signing import sign
 
     header("encoding + signing")
     events = realistic_events(seed=1, events=600 if args.quick else 3000)

@@ -38,8 +38,8 @@ P99_LIMIT = 0.1  # "far below" the PIM's 0.5 s
 def build_requests(count: int, *, seed: int) -> list[tuple[bytes, list[tuple[str, str]]]]:
     """``count`` signed 10-event bodies with events never sent before."""
     from akeneo_events_testkit.encoding import php_json_encode_bytes
-    from akeneo_events_testkit.model import format_event_datetime, get_profile, parse_event_datetime
-    from akeneo_events_testkit.signing import sign
+    from akeneo_events_testkit.events_api.signing import sign
+    from akeneo_events_testkit.versions import format_event_datetime, get_profile, parse_event_datetime
 
     pool = envelopes(realistic_events(seed=seed, events=1000))
     rng = random.Random(seed)

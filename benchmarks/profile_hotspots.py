@@ -24,7 +24,7 @@ TOP = 18
 
 def encoding_workload(quick: bool) -> Callable[[], Any]:
     from akeneo_events_testkit.encoding import php_json_encode_bytes
-    from akeneo_events_testkit.signing import sign
+    from akeneo_events_testkit.events_api.signing import sign
 
     docs = envelopes(realistic_events(seed=1, events=600 if quick else 2000))
 
@@ -37,7 +37,7 @@ def encoding_workload(quick: bool) -> Callable[[], Any]:
 
 
 def delivery_workload(quick: bool, url: str) -> Callable[[], Any]:
-    from akeneo_events_testkit.pim import MockPim
+    from akeneo_events_testkit.events_api.pim import MockPim
 
     def run() -> None:
         MockPim(seed=3, events=600 if quick else 2000).run(url, secret=SECRET)
@@ -46,7 +46,7 @@ def delivery_workload(quick: bool, url: str) -> Callable[[], Any]:
 
 
 def campaign_workload(quick: bool) -> Callable[[], Any]:
-    from akeneo_events_testkit.campaign import CampaignConfig, run_campaign
+    from akeneo_events_testkit.events_api.campaign import CampaignConfig, run_campaign
     from akeneo_events_testkit.receiver import MemoryStore, ReferenceReceiver
 
     def run() -> None:

@@ -1,7 +1,7 @@
 """A gallery of Events API receivers with exactly one deliberate bug each, to prove the oracle catches it.
 
 :class:`GalleryReceiver` is a small, correct receiver written independently of the kit's reference receiver
-(it shares only :func:`~akeneo_events_testkit.model.resource_key` and the ``event_datetime`` parser, which
+(it shares only :func:`~akeneo_events_testkit.versions.resource_key` and the ``event_datetime`` parser, which
 the observation contract is defined by). Each decision a receiver makes is one hook: authenticate,
 parse, refuse, deduplicate, order, store, apply, answer late. Every buggy receiver overrides a single hook,
 so whatever the oracle reports about it comes from that bug alone.
@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, ClassVar
 
-from akeneo_events_testkit.model import Action, parse_event_datetime, resource_key
+from akeneo_events_testkit.versions import Action, parse_event_datetime, resource_key
 
 Scope = MutableMapping[str, Any]
 ASGIMessage = MutableMapping[str, Any]

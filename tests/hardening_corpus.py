@@ -15,10 +15,11 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from akeneo_events_testkit.model import Action, AuthorType, Delivery, Event, format_event_datetime, get_profile
-from akeneo_events_testkit.probes import PROBE_KINDS, make_probe
+from akeneo_events_testkit.events_api.probes import PROBE_KINDS, make_probe
+from akeneo_events_testkit.events_api.signing import sign
+from akeneo_events_testkit.events_api.wire import Delivery, Event
 from akeneo_events_testkit.receiver import DEFAULT_MAX_BODY
-from akeneo_events_testkit.signing import sign
+from akeneo_events_testkit.versions import Action, AuthorType, format_event_datetime, get_profile
 
 SECRET = "hardening0k2ps0wggoc84ww80000o0ogs0ssc444w008s8kk"
 NOW = 1_700_000_000

@@ -12,7 +12,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from akeneo_events_testkit.activity import (
+from akeneo_events_testkit.encoding import php_json_encode
+from akeneo_events_testkit.errors import UsageError
+from akeneo_events_testkit.events_api.wire import MAX_BATCH_SIZE
+from akeneo_events_testkit.versions import Action, AuthorType, format_event_datetime, resource_key
+from akeneo_events_testkit.world.activity import (
     DEFAULT_CONNECTIONS,
     DEFAULT_MIX,
     DEFAULT_USERS,
@@ -21,10 +25,7 @@ from akeneo_events_testkit.activity import (
     generate_activity,
     generate_operations,
 )
-from akeneo_events_testkit.catalog import Catalog
-from akeneo_events_testkit.encoding import php_json_encode
-from akeneo_events_testkit.errors import UsageError
-from akeneo_events_testkit.model import MAX_BATCH_SIZE, Action, AuthorType, format_event_datetime, resource_key
+from akeneo_events_testkit.world.catalog import Catalog
 
 START = 1_700_000_000
 MODES = [("5.0", None), ("6.0", None), ("7.0", False), ("7.0", True), ("saas", False), ("saas", True)]

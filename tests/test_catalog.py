@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from faker import Faker
 
-from akeneo_events_testkit._records import MAX_LINKS
-from akeneo_events_testkit.catalog import Catalog, Edit
 from akeneo_events_testkit.encoding import php_json_encode
-from akeneo_events_testkit.faker_provider import PimProvider
-from akeneo_events_testkit.model import Action, resource_key
-from akeneo_events_testkit.values import ATTRIBUTE_TYPES, PRODUCT_LINK
+from akeneo_events_testkit.versions import Action, resource_key
+from akeneo_events_testkit.world._records import MAX_LINKS
+from akeneo_events_testkit.world.catalog import Catalog, Edit
+from akeneo_events_testkit.world.faker_provider import PimProvider
+from akeneo_events_testkit.world.values import ATTRIBUTE_TYPES, PRODUCT_LINK
 
 NOW = 1_700_000_000
 MODES = [("5.0", None), ("6.0", None), ("7.0", False), ("7.0", True), ("saas", False), ("saas", True)]

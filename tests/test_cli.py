@@ -126,7 +126,7 @@ def test_sign_usage_errors(tmp_path: Path) -> None:
 
 def test_sign_and_verify_event_platform(tmp_path: Path) -> None:
     """The Event Platform signs the raw body alone (event-platform-facts.md section 2): no timestamp."""
-    from akeneo_events_testkit.eventplatform import sign_body
+    from akeneo_events_testkit.event_platform.signing import sign_body
 
     body = tmp_path / "event.json"
     body.write_bytes(b'{"specversion":"1.0","id":"x"}')
@@ -278,7 +278,7 @@ def test_fuzz_event_platform_reports_tape_and_replay_over_http(tmp_path: Path) -
     """Every report of an Event Platform run, then its tape replayed to a reference receiver served over
     real HTTP by ``akeneo-events serve``, judged from its state URL."""
     from akeneo_events_testkit.cli import _DEFAULT_DELTA
-    from akeneo_events_testkit.ep_campaign import EpCampaignConfig
+    from akeneo_events_testkit.event_platform.campaign import EpCampaignConfig
 
     assert EpCampaignConfig.delta == _DEFAULT_DELTA
     html, tape, report = tmp_path / "ep.html", tmp_path / "ep.jsonl", tmp_path / "ep.json"

@@ -24,8 +24,8 @@ from typing import Any
 import httpx
 import pytest
 
-from akeneo_events_testkit.model import Delivery, Event
-from akeneo_events_testkit.pim import MockPim
+from akeneo_events_testkit.events_api.pim import MockPim
+from akeneo_events_testkit.events_api.wire import Delivery, Event
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "crashsafe4kz9y947jps0wggoc84ww80000o0ogs0ssc444w0"

@@ -13,21 +13,12 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from akeneo_events_testkit.clock import FakeClock
-from akeneo_events_testkit.delivery import (
-    LOG_ERROR,
-    LOG_FAILED,
-    LOG_SENT,
-    Attempt,
-    Outcome,
-    RequestLimiter,
-    Sender,
-    check_request_url,
-    log_entry_for,
-    make_transport,
-)
 from akeneo_events_testkit.errors import UsageError
-from akeneo_events_testkit.model import get_profile
-from akeneo_events_testkit.signing import sign, verify_signature
+from akeneo_events_testkit.events_api.limits import LOG_ERROR, LOG_FAILED, LOG_SENT, RequestLimiter, log_entry_for
+from akeneo_events_testkit.events_api.signing import sign, verify_signature
+from akeneo_events_testkit.transport.sender import Attempt, Outcome, Sender
+from akeneo_events_testkit.transport.targets import check_request_url, make_transport
+from akeneo_events_testkit.versions import get_profile
 
 from .servers import raw_server, read_request
 

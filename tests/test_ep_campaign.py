@@ -11,9 +11,10 @@ import pytest
 
 from akeneo_events_testkit.cli import main
 from akeneo_events_testkit.clock import FakeClock
-from akeneo_events_testkit.ep_campaign import EpCampaignConfig, compare_profiles, rotation_secrets, run_ep_campaign
 from akeneo_events_testkit.errors import UsageError
-from akeneo_events_testkit.eventplatform import EpSecrets
+from akeneo_events_testkit.event_platform.campaign import EpCampaignConfig, rotation_secrets, run_ep_campaign
+from akeneo_events_testkit.event_platform.signing import EpSecrets
+from akeneo_events_testkit.migration import compare_profiles
 from akeneo_events_testkit.receiver import ReferenceReceiver
 
 from .test_ep_delivery import START, EpReceiver

@@ -13,24 +13,19 @@ from typing import Any
 import pytest
 
 from akeneo_events_testkit.clock import FakeClock
-from akeneo_events_testkit.ep_delivery import (
-    BACKOFF,
-    MIN_RATE,
-    EpEmitter,
-    EpTruth,
-    parse_ep_faults,
-)
 from akeneo_events_testkit.errors import UsageError
-from akeneo_events_testkit.eventplatform import (
+from akeneo_events_testkit.event_platform.emitter import EpEmitter
+from akeneo_events_testkit.event_platform.faults import parse_ep_faults
+from akeneo_events_testkit.event_platform.rules import BACKOFF, MIN_RATE
+from akeneo_events_testkit.event_platform.signing import (
     ALGORITHM_HEADER,
     PRIMARY_HEADER,
-    CloudEvent,
     EpSecrets,
-    encode,
-    ep_resource_key,
     sign_body,
     verify_ep,
 )
+from akeneo_events_testkit.event_platform.truth import EpTruth
+from akeneo_events_testkit.event_platform.wire import CloudEvent, encode, ep_resource_key
 
 START = 1_700_000_000
 
@@ -303,7 +298,7 @@ def test_throttled_for_over_an_hour_is_a_failure() -> None:
 
 
 def test_same_saves_as_the_events_api_mock() -> None:
-    from akeneo_events_testkit.pim import MockPim
+    from akeneo_events_testkit.events_api.pim import MockPim
 
     pim = MockPim(seed=5, events=60, profile="saas", uuid_mode=True, start=START)
     origins = [c.event_id for op in pim.operations() for c in op.changes]

@@ -7,11 +7,14 @@ from typing import Any
 import pytest
 
 from akeneo_events_testkit.clock import FakeClock
-from akeneo_events_testkit.ep_campaign import EpCampaignConfig, EpCampaignResult, run_ep_campaign
-from akeneo_events_testkit.ep_delivery import EpEmitter
-from akeneo_events_testkit.ep_oracle import EP_PROBES, EP_VIOLATION_KINDS, format_ep_verdict, judge_ep
-from akeneo_events_testkit.eventplatform import EpSecrets
-from akeneo_events_testkit.oracle import Observation, ResourceState, Verdict, format_violations, parse_observation
+from akeneo_events_testkit.event_platform.campaign import EpCampaignConfig, EpCampaignResult, run_ep_campaign
+from akeneo_events_testkit.event_platform.emitter import EpEmitter
+from akeneo_events_testkit.event_platform.oracle import EP_VIOLATION_KINDS, format_ep_verdict, judge_ep
+from akeneo_events_testkit.event_platform.probes import EP_PROBES
+from akeneo_events_testkit.event_platform.signing import EpSecrets
+from akeneo_events_testkit.judging.observation import Observation, ResourceState, parse_observation
+from akeneo_events_testkit.judging.render import format_violations
+from akeneo_events_testkit.judging.verdict import Verdict
 
 from .test_ep_delivery import START, EpReceiver
 
@@ -65,9 +68,9 @@ def test_deltas_applied_out_of_order_are_caught() -> None:
 def test_delta_state_judging_rules() -> None:
     """On a hand-made truth: ties accept either value, an ignored (not applied) delta is not required, an
     untracked field is not judged, a removed value must be absent, and a bad delta state is refused."""
-    from akeneo_events_testkit.ep_delivery import EpEvent, EpTruth, canonical_json
-    from akeneo_events_testkit.ep_oracle import delta_states
-    from akeneo_events_testkit.oracle import InvalidObservation
+    from akeneo_events_testkit.errors import InvalidObservation
+    from akeneo_events_testkit.event_platform.oracle import delta_states
+    from akeneo_events_testkit.event_platform.truth import EpEvent, EpTruth, canonical_json
 
     name = ("values", "name", "en_US", None)
 

@@ -10,17 +10,17 @@ import pytest
 
 from akeneo_events_testkit.clock import FakeClock
 from akeneo_events_testkit.errors import UsageError
-from akeneo_events_testkit.eventplatform import (
+from akeneo_events_testkit.event_platform.signing import (
     ALGORITHM_HEADER,
     PRIMARY_HEADER,
     SECONDARY_HEADER,
     EpSecrets,
-    cloud_event,
-    encode,
     ep_headers,
 )
-from akeneo_events_testkit.model import Action, AuthorType, Delivery, Event, format_event_datetime
+from akeneo_events_testkit.event_platform.wire import cloud_event, encode
+from akeneo_events_testkit.events_api.wire import Delivery, Event
 from akeneo_events_testkit.receiver import ReferenceReceiver, Response
+from akeneo_events_testkit.versions import Action, AuthorType, format_event_datetime
 
 SECRET = "3ha6eonoa9icsckw8kccos084w0c0000g08g40oo4kww0gc8w4"
 NEW = "n3w-s3cret-after-rotation-000000000"

@@ -11,10 +11,11 @@ import httpx
 import pytest
 
 from akeneo_events_testkit.clock import FakeClock
-from akeneo_events_testkit.ep_campaign import EpCampaignConfig, EpCampaignResult, run_ep_campaign
-from akeneo_events_testkit.ep_delivery import EpEmitter
-from akeneo_events_testkit.eventplatform import EpSecrets, ep_resource_key, verify_ep
-from akeneo_events_testkit.oracle import format_violations
+from akeneo_events_testkit.event_platform.campaign import EpCampaignConfig, EpCampaignResult, run_ep_campaign
+from akeneo_events_testkit.event_platform.emitter import EpEmitter
+from akeneo_events_testkit.event_platform.signing import EpSecrets, verify_ep
+from akeneo_events_testkit.event_platform.wire import ep_resource_key
+from akeneo_events_testkit.judging.render import format_violations
 from akeneo_events_testkit.restapi import RestApi
 from akeneo_events_testkit.schemas import validate_payload
 

@@ -15,8 +15,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from akeneo_events_testkit.errors import UsageError
-from akeneo_events_testkit.eventplatform import cloud_event, encode
-from akeneo_events_testkit.model import Action, AuthorType
+from akeneo_events_testkit.event_platform.wire import cloud_event, encode
 from akeneo_events_testkit.schemas import (
     SCHEMA_DIR,
     is_valid,
@@ -24,6 +23,7 @@ from akeneo_events_testkit.schemas import (
     validate_bytes,
     validate_payload,
 )
+from akeneo_events_testkit.versions import Action, AuthorType
 
 EP = "event-platform"
 UUID = "1fd20ad8-ef95-49d7-a581-fb9f8ac0c5ad"

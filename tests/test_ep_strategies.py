@@ -9,10 +9,11 @@ from hypothesis.errors import InvalidArgument
 
 from akeneo_events_testkit import ep_strategies as aeps
 from akeneo_events_testkit.clock import FakeClock
-from akeneo_events_testkit.eventplatform import CloudEvent, encode, verify_ep
-from akeneo_events_testkit.model import Action
+from akeneo_events_testkit.event_platform.signing import verify_ep
+from akeneo_events_testkit.event_platform.wire import CloudEvent, encode
 from akeneo_events_testkit.receiver import ReferenceReceiver
 from akeneo_events_testkit.schemas import validate_payload
+from akeneo_events_testkit.versions import Action
 
 RELAXED = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from akeneo_events_testkit.clock import FakeClock
-from akeneo_events_testkit.ep_campaign import EpCampaignConfig, run_ep_campaign
-from akeneo_events_testkit.ep_oracle import delta_states, judge_ep
-from akeneo_events_testkit.ep_tape import compare_answers, is_ep_tape, load_ep_tape, replay_ep_tape
 from akeneo_events_testkit.errors import InvalidPayload
-from akeneo_events_testkit.eventplatform import EpSecrets
-from akeneo_events_testkit.oracle import parse_observation
+from akeneo_events_testkit.event_platform.campaign import EpCampaignConfig, run_ep_campaign
+from akeneo_events_testkit.event_platform.oracle import delta_states, judge_ep
+from akeneo_events_testkit.event_platform.signing import EpSecrets
+from akeneo_events_testkit.event_platform.tape import compare_answers, is_ep_tape, load_ep_tape, replay_ep_tape
+from akeneo_events_testkit.judging.observation import parse_observation
 from akeneo_events_testkit.receiver import ReferenceReceiver
 
 from .test_ep_delivery import START, EpReceiver

@@ -9,26 +9,22 @@ from typing import Any
 
 import pytest
 
-from akeneo_events_testkit.catalog import Catalog
 from akeneo_events_testkit.errors import UsageError
-from akeneo_events_testkit.eventplatform import (
+from akeneo_events_testkit.event_platform.delta import delta_changes, platform_value
+from akeneo_events_testkit.event_platform.signing import (
     ALGORITHM,
     ALGORITHM_HEADER,
     PRIMARY_HEADER,
     SECONDARY_HEADER,
     EpSecrets,
-    cloud_event,
-    delta_changes,
-    encode,
     ep_headers,
-    ep_resource_key,
-    platform_value,
     sign_body,
-    uuid7,
     verify_ep,
 )
-from akeneo_events_testkit.model import Action, AuthorType
+from akeneo_events_testkit.event_platform.wire import cloud_event, encode, ep_resource_key, uuid7
 from akeneo_events_testkit.schemas import validate_payload
+from akeneo_events_testkit.versions import Action, AuthorType
+from akeneo_events_testkit.world.catalog import Catalog
 
 OLD, NEW = "old-secret-0123456789", "new-secret-9876543210"
 BODY = b'{"specversion":"1.0","id":"x"}'

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from akeneo_events_testkit.clock import FakeClock
 from akeneo_events_testkit.errors import InvalidFaultSpec
-from akeneo_events_testkit.faults import (
+from akeneo_events_testkit.events_api.faults import (
     FAULT_KINDS,
     FAULT_PROFILES,
     Fault,
@@ -21,7 +21,8 @@ from akeneo_events_testkit.faults import (
     FaultPlan,
     parse_fault_spec,
 )
-from akeneo_events_testkit.pim import MockPim, Planned, SendOrder
+from akeneo_events_testkit.events_api.pim import MockPim
+from akeneo_events_testkit.events_api.schedule import Planned, SendOrder
 
 START = 1_700_000_000
 

@@ -21,11 +21,12 @@ from typing import Any
 import pytest
 import uvicorn
 
-from akeneo_events_testkit.campaign import CampaignConfig, CampaignResult, run_campaign
-from akeneo_events_testkit.faults import Fault, FaultPlan
-from akeneo_events_testkit.oracle import Verdict, Violation, format_violations
-from akeneo_events_testkit.pim import MockPim
-from akeneo_events_testkit.truth import GeneratedEvent, GroundTruth, RequestRecord
+from akeneo_events_testkit.events_api.campaign import CampaignConfig, CampaignResult, run_campaign
+from akeneo_events_testkit.events_api.faults import Fault, FaultPlan
+from akeneo_events_testkit.events_api.pim import MockPim
+from akeneo_events_testkit.events_api.truth import GeneratedEvent, GroundTruth, RequestRecord
+from akeneo_events_testkit.judging.render import format_violations
+from akeneo_events_testkit.judging.verdict import Verdict, Violation
 
 from .gallery import (
     BUGGY,

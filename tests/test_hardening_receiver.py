@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from akeneo_events_testkit.clock import FakeClock
-from akeneo_events_testkit.model import Delivery, Event
+from akeneo_events_testkit.events_api.wire import Delivery, Event
 from akeneo_events_testkit.receiver import MemoryStore, ReceiverServer, ReferenceReceiver, SqliteStore
 
 from .hardening_corpus import (
@@ -188,7 +188,7 @@ def assert_still_serving(server: ReceiverServer, seed: str) -> None:
 
 
 def test_corpus_is_large_and_covers_every_probe_kind() -> None:
-    from akeneo_events_testkit.probes import PROBE_KINDS
+    from akeneo_events_testkit.events_api.probes import PROBE_KINDS
 
     assert len(CORPUS) >= 60
     assert {f"probe-{name}" for name in PROBE_KINDS} <= {case.name for case in CORPUS}

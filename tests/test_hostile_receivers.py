@@ -19,9 +19,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from akeneo_events_testkit.delivery import LOG_ERROR, LOG_FAILED, LOG_SENT, Outcome
-from akeneo_events_testkit.pim import MockPim
-from akeneo_events_testkit.truth import RequestRecord
+from akeneo_events_testkit.events_api.limits import LOG_ERROR, LOG_FAILED, LOG_SENT
+from akeneo_events_testkit.events_api.pim import MockPim
+from akeneo_events_testkit.events_api.truth import RequestRecord
+from akeneo_events_testkit.transport.sender import Outcome
 
 from .servers import raw_server, read_request
 
@@ -293,8 +294,9 @@ EP_SCENARIOS = [
 def test_event_platform_attempts_end_in_time_and_are_classified(
         handler: Handler, outcomes: set[str], fate: str, stop: threading.Event) -> None:
     from akeneo_events_testkit.clock import FakeClock
-    from akeneo_events_testkit.ep_delivery import BACKOFF, EpEmitter
-    from akeneo_events_testkit.eventplatform import EpSecrets
+    from akeneo_events_testkit.event_platform.emitter import EpEmitter
+    from akeneo_events_testkit.event_platform.rules import BACKOFF
+    from akeneo_events_testkit.event_platform.signing import EpSecrets
 
     with raw_server(lambda conn: handler(conn, stop)) as url:
         started = time.monotonic()

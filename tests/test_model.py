@@ -5,18 +5,16 @@ import json
 import pytest
 
 from akeneo_events_testkit.errors import InvalidPayload, UnknownProfile, UsageError
-from akeneo_events_testkit.model import (
+from akeneo_events_testkit.events_api.signing import verify_signature
+from akeneo_events_testkit.events_api.wire import Delivery, Event, decode_envelope
+from akeneo_events_testkit.versions import (
     PROFILES,
     Action,
-    Delivery,
-    Event,
-    decode_envelope,
     format_event_datetime,
     get_profile,
     parse_event_datetime,
     resource_key,
 )
-from akeneo_events_testkit.signing import verify_signature
 
 
 def _event(**overrides: object) -> Event:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import pytest
 
-from akeneo_events_testkit.campaign import CampaignConfig, CampaignResult, run_campaign
-from akeneo_events_testkit.delivery import Outcome
-from akeneo_events_testkit.model import Action
-from akeneo_events_testkit.oracle import format_violations, judge, parse_observation
+from akeneo_events_testkit.events_api.campaign import CampaignConfig, CampaignResult, run_campaign
+from akeneo_events_testkit.events_api.oracle import judge
+from akeneo_events_testkit.events_api.truth import GeneratedEvent, GroundTruth, RequestRecord
+from akeneo_events_testkit.judging.observation import parse_observation
+from akeneo_events_testkit.judging.render import format_violations
 from akeneo_events_testkit.receiver import MemoryStore, ReferenceReceiver
-from akeneo_events_testkit.truth import GeneratedEvent, GroundTruth, RequestRecord
+from akeneo_events_testkit.transport.sender import Outcome
+from akeneo_events_testkit.versions import Action
 
 SECRET = "3ha6eonoa9icsckw8kccos084w0c0000g08g40oo4kww0gc8w4"  # the docs' example secret (facts section 2)
 PROFILES: tuple[tuple[str, bool | None], ...] = (
@@ -109,8 +111,8 @@ def test_resigned_copies_never_reuse_the_originals_signature() -> None:
     against replays must never meet a redelivery that is byte-identical to the original, or it would refuse a
     genuine request. The byte-for-byte replay is a separate fault, which a receiver may refuse."""
     from akeneo_events_testkit.clock import FakeClock
-    from akeneo_events_testkit.faults import Fault, FaultPlan
-    from akeneo_events_testkit.pim import ACK_DEADLINE, MockPim
+    from akeneo_events_testkit.events_api.faults import Fault, FaultPlan
+    from akeneo_events_testkit.events_api.pim import ACK_DEADLINE, MockPim
 
     plan = FaultPlan([Fault(2, "redeliver", {"after": 1}), Fault(4, "duplicate_event", {"index": 0, "after": 1})])
     deliveries = list(MockPim(seed=1, events=60, clock=FakeClock(1_700_000_000), start=1_700_000_000,

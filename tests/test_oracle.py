@@ -6,17 +6,13 @@ from typing import Any
 
 import pytest
 
-from akeneo_events_testkit.delivery import Outcome
-from akeneo_events_testkit.model import Action
-from akeneo_events_testkit.oracle import (
-    VIOLATION_KINDS,
-    InvalidObservation,
-    Observation,
-    format_violations,
-    judge,
-    parse_observation,
-)
-from akeneo_events_testkit.truth import GeneratedEvent, GroundTruth, RequestRecord
+from akeneo_events_testkit.errors import InvalidObservation
+from akeneo_events_testkit.events_api.oracle import VIOLATION_KINDS, judge
+from akeneo_events_testkit.events_api.truth import GeneratedEvent, GroundTruth, RequestRecord
+from akeneo_events_testkit.judging.observation import Observation, parse_observation
+from akeneo_events_testkit.judging.render import format_violations
+from akeneo_events_testkit.transport.sender import Outcome
+from akeneo_events_testkit.versions import Action
 
 UP = Action.PRODUCT_UPDATED
 RM = Action.PRODUCT_REMOVED

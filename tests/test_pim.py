@@ -14,16 +14,17 @@ from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from akeneo_events_testkit.activity import Change, Operation
-from akeneo_events_testkit.batching import batch_operations, filter_own_events
 from akeneo_events_testkit.clock import FakeClock
-from akeneo_events_testkit.delivery import Outcome
 from akeneo_events_testkit.errors import UsageError
-from akeneo_events_testkit.model import Action, AuthorType, decode_envelope, get_profile
-from akeneo_events_testkit.pim import MockPim, Subscription
+from akeneo_events_testkit.events_api.batching import batch_operations, filter_own_events
+from akeneo_events_testkit.events_api.pim import MockPim, Subscription
+from akeneo_events_testkit.events_api.signing import verify_signature
+from akeneo_events_testkit.events_api.wire import decode_envelope
 from akeneo_events_testkit.receiver import MemoryStore, ReferenceReceiver
 from akeneo_events_testkit.schemas import validate_payload
-from akeneo_events_testkit.signing import verify_signature
+from akeneo_events_testkit.transport.sender import Outcome
+from akeneo_events_testkit.versions import Action, AuthorType, get_profile
+from akeneo_events_testkit.world.activity import Change, Operation
 
 START = 1_700_000_000
 PROFILE_MODES = [("5.0", None), ("6.0", None), ("7.0", False), ("7.0", True), ("saas", False), ("saas", True)]
@@ -245,7 +246,7 @@ def test_test_button_sends_an_empty_signed_body(httpserver: HTTPServer) -> None:
 
 def test_ground_truth_streams_to_jsonl_without_secrets(tmp_path: Path) -> None:
     receiver = ReferenceReceiver("very-secret-value", store=MemoryStore())
-    from akeneo_events_testkit.truth import GroundTruth
+    from akeneo_events_testkit.events_api.truth import GroundTruth
 
     truth = GroundTruth()
     truth.stream_to(tmp_path / "run.jsonl")
@@ -306,8 +307,8 @@ def test_long_runs_freeze_the_gc_and_give_everything_back(monkeypatch: pytest.Mo
 
 
 def test_the_log_is_capped_but_a_tape_gets_every_entry(tmp_path: Path) -> None:
+    from akeneo_events_testkit.events_api.truth import GroundTruth
     from akeneo_events_testkit.receiver import ReferenceReceiver
-    from akeneo_events_testkit.truth import GroundTruth
 
     receiver = ReferenceReceiver("s3cret")
     capped = GroundTruth(keep_log=5)

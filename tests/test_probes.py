@@ -7,10 +7,10 @@ import random
 import pytest
 
 from akeneo_events_testkit.clock import FakeClock
-from akeneo_events_testkit.model import get_profile
-from akeneo_events_testkit.probes import GENUINE, PROBE_KINDS, Recipe, make_probe
+from akeneo_events_testkit.events_api.probes import GENUINE, PROBE_KINDS, Recipe, make_probe
+from akeneo_events_testkit.events_api.signing import check_timestamp, verify_request, verify_signature
 from akeneo_events_testkit.receiver import MemoryStore, ReferenceReceiver
-from akeneo_events_testkit.signing import check_timestamp, verify_request, verify_signature
+from akeneo_events_testkit.versions import get_profile
 
 NOW = 1_700_000_000
 

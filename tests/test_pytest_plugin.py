@@ -15,8 +15,8 @@ from importlib.metadata import entry_points
 import pytest
 
 from akeneo_events_testkit.assertions import ObservationRecorder, assert_receiver_correct
-from akeneo_events_testkit.campaign import CampaignConfig, run_campaign
 from akeneo_events_testkit.errors import ReceiverUnreachable
+from akeneo_events_testkit.events_api.campaign import CampaignConfig, run_campaign
 from akeneo_events_testkit.failures import ReceiverFailure, ViolationsFound
 from akeneo_events_testkit.receiver import ReferenceReceiver
 
@@ -73,7 +73,7 @@ def make_app(secret, recorder, *, dedup):
             except Exception:
                 start_response("400 Bad Request", [])
                 return [b""]
-            from akeneo_events_testkit.model import parse_event_datetime
+            from akeneo_events_testkit.versions import parse_event_datetime
             for event in events:
                 if dedup and event["event_id"] in seen:
                     continue
@@ -94,8 +94,8 @@ def make_app(secret, recorder, *, dedup):
 def test_fixtures_are_available_and_wired(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """
-        from akeneo_events_testkit.campaign import CampaignConfig
-        from akeneo_events_testkit.pim import MockPim
+        from akeneo_events_testkit.events_api.campaign import CampaignConfig
+        from akeneo_events_testkit.events_api.pim import MockPim
 
         def test_fixtures(akeneo_seed, akeneo_config, akeneo_pim, akeneo_secret, akeneo_receiver,
                           akeneo_observation, akeneo_check):
@@ -382,7 +382,7 @@ def test_unreachable_receiver_and_bad_state_are_clear_errors_not_hangs(pytester:
         import socket
         import pytest
         from akeneo_events_testkit.errors import KitError, ReceiverUnreachable, UsageError
-        from akeneo_events_testkit.oracle import InvalidObservation
+        from akeneo_events_testkit.errors import InvalidObservation
 
         def free_port():
             with socket.socket() as sock:
@@ -510,7 +510,7 @@ import httpx
 import pytest
 
 from akeneo_events_testkit import verify_request
-from akeneo_events_testkit.model import parse_event_datetime, resource_key
+from akeneo_events_testkit.versions import parse_event_datetime, resource_key
 
 
 def make_refetcher(secret, api, *, ignore_removals=False):
@@ -595,7 +595,7 @@ def test_akeneo_rest_api_fixture(pytester: pytest.Pytester) -> None:
 # An Event Platform receiver (WSGI), correct or without deduplication on ``id``.
 EP_RECEIVERS = '''
 import json
-from akeneo_events_testkit.eventplatform import verify_ep
+from akeneo_events_testkit.event_platform.signing import verify_ep
 
 def make_ep_app(secret, recorder, *, dedup, own_client_id="magento_0000"):
     seen = set()
@@ -636,7 +636,7 @@ def test_event_platform_profile_in_the_plugin(pytester: pytest.Pytester) -> None
         test_ep="""
         import pytest
         from ep_receivers import make_ep_app
-        from akeneo_events_testkit.ep_campaign import EpCampaignConfig
+        from akeneo_events_testkit.event_platform.campaign import EpCampaignConfig
 
         pytestmark = pytest.mark.akeneo_events(profile="event-platform", events=120, delta=0.5)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from akeneo_events_testkit.oracle import parse_observation
+from akeneo_events_testkit.judging.observation import parse_observation
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -122,8 +122,8 @@ def test_every_cli_command_is_documented() -> None:
 
 
 def test_every_violation_kind_is_in_the_glossary() -> None:
-    from akeneo_events_testkit.ep_oracle import EP_VIOLATION_KINDS
-    from akeneo_events_testkit.oracle import VIOLATION_KINDS
+    from akeneo_events_testkit.event_platform.oracle import EP_VIOLATION_KINDS
+    from akeneo_events_testkit.events_api.oracle import VIOLATION_KINDS
 
     for kind in {**VIOLATION_KINDS, **EP_VIOLATION_KINDS}:
         assert f"| `{kind}`" in README, kind
@@ -131,7 +131,7 @@ def test_every_violation_kind_is_in_the_glossary() -> None:
 
 def test_migration_guide_names_real_kinds_and_options() -> None:
     from akeneo_events_testkit.cli import build_parser
-    from akeneo_events_testkit.ep_oracle import EP_VIOLATION_KINDS
+    from akeneo_events_testkit.event_platform.oracle import EP_VIOLATION_KINDS
 
     guide = README[README.index("## Migrating to the Event Platform"):README.index("## CLI reference")]
     for kind in ("suspension_risk", "self_event_processed", "rotation_rejected"):

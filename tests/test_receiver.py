@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 
 from akeneo_events_testkit.clock import FakeClock
 from akeneo_events_testkit.errors import UsageError
-from akeneo_events_testkit.model import Action, AuthorType, Delivery, Event, format_event_datetime
+from akeneo_events_testkit.events_api.signing import sign
+from akeneo_events_testkit.events_api.wire import Delivery, Event
 from akeneo_events_testkit.receiver import (
     MemoryStore,
     ReferenceReceiver,
@@ -31,7 +32,7 @@ from akeneo_events_testkit.receiver import (
     StoreError,
     open_store,
 )
-from akeneo_events_testkit.signing import sign
+from akeneo_events_testkit.versions import Action, AuthorType, format_event_datetime
 
 SECRET = "3ha6eonoa9icsckw8kccos084w0c0000g08g40oo4kww0gc8w4"
 NOW = 1_700_000_000

@@ -17,7 +17,7 @@ import pytest
 
 from akeneo_events_testkit.clock import FakeClock
 from akeneo_events_testkit.errors import UsageError
-from akeneo_events_testkit.model import Delivery
+from akeneo_events_testkit.events_api.wire import Delivery
 from akeneo_events_testkit.receiver import ReceiverServer, ReferenceReceiver, SqliteStore
 
 from .test_receiver import NOW, SECRET, event

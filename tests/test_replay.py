@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from akeneo_events_testkit.campaign import CampaignConfig, run_campaign
 from akeneo_events_testkit.errors import InvalidPayload
-from akeneo_events_testkit.oracle import judge, parse_observation
+from akeneo_events_testkit.events_api.campaign import CampaignConfig, run_campaign
+from akeneo_events_testkit.events_api.oracle import judge
+from akeneo_events_testkit.events_api.tape import compare, load_tape, replay_tape
+from akeneo_events_testkit.judging.observation import parse_observation
 from akeneo_events_testkit.receiver import MemoryStore, ReferenceReceiver
-from akeneo_events_testkit.replay import compare, load_tape, replay_tape
 
 
 @pytest.fixture

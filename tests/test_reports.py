@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from akeneo_events_testkit.campaign import CampaignConfig, CampaignResult, run_campaign
-from akeneo_events_testkit.model import resource_key
-from akeneo_events_testkit.oracle import VIOLATION_KINDS
+from akeneo_events_testkit.events_api.campaign import CampaignConfig, CampaignResult, run_campaign
+from akeneo_events_testkit.events_api.oracle import VIOLATION_KINDS
 from akeneo_events_testkit.receiver import MemoryStore, ReferenceReceiver
 from akeneo_events_testkit.report import html_report, junit_xml
+from akeneo_events_testkit.versions import resource_key
 
 
 class TrustingReceiver:

@@ -10,13 +10,13 @@ from typing import Any
 import httpx
 import pytest
 
-from akeneo_events_testkit.campaign import CampaignConfig, run_campaign
 from akeneo_events_testkit.clock import FakeClock
-from akeneo_events_testkit.model import parse_event_datetime, resource_key
-from akeneo_events_testkit.pim import MockPim
+from akeneo_events_testkit.events_api.campaign import CampaignConfig, run_campaign
+from akeneo_events_testkit.events_api.pim import MockPim
+from akeneo_events_testkit.events_api.signing import verify_request
 from akeneo_events_testkit.restapi import Credentials, RestApi
 from akeneo_events_testkit.schemas import validate_payload
-from akeneo_events_testkit.signing import verify_request
+from akeneo_events_testkit.versions import parse_event_datetime, resource_key
 
 START = 1_700_000_000
 CREDS = Credentials()

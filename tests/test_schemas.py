@@ -16,7 +16,6 @@ from jsonschema import Draft202012Validator  # type: ignore[import-untyped,unuse
 
 from akeneo_events_testkit.encoding import php_json_encode_bytes
 from akeneo_events_testkit.errors import UnknownProfile, UsageError
-from akeneo_events_testkit.model import get_profile
 from akeneo_events_testkit.schemas import (
     MAX_PAYLOAD_BYTES,
     SCHEMA_BASE_URI,
@@ -30,6 +29,7 @@ from akeneo_events_testkit.schemas import (
     validate_payload,
     validator_for,
 )
+from akeneo_events_testkit.versions import get_profile
 
 PRODUCT_UUID = "1fd20ad8-ef95-49d7-a581-fb9f8ac0c5ad"
 OTHER_UUID = "5b2c1f3e-9d4a-4c8e-b1f7-2a6d8e0c4b19"

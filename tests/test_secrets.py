@@ -20,13 +20,13 @@ from typing import Any
 import httpx
 import pytest
 
-from akeneo_events_testkit.campaign import CampaignConfig, run_campaign
 from akeneo_events_testkit.clock import FakeClock
 from akeneo_events_testkit.errors import KitError
-from akeneo_events_testkit.model import Delivery
-from akeneo_events_testkit.pim import MockPim, Subscription
+from akeneo_events_testkit.events_api.campaign import CampaignConfig, run_campaign
+from akeneo_events_testkit.events_api.pim import MockPim, Subscription
+from akeneo_events_testkit.events_api.signing import sign
+from akeneo_events_testkit.events_api.wire import Delivery
 from akeneo_events_testkit.receiver import MemoryStore, ReceiverServer, ReferenceReceiver, SqliteStore
-from akeneo_events_testkit.signing import sign
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "Zq81vK2wPmBx7tq0ggoc84ww80000o0ogs0ssc444w008s8kk"

@@ -11,10 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from akeneo_events_testkit.clock import FakeClock
-from akeneo_events_testkit.signing import (
+from akeneo_events_testkit.credentials import generate_secret
+from akeneo_events_testkit.events_api.signing import (
     TimestampVerdict,
     check_timestamp,
-    generate_secret,
     sign,
     verify_request,
     verify_signature,
@@ -128,7 +128,7 @@ def test_secret_generation_is_seeded() -> None:
 def test_secret_generator_matches_php_base_convert() -> None:
     import subprocess
 
-    from akeneo_events_testkit.signing import _php_base_convert_16_to_36
+    from akeneo_events_testkit.credentials import _php_base_convert_16_to_36
 
     rng = random.Random(3)
     inputs = [rng.getrandbits(256).to_bytes(32, "big").hex() for _ in range(300)]

@@ -14,12 +14,13 @@ from hypothesis.stateful import run_state_machine_as_test
 
 from akeneo_events_testkit import strategies as aks
 from akeneo_events_testkit.clock import FakeClock
-from akeneo_events_testkit.faults import Fault, FaultPlan
-from akeneo_events_testkit.model import decode_envelope
-from akeneo_events_testkit.oracle import judge, parse_observation
+from akeneo_events_testkit.events_api.faults import Fault, FaultPlan
+from akeneo_events_testkit.events_api.oracle import judge
+from akeneo_events_testkit.events_api.signing import verify_signature
+from akeneo_events_testkit.events_api.wire import decode_envelope
+from akeneo_events_testkit.judging.observation import parse_observation
 from akeneo_events_testkit.receiver import MemoryStore, ReferenceReceiver
 from akeneo_events_testkit.schemas import validate_payload
-from akeneo_events_testkit.signing import verify_signature
 from akeneo_events_testkit.stateful import as_handle, deliver, receiver_state_machine
 
 SECRET = "3ha6eonoa9icsckw8kccos084w0c0000g08g40oo4kww0gc8w4"

@@ -15,17 +15,19 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from akeneo_events_testkit import strategies as aks
-from akeneo_events_testkit.activity import Operation
-from akeneo_events_testkit.batching import batch_operations
 from akeneo_events_testkit.clock import FakeClock
 from akeneo_events_testkit.errors import UsageError
-from akeneo_events_testkit.faults import FAULT_KINDS, FaultPlan
-from akeneo_events_testkit.model import MAX_BATCH_SIZE, Action, AuthorType, Delivery, Event, get_profile
-from akeneo_events_testkit.oracle import judge, parse_observation
+from akeneo_events_testkit.events_api.batching import batch_operations
+from akeneo_events_testkit.events_api.faults import FAULT_KINDS, FaultPlan
+from akeneo_events_testkit.events_api.oracle import judge
+from akeneo_events_testkit.events_api.signing import verify_signature
+from akeneo_events_testkit.events_api.wire import MAX_BATCH_SIZE, Delivery, Event
+from akeneo_events_testkit.judging.observation import parse_observation
 from akeneo_events_testkit.receiver import MemoryStore, ReferenceReceiver
 from akeneo_events_testkit.schemas import validate_payload
-from akeneo_events_testkit.signing import verify_signature
 from akeneo_events_testkit.stateful import deliver
+from akeneo_events_testkit.versions import Action, AuthorType, get_profile
+from akeneo_events_testkit.world.activity import Operation
 
 SECRET = "3kz9y947jps0wggoc84ww80000o0ogs0ssc444w008s8kkcgw"
 MODES = [("5.0", None), ("6.0", None), ("7.0", None), ("7.0", False), ("7.0", True),

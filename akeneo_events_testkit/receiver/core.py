@@ -58,9 +58,11 @@ from typing import TYPE_CHECKING, Any
 
 from ..clock import Clock, SystemClock
 from ..errors import UsageError
-from ..eventplatform import ALGORITHM_HEADER, PRIMARY_HEADER, SECONDARY_HEADER, apply_delta
-from ..model import MAX_BATCH_SIZE, SIGNATURE_HEADER, TIMESTAMP_HEADER, Action, parse_event_datetime, resource_key
-from ..signing import DEFAULT_TOLERANCE, TimestampVerdict, check_timestamp, verify_signature
+from ..event_platform.delta import apply_delta
+from ..event_platform.signing import ALGORITHM_HEADER, PRIMARY_HEADER, SECONDARY_HEADER
+from ..events_api.signing import DEFAULT_TOLERANCE, TimestampVerdict, check_timestamp, verify_signature
+from ..events_api.wire import MAX_BATCH_SIZE
+from ..versions import SIGNATURE_HEADER, TIMESTAMP_HEADER, Action, parse_event_datetime, resource_key
 from .ep import EpEvent, EpMalformed, ep_unauthorized, is_ep_request, read_ep_event
 from .stores import MemoryStore, ResourceState, Store, StoreError
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from ..eventplatform import ALGORITHM, ALGORITHM_HEADER, PRIMARY_HEADER, SECONDARY_HEADER, TYPE_PREFIX, verify_ep
+from ..event_platform.signing import ALGORITHM, ALGORITHM_HEADER, PRIMARY_HEADER, SECONDARY_HEADER, verify_ep
+from ..event_platform.wire import TYPE_PREFIX
 
 __all__ = ["EpEvent", "EpMalformed", "ep_unauthorized", "is_ep_request", "read_ep_event"]
 

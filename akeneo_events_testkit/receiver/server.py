@@ -21,7 +21,7 @@ import uvicorn
 
 from ..clock import Clock
 from ..errors import UsageError
-from ..signing import DEFAULT_TOLERANCE
+from ..events_api.signing import DEFAULT_TOLERANCE
 from .asgi import asgi_app
 from .core import DEFAULT_MAX_BODY, ReferenceReceiver
 from .stores import open_store

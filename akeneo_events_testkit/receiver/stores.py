@@ -24,16 +24,9 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from ..errors import UsageError
+from ..errors import StoreError, UsageError
 
 __all__ = ["MemoryStore", "ResourceState", "SqliteStore", "Store", "StoreError", "open_store"]
-
-
-class StoreError(RuntimeError):
-    """The store failed (disk full, database locked for too long, file not a receiver store...).
-
-    The receiver answers 503 for it: the only 5xx it ever sends.
-    """
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,249 @@
+"""Event Platform campaigns: fuzz a receiver, probe its signature checks, rotate secrets.
+
+``run_ep_campaign`` mirrors :func:`~akeneo_events_testkit.events_api.campaign.run_campaign` for the Event Platform
+profile (event-platform-facts.md sections 2, 3 and 6).
+The migration check that runs both profiles is :mod:`akeneo_events_testkit.migration`.
+
+Secret rotation (section 2): the platform signs PRIMARY with the new secret and SECONDARY with the old
+one; ``rotation`` says which the receiver holds (``old``, ``new`` or ``both``). Every genuine request then
+carries a signature the receiver can check, so any refusal is ``rotation_rejected``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shlex
+import socket
+import time
+from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..clock import FakeClock
+from ..credentials import generate_secret
+from ..errors import ReceiverUnreachable, UsageError
+from ..judging.observation import ObservationSource, _settle, fetch_observation, parse_observation
+from ..judging.verdict import Verdict
+from ..transport.targets import Target
+from .emitter import EpEmitter
+from .faults import parse_ep_faults
+from .oracle import delta_states, format_ep_verdict, judge_ep
+from .probes import send_probes
+from .rules import DEFAULT_CLIENT_ID
+from .signing import EpSecrets
+from .truth import EpTruth
+from .wire import DEFAULT_SOURCE
+
+if TYPE_CHECKING:
+    from ..restapi import RestApi
+
+__all__ = [
+    "ROTATIONS",
+    "EpCampaignConfig",
+    "EpCampaignResult",
+    "run_ep_campaign",
+]
+
+
+ROTATIONS = ("old", "new", "both")
+
+
+
+@dataclass
+class EpCampaignConfig:
+    """What defines an Event Platform campaign; the same config and seed give the same traffic."""
+
+    seed: int = 0
+    events: int = 500
+    faults: str = "default"
+    probes: bool = True
+    delta: float = 0.3
+    client_id: str | None = DEFAULT_CLIENT_ID
+    rotation: str | None = None
+    enforce_suspension: bool = True
+    source: str = DEFAULT_SOURCE
+    settle_timeout: float = 10.0
+
+    @property
+    def profile(self) -> str:
+        return "event-platform"
+
+    def __post_init__(self) -> None:
+        if self.events < 1:
+            raise UsageError(f"--events must be at least 1, got {self.events}")
+        if self.rotation is not None and self.rotation not in ROTATIONS:
+            raise UsageError(f"rotation={self.rotation!r}: use one of {', '.join(ROTATIONS)} (the secrets the "
+                             "receiver holds while the platform signs with new and old)")
+        parse_ep_faults(self.faults)
+
+
+@dataclass
+class EpCampaignResult:
+    config: EpCampaignConfig
+    truth: EpTruth
+    verdict: Verdict
+    observation: Mapping[str, Any]
+    target: str
+    duration: float
+    reproduce: str
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict.passed
+
+    @property
+    def violation_kinds(self) -> Mapping[str, tuple[str, str]]:
+        """The properties judged, for reports (one JUnit test case each)."""
+        from .oracle import EP_VIOLATION_KINDS
+
+        return EP_VIOLATION_KINDS
+
+    def report(self) -> dict[str, Any]:
+        """The JSON report: verdict, suspension, stats and violations."""
+        return {
+            "verdict": "pass" if self.passed else "fail",
+            "profile": "event-platform",
+            "seed": self.config.seed,
+            "events": self.config.events,
+            "faults": self.config.faults,
+            "rotation": self.config.rotation,
+            "target": self.target,
+            "duration_seconds": round(self.duration, 3),
+            "suspended": self.truth.suspension is not None,
+            "suspension": self.verdict.stats.get("suspension"),
+            "stats": self.verdict.stats,
+            "violations": [v.to_json() for v in self.verdict.violations],
+            "reproduce": self.reproduce,
+        }
+
+    def failure_text(self) -> str:
+        return format_ep_verdict(self.verdict, self.truth)
+
+
+def rotation_secrets(rotation: str | None, secrets: EpSecrets) -> list[str]:
+    """The secrets a receiver holds in each rotation case (primary = new, secondary = old)."""
+    if rotation is None or secrets.secondary is None:
+        return [secrets.primary]
+    return {"old": [secrets.secondary], "new": [secrets.primary],
+            "both": [secrets.primary, secrets.secondary]}[rotation]
+
+
+def _reference(stack: ExitStack, held: Sequence[str], client_id: str | None) -> tuple[Target, ObservationSource]:
+    from ..receiver import ReferenceReceiver
+
+    receiver = ReferenceReceiver(held[0], ep_secrets=list(held), own_client_id=client_id)
+    stack.callback(receiver.close)
+    return receiver.asgi(), receiver.observation
+
+
+def _check_reachable(url: str, timeout: float = 5.0) -> None:
+    """Fail fast, naming the fix, when nothing listens at ``url`` (the platform has no "Test" request)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise UsageError(f"{url!r} has an invalid port") from None
+    try:
+        socket.create_connection((parts.hostname or "", port), timeout=timeout).close()
+    except OSError:
+        raise ReceiverUnreachable(f"nothing answers at {url}: start the receiver, or check the URL") from None
+
+
+def _reader(observe: ObservationSource | None, state_url: str | None) -> ObservationSource:
+    if observe is not None:
+        return observe
+    if state_url is None:
+        raise UsageError("pass --state-url: the URL where the receiver serves its observation "
+                         "(see README: observation contract)")
+    url = state_url
+    return lambda: fetch_observation(url)
+
+
+def reproduce_ep(config: EpCampaignConfig, *, url: str | None = None, start: int | None = None) -> str:
+    """The ``akeneo-events fuzz`` command of this run; ``start`` is part of it (UUID v7 ids carry the time)."""
+    parts = ["akeneo-events", "fuzz", "--profile", "event-platform", "--seed", str(config.seed),
+             "--events", str(config.events), "--faults", config.faults]
+    if start is not None:
+        parts += ["--start", str(start)]
+    if config.delta != EpCampaignConfig.delta:
+        parts += ["--delta", str(config.delta)]
+    if config.client_id != DEFAULT_CLIENT_ID:
+        parts += ["--client-id", config.client_id or ""]
+    if config.rotation:
+        parts += ["--rotation", config.rotation]
+        if url:
+            parts += ["--old-secret", "$AKENEO_EVENTS_OLD_SECRET"]
+    if not config.probes:
+        parts.append("--no-probes")
+    if url:
+        parts += ["--url", url, "--state-url", "STATE_URL", "--secret", "$AKENEO_EVENTS_SECRET"]
+    return " ".join(shlex.quote(p) if not p.startswith("$") else p for p in parts)
+
+
+def run_ep_campaign(
+    config: EpCampaignConfig,
+    *,
+    target: Target | None = None,
+    secrets: EpSecrets | None = None,
+    held_secrets: Sequence[str] | None = None,
+    observe: ObservationSource | None = None,
+    state_url: str | None = None,
+    clock: FakeClock | None = None,
+    path: str = "",
+    record: str | Path | None = None,
+    rest_api: RestApi | None = None,
+) -> EpCampaignResult:
+    """Deliver the seed's activity the Event Platform way, probe, read the observation and judge it.
+
+    Without ``target``, the reference receiver runs in-process holding ``held_secrets`` (by default what
+    ``config.rotation`` says). ``secrets`` are what the platform signs with; with a rotation and no
+    ``secrets``, fresh new and old secrets are generated. ``record`` writes the run as a tape
+    (:mod:`.ep_tape`) that ``akeneo-events replay`` sends again. With ``rest_api`` (a
+    :class:`~akeneo_events_testkit.restapi.RestApi`), the API serves this run's timeline at the virtual
+    clock's time, and the data a re-fetching receiver reports is judged (``stale_content``...).
+    """
+    started = time.monotonic()
+    if secrets is None:
+        secrets = EpSecrets(generate_secret(), generate_secret() if config.rotation else None)
+    if config.rotation is not None and secrets.secondary is None:
+        raise UsageError("a rotation needs both secrets: EpSecrets(primary=new, secondary=old)")
+    held = list(held_secrets) if held_secrets is not None else rotation_secrets(config.rotation, secrets)
+    with ExitStack() as stack:
+        if target is None:
+            target, observe = _reference(stack, held, config.client_id)
+            label = "the reference receiver"
+        else:
+            label = target if isinstance(target, str) else type(target).__name__
+            if isinstance(target, str):
+                _check_reachable(target)
+        reader = _reader(observe, state_url)
+        clock = clock or FakeClock(1_700_000_000)
+        emitter = EpEmitter(config.seed, config.events, start=int(clock.now()), source=config.source,
+                            secrets=secrets, delta=config.delta, client_id=config.client_id, clock=clock,
+                            faults=config.faults, enforce_suspension=config.enforce_suspension,
+                            keep_bodies=record is not None)
+        if rest_api is not None:
+            rest_api.attach_ep(emitter)
+
+        async def deliver() -> EpTruth:
+            truth = await emitter.arun(target, path=path)
+            if config.probes:
+                await send_probes(target, truth, secrets=secrets, held=held, seed=config.seed, clock=clock,
+                                  subscription_id=emitter.subscription_id, path=path)
+            return truth
+
+        truth = asyncio.run(deliver())
+        raw = _settle(reader, config.settle_timeout, time.sleep)
+        observation = parse_observation(raw)
+        reproduce = reproduce_ep(config, url=target if isinstance(target, str) else None, start=emitter.start)
+        verdict = judge_ep(truth, observation, reproduce=reproduce, deltas=delta_states(raw))
+        if record is not None:
+            from .tape import write_ep_tape
+
+            write_ep_tape(truth, record, verdict)
+        return EpCampaignResult(config, truth, verdict, raw if isinstance(raw, Mapping) else {}, label,
+                                time.monotonic() - started, reproduce)

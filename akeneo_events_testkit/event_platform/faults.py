@@ -1,0 +1,57 @@
+"""Event Platform fault presets: duplicates, delays and lost events (event-platform-facts.md section 3)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import UsageError
+
+__all__ = [
+    "EpFaults",
+    "parse_ep_faults",
+]
+
+
+@dataclass(frozen=True)
+class EpFaults:
+    """At-least-once faults: redeliver a delivered event (same ``id``), or hold an event back (reorder)."""
+
+    duplicate: float = 0.0
+    reorder: float = 0.0
+    reorder_window: float = 30.0
+
+    @property
+    def enabled(self) -> bool:
+        return self.duplicate > 0 or self.reorder > 0
+
+
+_FAULT_PROFILES = {
+    "none": EpFaults(),
+    "default": EpFaults(duplicate=0.05, reorder=0.1),
+    "gentle": EpFaults(duplicate=0.02, reorder=0.03),
+    "chaos": EpFaults(duplicate=0.2, reorder=0.3, reorder_window=120.0),
+}
+
+
+def parse_ep_faults(spec: str | EpFaults | None) -> EpFaults:
+    """``none``, ``default``, ``gentle``, ``chaos`` or ``duplicate=0.1,reorder=0.2``."""
+    if spec is None:
+        return EpFaults()
+    if isinstance(spec, EpFaults):
+        return spec
+    if spec in _FAULT_PROFILES:
+        return _FAULT_PROFILES[spec]
+    values: dict[str, float] = {}
+    for part in spec.split(","):
+        name, _, raw = part.partition("=")
+        name = name.strip()
+        if name not in ("duplicate", "reorder", "reorder_window"):
+            raise UsageError(f"Event Platform fault {name!r}: use duplicate=P, reorder=P or a profile "
+                             f"({', '.join(_FAULT_PROFILES)})")
+        try:
+            values[name] = float(raw)
+        except ValueError:
+            raise UsageError(f"Event Platform fault {name}={raw!r}: the value must be a number") from None
+    if not 0 <= values.get("duplicate", 0) <= 1 or not 0 <= values.get("reorder", 0) <= 1:
+        raise UsageError("fault probabilities must lie between 0 and 1")
+    return EpFaults(**values)

@@ -1,0 +1,136 @@
+"""The Event Platform ground truth of one run: events, attempts, drops, suspension."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..judging.content import ContentExpectation
+from .delta import DeltaPath
+from .rules import INITIAL_RATE, SUCCESS
+
+__all__ = [
+    "EpAttempt",
+    "EpDrop",
+    "EpEvent",
+    "EpTruth",
+    "Suspension",
+    "canonical_json",
+]
+
+
+def canonical_json(value: Any) -> str:
+    """One text per JSON value, whatever its key order: how delta values are compared."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass(frozen=True, slots=True)
+class EpEvent:
+    """One generated event: ``origin`` is the save's Events API ``event_id`` (to compare the two profiles).
+
+    ``changes`` lists what a ``*.updated.delta`` sets, as ``(path, canonical JSON of "new")`` (empty for other
+    types): the oracle judges a receiver's delta state with it.
+    """
+
+    event_id: str
+    key: str
+    type: str
+    epoch: int
+    is_removal: bool
+    author: str
+    author_type: str  # user, api or system (section 4)
+    self_triggered: bool
+    origin: str
+    operation: int = 0
+    changes: tuple[tuple[DeltaPath, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class EpAttempt:
+    """One POST (or a would-be POST for probes): ``retry`` is 0 for the first attempt, up to 3."""
+
+    seq: int
+    event_id: str
+    time: float
+    retry: int
+    outcome: str
+    status: int | None
+    latency: float
+    reason: str = ""
+    duplicate: bool = False
+    probe: str | None = None
+    rate: float = INITIAL_RATE
+
+    @property
+    def acknowledged(self) -> bool:
+        return self.outcome == SUCCESS
+
+    def describe(self) -> str:
+        answer = f"HTTP {self.status}" if self.status is not None else (self.reason or self.outcome)
+        return f"#{self.seq} {answer}"
+
+
+@dataclass(frozen=True, slots=True)
+class EpDrop:
+    """An event the platform gave up on: ``retries_exhausted``, ``rejected``, ``throttled_1h``, ``suspended``."""
+
+    event_id: str
+    time: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class Suspension:
+    """When and why the subscription was (or, when not enforced, would have been) suspended (section 3)."""
+
+    time: float
+    cause: str  # "immediate" (404 or 3xx) or "threshold" (< 90 % success over the rolling hour)
+    responses: tuple[str, ...]
+    attempts: tuple[int, ...]
+    success_rate: float | None = None
+    enforced: bool = True
+
+    def describe(self) -> str:
+        from datetime import datetime, timezone
+
+        when = datetime.fromtimestamp(self.time, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        verb = "was suspended" if self.enforced else "would have been suspended"
+        if self.cause == "immediate":
+            why = f"immediately, on {', '.join(self.responses)}"
+        else:
+            why = (f"for a success rate of {self.success_rate:.1%} over the rolling hour (< 90 %), failures: "
+                   f"{', '.join(self.responses)}")
+        return f"the subscription {verb} at {when} {why}"
+
+
+@dataclass
+class EpTruth:
+    """The Event Platform ground truth of one run."""
+
+    events: dict[str, EpEvent] = field(default_factory=dict)
+    attempts: list[EpAttempt] = field(default_factory=list)
+    drops: list[EpDrop] = field(default_factory=list)
+    suspension: Suspension | None = None
+    rates: list[tuple[float, float]] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+    #: The raw CloudEvent of each event id, kept only when the emitter is asked to (``keep_bodies``, for tapes).
+    bodies: dict[str, bytes] = field(default_factory=dict)
+    #: What each resource may hold at the end, for receivers that re-fetch (``track_content``).
+    content: dict[str, ContentExpectation] = field(default_factory=dict)
+
+    @property
+    def genuine(self) -> list[EpAttempt]:
+        return [a for a in self.attempts if a.probe is None]
+
+    @property
+    def delivered(self) -> set[str]:
+        """Ids acknowledged (2xx) at least once."""
+        return {a.event_id for a in self.attempts if a.probe is None and a.acknowledged}
+
+    def dropped(self) -> Counter[str]:
+        return Counter(d.reason for d in self.drops)
+
+    def attempts_of(self, event_id: str) -> list[EpAttempt]:
+        return [a for a in self.attempts if a.event_id == event_id]

@@ -1,0 +1,165 @@
+"""The Event Platform wire profile: one CloudEvent per request, signed over the raw body.
+
+Akeneo retires the Events API on 2026-12-31; its successor delivers differently (event-platform-facts.md):
+
+* one structured-mode CloudEvents 1.0 JSON object per POST (section 1): ``specversion``, ``id`` (UUID v7),
+  ``source``, ``type`` ``com.akeneo.pim.v1.<entity>.<action>``, ``subject`` (the subscription id), ``time``
+  (RFC 3339 UTC to the second), ``datacontenttype``, ``dataschema``, ``data``;
+* thin payloads: products by ``uuid`` only, product models by ``code``, an ``author`` object, and
+  ``*.updated.delta`` events carrying ``changes`` (section 4);
+* ``X-AKENEO-SIGNATURE-PRIMARY`` (and ``-SECONDARY`` when a secondary secret is set): hex HMAC-SHA256 of the
+  raw body alone, no timestamp; ``X-AKENEO-SIGNATURE-ALGORITHM: HmacSHA256``; custom headers are added after
+  signing and not covered (sections 1 and 2).
+
+This module builds and verifies that wire format; delivery semantics (retries, rate, suspension) live in
+``ep_delivery``.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from ..errors import UsageError
+from ..versions import EVENT_PLATFORM, Action, AuthorType
+
+__all__ = [
+    "PROFILE_NAME",
+    "CloudEvent",
+    "author_of",
+    "cloud_event",
+    "encode",
+    "ep_resource_key",
+    "uuid7",
+]
+
+
+PROFILE_NAME = EVENT_PLATFORM
+
+
+TYPE_PREFIX = "com.akeneo.pim.v1."
+
+
+DEFAULT_SOURCE = "akeneo-event-platform"  # "pim" in older docs examples (section 1): configurable
+
+
+DATASCHEMA = "https://event.prd.sdk.akeneo.cloud/spec/{type}.schema.json"
+
+
+#: Events API action -> Event Platform (entity, action); removals are ``deleted``.
+_TYPES = {
+    Action.PRODUCT_CREATED: ("product", "created"),
+    Action.PRODUCT_UPDATED: ("product", "updated"),
+    Action.PRODUCT_REMOVED: ("product", "deleted"),
+    Action.PRODUCT_MODEL_CREATED: ("product-model", "created"),
+    Action.PRODUCT_MODEL_UPDATED: ("product-model", "updated"),
+    Action.PRODUCT_MODEL_REMOVED: ("product-model", "deleted"),
+}
+
+
+def uuid7(rng: random.Random, epoch_ms: int) -> str:
+    """A UUID v7 (time-ordered, RFC 9562) for ``epoch_ms``, its random bits from the seeded ``rng``."""
+    value = (epoch_ms & ((1 << 48) - 1)) << 80
+    value |= 0x7 << 76
+    value |= rng.getrandbits(12) << 64
+    value |= 0b10 << 62
+    value |= rng.getrandbits(62)
+    return str(uuid.UUID(int=value))
+
+
+def encode(event: Mapping[str, Any]) -> bytes:
+    """Compact JSON, key order kept, UTF-8 (the platform is not PHP: ``/`` and non-ASCII stay raw)."""
+    return json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def author_of(author: str, author_type: AuthorType) -> dict[str, str]:
+    """``data.author``: ``{identifier, type}`` with type user, api, job or system (section 4)."""
+    kind = {AuthorType.UI: "user", AuthorType.API: "api", AuthorType.SYSTEM: "system"}[author_type]
+    return {"identifier": author, "type": kind}
+
+
+@dataclass(frozen=True)
+class CloudEvent:
+    """One Event Platform event, as sent."""
+
+    body: Mapping[str, Any]
+    key: str
+    epoch: int
+    is_removal: bool
+    raw: bytes = field(repr=False, default=b"")
+
+    @property
+    def id(self) -> str:
+        return str(self.body["id"])
+
+    @property
+    def type(self) -> str:
+        return str(self.body["type"])
+
+
+def ep_resource_key(event: Mapping[str, Any]) -> str:
+    """``product:<uuid>`` or ``product_model:<code>`` of a CloudEvent's data."""
+    data = event.get("data")
+    data = data if isinstance(data, Mapping) else {}
+    if "product_model" in data:
+        model = data["product_model"]
+        return f"product_model:{model.get('code') if isinstance(model, Mapping) else None}"
+    product = data.get("product")
+    return f"product:{product.get('uuid') if isinstance(product, Mapping) else None}"
+
+
+def _time(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def cloud_event(
+    *,
+    action: Action,
+    resource: Mapping[str, Any],
+    epoch: int,
+    author: str,
+    author_type: AuthorType,
+    rng: random.Random,
+    subscription_id: str,
+    source: str = DEFAULT_SOURCE,
+    send_product_identifier: bool = False,
+    changes: Mapping[str, Any] | None = None,
+) -> CloudEvent:
+    """The CloudEvent for one save: thin data, or ``*.updated.delta`` when ``changes`` are given."""
+    entity, verb = _TYPES[Action(action)]
+    if changes is not None:
+        if verb != "updated":
+            raise UsageError("only updates have a delta")
+        verb = "updated.delta"
+    event_type = f"{TYPE_PREFIX}{entity}.{verb}"
+    if entity == "product":
+        subject_data: dict[str, Any] = {"uuid": resource.get("uuid")}
+        if send_product_identifier and resource.get("identifier") is not None:
+            subject_data["identifier"] = resource["identifier"]
+        name = "product"
+        key = f"product:{resource.get('uuid')}"
+    else:
+        subject_data = {"code": resource.get("code")}
+        name = "product_model"
+        key = f"product_model:{resource.get('code')}"
+    if changes is not None:
+        subject_data["updated_at"] = {"date": datetime.fromtimestamp(epoch, tz=timezone.utc).strftime(
+            "%Y-%m-%d %H:%M:%S.000000"), "timezone": "UTC"}
+        subject_data["changes"] = dict(changes)
+    body = {
+        "specversion": "1.0",
+        "id": uuid7(rng, epoch * 1000 + rng.randrange(1000)),
+        "source": source,
+        "type": event_type,
+        "subject": subscription_id,
+        "time": _time(epoch),
+        "datacontenttype": "application/json",
+        "dataschema": DATASCHEMA.format(type=event_type),
+        "data": {name: subject_data, "author": author_of(author, author_type)},
+    }
+    return CloudEvent(body, key, epoch, verb == "deleted", encode(body))

@@ -1,0 +1,187 @@
+"""A fuzz campaign: generate activity, deliver it with faults and probes, read the observation, judge.
+
+Used by ``akeneo-events fuzz`` and by the pytest plugin. The receiver is reached over HTTP (any language)
+or in-process (an ASGI/WSGI app with a Python callable giving its observation).
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..clock import Clock
+from ..credentials import generate_secret
+from ..errors import ReceiverUnreachable, UsageError
+from ..judging.observation import ObservationSource, _settle, fetch_observation, parse_observation
+from ..judging.render import format_violations
+from ..judging.verdict import Verdict
+from ..transport.sender import Outcome
+from ..transport.targets import Target
+from .faults import FaultPlan, parse_fault_spec
+from .oracle import judge
+from .pim import MockPim, RunResult
+
+__all__ = [
+    "CampaignConfig",
+    "CampaignResult",
+    "reproduce_command",
+    "run_campaign",
+]
+
+
+@dataclass
+class CampaignConfig:
+    """Everything that defines a campaign; the same config and seed give the same traffic."""
+
+    seed: int = 0
+    events: int = 500
+    profile: str = "saas"
+    uuid_mode: bool | None = None
+    faults: str = "default"
+    plan: FaultPlan | None = None
+    probes: bool = True
+    strict: bool = False
+    data_mode: str = "send_time"
+    settle_timeout: float = 10.0
+    #: judge the data receivers report (observation ``data``), e.g. receivers that re-fetch from the REST API
+    content: bool = False
+    #: Unix time the activity starts at (None: now); fixing it makes event times reproducible too
+    start: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.events < 1:
+            raise UsageError(f"--events must be at least 1, got {self.events}")
+        if self.plan is None:
+            parse_fault_spec(self.faults)  # fail early, naming the bad part
+
+
+@dataclass
+class CampaignResult:
+    config: CampaignConfig
+    run: RunResult
+    verdict: Verdict
+    observation: Mapping[str, Any]
+    target: str
+    duration: float
+    reproduce: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict.passed
+
+    def report(self) -> dict[str, Any]:
+        """The JSON report (``--report``): verdict, seed, profile, stats, violations, fault plan."""
+        plan = self.run.fault_plan
+        return {
+            "verdict": "pass" if self.passed else "fail",
+            "seed": self.config.seed,
+            "profile": self.config.profile,
+            "uuid_mode": self.run.profile.uuid_mode,
+            "events": self.config.events,
+            "faults": self.config.faults if self.config.plan is None else "plan",
+            "strict": self.config.strict,
+            "target": self.target,
+            "duration_seconds": round(self.duration, 3),
+            "stats": self.verdict.stats,
+            "violations": [v.to_json() for v in self.verdict.violations],
+            "fault_plan": plan.to_json() if plan is not None else {"version": 1, "spec": "none", "faults": []},
+            "reproduce": self.reproduce,
+        }
+
+    def failure_text(self) -> str:
+        return format_violations(self.verdict)
+
+
+def reproduce_command(config: CampaignConfig, *, url: str | None = None, state_url: str | None = None) -> str:
+    parts = ["akeneo-events", "fuzz", "--seed", str(config.seed), "--events", str(config.events),
+             "--profile", config.profile, "--faults", config.faults]
+    if config.uuid_mode:
+        parts.append("--uuid-mode")
+    if not config.probes:
+        parts.append("--no-probes")
+    if config.strict:
+        parts.append("--strict")
+    if config.start is not None:
+        parts += ["--start", str(config.start)]
+    if url:
+        parts += ["--url", url, "--state-url", state_url or "STATE_URL", "--secret", "$AKENEO_EVENTS_SECRET"]
+    return " ".join(shlex.quote(p) if not p.startswith("$") else p for p in parts)
+
+
+def run_campaign(
+    config: CampaignConfig,
+    *,
+    target: Target | None = None,
+    secret: str | None = None,
+    state_url: str | None = None,
+    observe: ObservationSource | None = None,
+    clock: Clock | None = None,
+    on_request: Callable[[int], None] | None = None,
+    record: str | Path | None = None,
+    store_dir: str | Path | None = None,
+    rest_api: Any = None,
+) -> CampaignResult:
+    """Run one campaign. Without ``target``, fuzz the reference receiver on a loopback port."""
+    started = time.monotonic()
+    with ExitStack() as stack:
+        if target is None:
+            from ..receiver import ReceiverServer, ReferenceReceiver, SqliteStore
+
+            secret = secret or generate_secret()
+            directory = Path(store_dir) if store_dir else Path(stack.enter_context(tempfile.TemporaryDirectory()))
+            store = SqliteStore(directory / "receiver.sqlite3")
+            receiver = ReferenceReceiver(secret, store=store)
+            server = stack.enter_context(ReceiverServer(receiver))
+            stack.callback(store.close)
+            target, state_url, label = server.url, server.state_url, "the reference receiver"
+        else:
+            label = str(target) if isinstance(target, str) else type(target).__name__
+            if not secret:
+                raise UsageError("pass --secret (or set AKENEO_EVENTS_SECRET) with the receiver's secret")
+            if observe is None and state_url is None:
+                raise UsageError("pass --state-url: the URL where the receiver serves its observation "
+                                 "(see README: observation contract)")
+        pim = MockPim(seed=config.seed, events=config.events, profile=config.profile, uuid_mode=config.uuid_mode,
+                      data_mode=config.data_mode, clock=clock, start=config.start,
+                      faults=config.plan if config.plan is not None else config.faults, probes=config.probes,
+                      track_content=config.content)
+        if rest_api is not None:
+            rest_api.attach(pim)
+        if isinstance(target, str):
+            check = pim.test_button(target, secret=secret)
+            if check.outcome is Outcome.FAILED and check.reason.startswith("connect"):
+                raise ReceiverUnreachable(f"nothing answers at {target}: start the receiver, or check the URL")
+        truth_stream = None
+        if record is not None:
+            from .truth import GroundTruth
+
+            truth_stream = GroundTruth()
+            truth_stream.stream_to(record)
+            stack.callback(truth_stream.close)
+        run = pim.run(target, secret=secret, truth=truth_stream, on_request=on_request)
+        reader: ObservationSource
+        if observe is not None:
+            reader = observe
+        else:
+            assert state_url is not None
+            url = state_url
+            reader = lambda: fetch_observation(url)  # noqa: E731
+        raw = _settle(reader, config.settle_timeout, time.sleep)
+        observation = parse_observation(raw)
+        reproduce = reproduce_command(config, url=target if isinstance(target, str) and label != "the reference "
+                                      "receiver" else None, state_url=state_url)
+        verdict = judge(run.truth, observation, strict=config.strict, timeout=pim.timeout, reproduce=reproduce)
+        return CampaignResult(config, run, verdict, raw if isinstance(raw, Mapping) else {}, label,
+                              time.monotonic() - started, reproduce)
+
+
+def dumps_report(result: CampaignResult) -> str:
+    return json.dumps(result.report(), indent=2, default=str)

@@ -1,0 +1,334 @@
+"""Unreliable delivery on purpose: reorder, duplicate, drop and delay, as a replayable plan.
+
+Why each fault exists (events-api-facts.md section 6): Pub/Sub has no ordering key for business events and
+consumers run in parallel (reordering); it delivers at least once and acks only after the HTTP calls, so a
+slow handler gets the whole message redelivered with the same event ids and new data, timestamp and
+signature (duplicates); there is no retry, a failed publish or a vanished product loses events (drops).
+
+A :class:`Fault` is a small value naming one thing done to one planned request. A :class:`FaultPlan` is the
+list of them: printable, saved to and loaded from JSON, and replayed exactly. Faults are drawn from their
+own RNG, separate from the workload's, so the same seed gives the same events with or without faults.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import InvalidFaultSpec
+
+__all__ = [
+    "FAULT_KINDS",
+    "FAULT_PROFILES",
+    "Fault",
+    "FaultInjector",
+    "FaultPlan",
+    "FaultSpec",
+    "parse_fault_spec",
+]
+
+#: Each family the spec sets a probability for, and the concrete faults drawn for it.
+FAULT_KINDS: dict[str, tuple[str, ...]] = {
+    "reorder": ("swap", "late"),
+    "duplicate": ("duplicate_event", "redeliver", "replay"),
+    "drop": ("drop_event", "drop"),
+    "delay": ("delay",),
+}
+_ALL_FAULTS = frozenset(name for names in FAULT_KINDS.values() for name in names)
+
+#: Named profiles; ``default`` gives every fault a fair chance within a few hundred events.
+FAULT_PROFILES: dict[str, dict[str, float]] = {
+    "none": {},
+    "default": {"reorder": 0.15, "duplicate": 0.15, "drop": 0.05, "delay": 0.05},
+    "gentle": {"reorder": 0.05, "duplicate": 0.05, "drop": 0.01, "delay": 0.02},
+    "chaos": {"reorder": 0.4, "duplicate": 0.4, "drop": 0.15, "delay": 0.2},
+}
+
+_ON_ORIGINAL = frozenset({"swap", "late", "delay", "drop_event"})
+_MAX_SHIFT = 8  # how many requests later a late or duplicated request goes out, at most
+_MAX_DELAY = 900  # virtual seconds
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """One fault on one planned request: ``target`` is the planned request's number."""
+
+    target: int
+    kind: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        p = self.params
+        texts = {
+            "swap": f"events reordered within the request as {list(p.get('order', []))}",
+            "late": f"sent {p.get('by')} requests later",
+            "delay": f"held back {p.get('seconds')} s of virtual time",
+            "duplicate_event": f"event #{p.get('index')} sent again {p.get('after')} requests later",
+            "redeliver": f"redelivered {p.get('after')} requests later, re-signed",
+            "replay": f"replayed byte for byte {p.get('after')} requests later",
+            "drop_event": f"event #{p.get('index')} lost",
+            "drop": "lost",
+        }
+        text = texts.get(self.kind, self.kind)
+        return f"request {self.target}: {text}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"target": self.target, "kind": self.kind, "params": dict(self.params)}
+
+
+@dataclass
+class FaultPlan:
+    """What was (or will be) done to which request; replayable."""
+
+    faults: list[Fault] = field(default_factory=list)
+    spec: str = ""
+
+    def by_target(self) -> dict[int, list[Fault]]:
+        grouped: dict[int, list[Fault]] = {}
+        for fault in self.faults:
+            grouped.setdefault(fault.target, []).append(fault)
+        return grouped
+
+    def counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for fault in self.faults:
+            counts[fault.kind] = counts.get(fault.kind, 0) + 1
+        return counts
+
+    def describe(self) -> str:
+        if not self.faults:
+            return "no faults"
+        return "\n".join(fault.describe() for fault in self.faults)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"version": 1, "spec": self.spec, "faults": [f.to_json() for f in self.faults]}
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_json(), indent=1) + "\n", encoding="utf-8")
+
+    @classmethod
+    def from_json(cls, data: Any) -> FaultPlan:
+        if not isinstance(data, Mapping) or not isinstance(data.get("faults"), list):
+            raise InvalidFaultSpec('a fault plan is a JSON object {"faults": [...]}')
+        faults = []
+        for index, item in enumerate(data["faults"]):
+            if not isinstance(item, Mapping):
+                raise InvalidFaultSpec(f"faults[{index}]: not an object")
+            kind, target, params = item.get("kind"), item.get("target"), item.get("params", {})
+            if kind not in _ALL_FAULTS:
+                raise InvalidFaultSpec(f"faults[{index}]: unknown kind {kind!r}: use one of "
+                                       f"{', '.join(sorted(_ALL_FAULTS))}")
+            if not isinstance(target, int) or isinstance(target, bool) or target < 0:
+                raise InvalidFaultSpec(f"faults[{index}]: target must be a request number >= 0")
+            if not isinstance(params, Mapping):
+                raise InvalidFaultSpec(f"faults[{index}]: params must be an object")
+            faults.append(Fault(target, kind, dict(params)))
+        return cls(faults, str(data.get("spec", "")))
+
+    @classmethod
+    def load(cls, path: str | Path) -> FaultPlan:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InvalidFaultSpec(f"cannot read fault plan {path}: {exc.strerror}") from None
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise InvalidFaultSpec(f"fault plan {path} is not JSON: {exc}") from None
+        return cls.from_json(data)
+
+
+@dataclass(frozen=True)
+class FaultSpec:
+    """Probabilities per fault family, e.g. ``reorder=0.3,duplicate=0.2,drop=0.1``."""
+
+    probabilities: Mapping[str, float]
+    text: str = ""
+
+    @property
+    def enabled(self) -> bool:
+        return any(p > 0 for p in self.probabilities.values())
+
+
+def parse_fault_spec(text: str | None) -> FaultSpec:
+    """Parse ``none``, a profile name (``default``...) or ``kind=p,...``; raises InvalidFaultSpec."""
+    text = (text or "none").strip()
+    if text in FAULT_PROFILES:
+        return FaultSpec(dict(FAULT_PROFILES[text]), text)
+    probabilities: dict[str, float] = {}
+    for part in text.split(","):
+        part = part.strip()
+        name, sep, value = part.partition("=")
+        name = name.strip()
+        if not sep:
+            raise InvalidFaultSpec(f"{part}: write kind=probability (e.g. drop=0.1), or one of "
+                                   f"{', '.join(FAULT_PROFILES)}")
+        if name not in FAULT_KINDS:
+            raise InvalidFaultSpec(f"{part}: unknown fault kind {name!r}: use one of {', '.join(FAULT_KINDS)}")
+        try:
+            probability = float(value)
+        except ValueError:
+            raise InvalidFaultSpec(f"{part}: not a probability") from None
+        if not 0.0 <= probability <= 1.0:
+            raise InvalidFaultSpec(f"{part}: a probability is between 0 and 1")
+        probabilities[name] = probability
+    return FaultSpec(probabilities, text)
+
+
+def draw_faults(target: int, size: int, spec: FaultSpec, rng: random.Random) -> list[Fault]:
+    """The faults for planned request ``target`` holding ``size`` events. Always draws the same
+    number of random values for a given spec, so one request's faults do not shift the next's."""
+    faults: list[Fault] = []
+    for family in ("reorder", "duplicate", "drop", "delay"):
+        probability = spec.probabilities.get(family, 0.0)
+        roll, pick, a, b = rng.random(), rng.random(), rng.randrange(1 << 30), rng.randrange(1 << 30)
+        if probability <= 0 or roll >= probability:
+            continue
+        options = FAULT_KINDS[family]
+        kind = options[int(pick * len(options))]
+        if kind in ("swap", "drop_event") and size < 2:
+            kind = {"swap": "late", "drop_event": "drop"}[kind]
+        faults.append(Fault(target, kind, _params(kind, size, a, b)))
+    return faults
+
+
+def _params(kind: str, size: int, a: int, b: int) -> dict[str, Any]:
+    shift = 1 + a % _MAX_SHIFT
+    if kind == "swap":
+        order = list(range(size))
+        random.Random(b).shuffle(order)
+        if order == sorted(order):
+            order.reverse()
+        return {"order": order}
+    if kind == "late":
+        return {"by": shift}
+    if kind == "delay":
+        return {"seconds": 1 + a % _MAX_DELAY}
+    if kind == "duplicate_event":
+        return {"index": b % size, "after": shift}
+    if kind in ("redeliver", "replay"):
+        return {"after": shift}
+    if kind == "drop_event":
+        return {"index": b % size}
+    return {}
+
+
+@dataclass
+class _Held:
+    release_position: int
+    release_epoch: float | None
+    order: Any
+
+
+class FaultInjector:
+    """A scheduler for :class:`~akeneo_events_testkit.events_api.pim.MockPim`: applies a drawn or given plan.
+
+    With a ``plan`` the faults are exactly those of the plan (replay); otherwise they are drawn from
+    ``rng`` according to ``spec`` and appended to :attr:`plan` as they happen.
+    """
+
+    def __init__(self, spec: FaultSpec | str | None = None, *, rng: random.Random | None = None,
+                 plan: FaultPlan | None = None) -> None:
+        if plan is not None and spec is None:
+            spec = FaultSpec({}, plan.spec)  # replaying: the spec text only labels the plan
+        self.spec = spec if isinstance(spec, FaultSpec) else parse_fault_spec(spec)
+        self.rng = rng or random.Random(0)
+        self._given = plan.by_target() if plan is not None else None
+        self.plan = FaultPlan(spec=self.spec.text) if plan is None else plan
+        self.skipped: list[Fault] = []
+
+    def faults_for(self, target: int, size: int) -> list[Fault]:
+        if self._given is not None:
+            return self._given.get(target, [])
+        faults = draw_faults(target, size, self.spec, self.rng)
+        self.plan.faults.extend(faults)
+        return faults
+
+    def __call__(self, planned: Iterator[Any]) -> Iterator[Any]:
+        from .schedule import SendOrder
+
+        held: list[_Held] = []
+        position = 0
+        next_id = 0
+
+        def new_id() -> int:
+            nonlocal next_id
+            next_id += 1
+            return next_id - 1
+
+        def ready(epoch: float | None) -> Iterator[Any]:
+            nonlocal position
+            while True:
+                due = [h for h in held if h.release_position <= position
+                       and (h.release_epoch is None or (epoch is not None and epoch >= h.release_epoch))]
+                if not due:
+                    return
+                first = min(due, key=lambda h: (h.release_position, h.order.order_id))
+                held.remove(first)
+                position += 1
+                yield first.order
+
+        for item in planned:
+            epoch = float(item.message.changes[0].epoch) if item.message.changes else None
+            yield from ready(epoch)
+            changes = list(item.changes)
+            faults = self.faults_for(item.seq, len(changes))
+            # the original request is tagged only with what happened to it; duplicates carry their own tag
+            names = tuple(f.kind for f in faults if f.kind in _ON_ORIGINAL)
+            keep_bytes = any(f.kind == "replay" for f in faults)
+            main_id = new_id()
+            extras: list[_Held] = []
+            hold_by, hold_until, dropped = 0, None, False
+            for fault in faults:
+                p = fault.params
+                if fault.kind == "swap" and _is_permutation(p.get("order"), len(changes)):
+                    changes = [changes[i] for i in p["order"]]
+                elif fault.kind == "drop_event" and _index_ok(p.get("index"), item.changes):
+                    dropped_change = item.changes[p["index"]]
+                    changes = [c for c in changes if c is not dropped_change]
+                elif fault.kind == "drop":
+                    dropped = True
+                elif fault.kind == "late":
+                    hold_by = max(hold_by, _positive(p.get("by")))
+                elif fault.kind == "delay" and epoch is not None:
+                    hold_until = epoch + _positive(p.get("seconds"))
+                elif fault.kind == "duplicate_event" and _index_ok(p.get("index"), item.changes):
+                    order = SendOrder(item, (item.changes[p["index"]],), ("duplicate_event",), None, new_id())
+                    extras.append(_Held(position + _positive(p.get("after")), None, order))
+                elif fault.kind == "redeliver":
+                    order = SendOrder(item, item.changes, ("redeliver",), None, new_id())
+                    extras.append(_Held(position + _positive(p.get("after")), None, order))
+                elif fault.kind == "replay":
+                    order = SendOrder(item, item.changes, ("replay",), main_id, new_id())
+                    extras.append(_Held(position + _positive(p.get("after")), None, order))
+                else:
+                    self.skipped.append(fault)
+            if not dropped and changes:
+                main = SendOrder(item, tuple(changes), names, None, main_id, keep_bytes)
+                if hold_by or hold_until is not None:
+                    held.append(_Held(position + hold_by, hold_until, main))
+                else:
+                    position += 1
+                    yield main
+            held.extend(extras)
+            yield from ready(epoch)
+        # end of the activity: everything held back goes out, in release order
+        for remaining in sorted(held, key=lambda h: (h.release_position, h.order.order_id)):
+            yield remaining.order
+
+
+def _positive(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 1
+
+
+def _index_ok(index: Any, changes: tuple[Any, ...]) -> bool:
+    return isinstance(index, int) and not isinstance(index, bool) and 0 <= index < len(changes)
+
+
+def _is_permutation(order: Any, size: int) -> bool:
+    return isinstance(order, list) and sorted(order) == list(range(size))
+

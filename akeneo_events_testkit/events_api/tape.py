@@ -1,0 +1,110 @@
+"""Replay a delivery tape: the exact traffic of a recorded run, re-signed, against a (fixed) receiver.
+
+A tape is the JSON Lines file written by ``--record`` on ``emit`` and ``fuzz``: the run's settings, every
+generated event, and every request with its exact body bytes, headers (signature redacted) and the recipe
+that signs it. Replaying re-signs each request at its new send time with the secret given now, keeping each
+probe's flaw, and sends them in the recorded order like the PIM (0.5 s timeout, no retry).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..clock import Clock, SystemClock
+from ..errors import InvalidPayload
+from ..judging.tapes import read_tape_lines
+from ..transport.sender import Outcome, Sender
+from ..transport.targets import Target
+from ..versions import Action, get_profile
+from .probes import Recipe
+from .truth import GeneratedEvent, GroundTruth, RequestRecord, attempt_to_record
+
+__all__ = ["Tape", "TapeRequest", "load_tape", "replay_tape"]
+
+
+@dataclass(frozen=True)
+class TapeRequest:
+    record: RequestRecord
+    body: bytes
+    recipe: Recipe
+
+
+@dataclass
+class Tape:
+    meta: dict[str, Any] = field(default_factory=dict)
+    events: list[GeneratedEvent] = field(default_factory=list)
+    requests: list[TapeRequest] = field(default_factory=list)
+
+
+def load_tape(path: str | Path) -> Tape:
+    """Read a tape; raises :class:`InvalidPayload` naming the line that is wrong."""
+    tape = Tape()
+    source = Path(path)
+    for number, data in read_tape_lines(source):
+        try:
+            if data["type"] == "run":
+                tape.meta = {k: v for k, v in data.items() if k != "type"}
+            elif data["type"] == "event":
+                tape.events.append(GeneratedEvent(data["event_id"], data["key"], Action(data["action"]),
+                                                  data["epoch"], data["version"], data["author"], data["operation"]))
+            elif data["type"] == "request" and "body_b64" in data:
+                record = RequestRecord(
+                    seq=data["seq"], subscription=data["subscription"], event_ids=tuple(data["event_ids"]),
+                    versions=tuple(data["versions"]), timestamp=data["timestamp"], body_size=data["body_size"],
+                    outcome=Outcome(data["outcome"]), status=data["status"], latency=data["latency"],
+                    reason=data.get("reason", ""), faults=tuple(data.get("faults", ())), probe=data.get("probe"),
+                    message=data.get("message"),
+                )
+                tape.requests.append(TapeRequest(record, base64.b64decode(data["body_b64"]),
+                                                 Recipe.from_json(data.get("recipe", {}))))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InvalidPayload(f"{source}:{number}: malformed {data.get('type')} record ({exc})") from None
+    if not tape.requests:
+        raise InvalidPayload(f"{source}: no requests to replay; record one with --record FILE.jsonl")
+    return tape
+
+
+def replay_tape(
+    tape: Tape,
+    target: Target,
+    *,
+    secret: str,
+    clock: Clock | None = None,
+    subscription: str | None = None,
+) -> GroundTruth:
+    """Send the tape's requests again, re-signed now; returns a ground truth for the oracle."""
+    clock = clock or SystemClock()
+    profile = get_profile(str(tape.meta.get("profile", "saas")), uuid_mode=bool(tape.meta.get("uuid_mode")) or None)
+    truth = GroundTruth(meta={**tape.meta, "replayed": True})
+    for event in tape.events:
+        truth.add_event(event)
+
+    async def run() -> None:
+        async with Sender(target, follow_redirects=profile.follow_redirects) as sender:
+            for item in tape.requests:
+                if subscription is not None and item.record.subscription != subscription:
+                    continue
+                timestamp = int(clock.now())
+                headers = item.recipe.headers(secret, timestamp, item.body, profile.user_agent)
+                attempt = await sender.post(item.body, headers)
+                old = item.record
+                truth.add_request(attempt_to_record(
+                    attempt, seq=len(truth.requests), subscription=old.subscription, event_ids=old.event_ids,
+                    versions=old.versions, timestamp=timestamp, body_size=len(item.body), faults=old.faults,
+                    probe=old.probe, message=old.message,
+                ))
+
+    asyncio.run(run())
+    return truth
+
+
+def compare(tape: Tape, replayed: GroundTruth) -> Mapping[str, int]:
+    """How the answers changed: counts of ``same`` and ``changed`` statuses, request by request."""
+    same = sum(1 for old, new in zip(tape.requests, replayed.requests, strict=False)
+               if old.record.status == new.status)
+    return {"same": same, "changed": len(replayed.requests) - same}

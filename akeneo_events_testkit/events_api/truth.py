@@ -1,0 +1,182 @@
+"""The emitter's ground truth: what was generated, what was sent, and what the receiver answered.
+
+The oracle judges a receiver against this record. It can be streamed to a JSON Lines file as it is made;
+secrets are never part of it (only signatures, which prove nothing without the secret).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from ..credentials import REDACTED
+from ..judging.content import ContentExpectation, note_content
+from ..transport.sender import Attempt, Outcome
+from ..versions import Action
+from .limits import LogEntry
+
+__all__ = [
+    "GeneratedEvent",
+    "GroundTruth",
+    "RequestRecord",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class GeneratedEvent:
+    """One event as generated at save time."""
+
+    event_id: str
+    key: str
+    action: Action
+    epoch: int
+    version: int
+    author: str
+    operation: int
+
+    @property
+    def is_removal(self) -> bool:
+        return self.action.is_removal
+
+
+@dataclass(frozen=True, slots=True)
+class RequestRecord:
+    """One request sent (or attempted) to one subscription, with its fate."""
+
+    seq: int
+    subscription: str
+    event_ids: tuple[str, ...]
+    versions: tuple[int, ...]  # the resource version each event's data carried
+    timestamp: int
+    body_size: int
+    outcome: Outcome
+    status: int | None
+    latency: float
+    reason: str = ""
+    faults: tuple[str, ...] = ()
+    probe: str | None = None  # the probe kind, for security probes
+    message: int | None = None
+
+    @property
+    def acknowledged(self) -> bool:
+        return self.outcome is Outcome.SENT
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["outcome"] = self.outcome.value
+        data["latency"] = round(self.latency, 6)
+        return data
+
+
+@dataclass
+class GroundTruth:
+    """Everything the emitter knows about one run, per subscription."""
+
+    events: dict[str, GeneratedEvent] = field(default_factory=dict)
+    requests: list[RequestRecord] = field(default_factory=list)
+    dropped: Counter[str] = field(default_factory=Counter)  # reason -> events not sent
+    log: list[LogEntry] = field(default_factory=list)
+    keep_log: int = 1000
+    meta: dict[str, Any] = field(default_factory=dict)
+    content: dict[str, ContentExpectation] = field(default_factory=dict)
+    _stream: IO[str] | None = field(default=None, repr=False)
+
+    def stream_to(self, path: str | Path) -> None:
+        """Also write every record, as it is made, to a JSON Lines file."""
+        self._stream = open(path, "w", encoding="utf-8")  # noqa: SIM115 - closed by close()
+
+    def set_meta(self, **meta: Any) -> None:
+        """Describe the run (seed, profile...); the tape's first line."""
+        self.meta.update(meta)
+        self._write({"type": "run", **self.meta})
+
+    def close(self) -> None:
+        if self._stream is not None:
+            self._stream.close()
+            self._stream = None
+
+    def _write(self, record: Mapping[str, Any]) -> None:
+        if self._stream is not None:
+            self._stream.write(json.dumps(record, separators=(",", ":"), default=str) + "\n")
+
+    def add_event(self, event: GeneratedEvent) -> None:
+        self.events[event.event_id] = event
+        if self._stream is not None:
+            self._write({"type": "event", **asdict(event), "action": event.action.value})
+
+    def add_request(
+        self,
+        record: RequestRecord,
+        *,
+        body: bytes | None = None,
+        headers: Sequence[tuple[str, str | bytes]] = (),
+        recipe: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Keep ``record``; the stream (the delivery tape) also gets the exact bytes sent, the headers with
+        the signature redacted, and the recipe that re-signs them on ``replay``."""
+        self.requests.append(record)
+        if self._stream is not None:
+            line: dict[str, Any] = {"type": "request", **record.to_json()}
+            if body is not None:
+                line["body_b64"] = base64.b64encode(body).decode("ascii")
+                line["headers"] = [[name, REDACTED if name.lower() == "x-akeneo-request-signature"
+                                    else (value.decode("latin-1") if isinstance(value, bytes) else value)]
+                                   for name, value in headers]
+                line["recipe"] = dict(recipe or {})
+            self._write(line)
+
+    @property
+    def wants_log(self) -> bool:
+        """Whether :meth:`add_log` would keep or write an entry: the log is capped, building one costs."""
+        return len(self.log) < self.keep_log or self._stream is not None
+
+    def add_log(self, entry: LogEntry) -> None:
+        if len(self.log) < self.keep_log:
+            self.log.append(entry)
+        if self._stream is not None:
+            self._write({"type": "log", "level": entry.level, "message": entry.message,
+                         "epoch": entry.epoch})
+
+    def note_content(self, key: str, epoch: float, current: str | None, carried: str | None) -> None:
+        """An acknowledged delivery of an event of ``key`` at ``epoch``: the state then, and the data carried."""
+        note_content(self.content, key, epoch, current, carried)
+
+    def drop(self, reason: str, count: int = 1) -> None:
+        self.dropped[reason] += count
+
+    def genuine_requests(self, subscription: str | None = None) -> Iterator[RequestRecord]:
+        """Requests that carried real traffic (not probes)."""
+        for record in self.requests:
+            if record.probe is None and (subscription is None or record.subscription == subscription):
+                yield record
+
+    def latencies(self) -> list[float]:
+        return [r.latency for r in self.requests if r.status is not None]
+
+    def outcome_counts(self) -> Counter[str]:
+        return Counter(r.outcome.value for r in self.requests)
+
+
+def attempt_to_record(
+    attempt: Attempt,
+    *,
+    seq: int,
+    subscription: str,
+    event_ids: tuple[str, ...],
+    versions: tuple[int, ...],
+    timestamp: int,
+    body_size: int,
+    faults: tuple[str, ...] = (),
+    probe: str | None = None,
+    message: int | None = None,
+) -> RequestRecord:
+    return RequestRecord(
+        seq=seq, subscription=subscription, event_ids=event_ids, versions=versions, timestamp=timestamp,
+        body_size=body_size, outcome=attempt.outcome, status=attempt.status, latency=attempt.latency,
+        reason=attempt.reason, faults=faults, probe=probe, message=message,
+    )

@@ -1,0 +1,138 @@
+"""Hypothesis strategies for the Event Platform: CloudEvents and the signed requests that carry them.
+
+The Event Platform's counterpart of :mod:`.strategies` (event-platform-facts.md sections 1, 2 and 4)::
+
+    from hypothesis import given
+    from akeneo_events_testkit import ep_strategies as aeps
+
+    @given(aeps.ep_requests(secret="s3cret"))
+    def test_receiver_accepts_any_genuine_event(request): ...
+
+Each CloudEvent is valid against the kit's ``event-platform`` schemas: a product or product model event
+with thin data (``product.uuid``, ``product_model.code``), an author, and for ``*.updated.delta`` the
+``changes`` between two drawn states, each value in the shape the platform gives its attribute type.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from hypothesis import strategies as st
+from hypothesis.strategies import SearchStrategy
+
+from ...event_platform.delta import delta_changes
+from ...event_platform.signing import EpSecrets, ep_headers
+from ...event_platform.wire import DEFAULT_SOURCE, CloudEvent, cloud_event
+from ...versions import Action, AuthorType, get_profile
+from .events_api import AUTHORS, DEFAULT_SECRET, DEFAULT_START, _as_action, _check_strategy, _fail
+from .payloads import _codes, _draw_resource, _uuid4s
+
+__all__ = ["EpRequest", "cloud_events", "ep_requests"]
+
+#: The types of the attributes :mod:`._payloads` draws values for, so that deltas take their shapes.
+ATTRIBUTE_TYPES = {
+    "name": "pim_catalog_text", "description": "pim_catalog_textarea", "weight": "pim_catalog_metric",
+    "price": "pim_catalog_price_collection", "color": "pim_catalog_simpleselect",
+    "materials": "pim_catalog_multiselect", "waterproof": "pim_catalog_boolean", "release_date": "pim_catalog_date",
+    "picture": "pim_catalog_image", "stock": "pim_catalog_number", "ratio": "pim_catalog_number",
+}
+_UPDATES = frozenset({Action.PRODUCT_UPDATED, Action.PRODUCT_MODEL_UPDATED})
+_SAAS = get_profile("saas", uuid_mode=True)
+_YEAR = 365 * 86_400
+
+
+@dataclass(frozen=True)
+class EpRequest:
+    """One POST as the platform sends it: the raw body and its headers (signatures, algorithm)."""
+
+    event: CloudEvent
+    body: bytes
+    headers: tuple[tuple[str, str], ...]
+
+
+def _changes(draw: st.DrawFn, action: Action, code: str, epoch: int) -> dict[str, object]:
+    """The ``changes`` between two drawn states of one resource; never empty (the platform sends no empty
+    delta)."""
+    entity = Action.PRODUCT_UPDATED if action is Action.PRODUCT_UPDATED else Action.PRODUCT_MODEL_UPDATED
+    before = _draw_resource(draw, entity, _SAAS, True, code, epoch - 60, 0, "https://pim.test")
+    after = _draw_resource(draw, entity, _SAAS, True, code, epoch, 0, "https://pim.test")
+    changes = delta_changes(before, after, attribute_types=ATTRIBUTE_TYPES, main_identifier="sku")
+    if not changes:
+        name = "enabled" if action is Action.PRODUCT_UPDATED else "parent"
+        changes = {name: {"previous": True, "new": False} if name == "enabled" else {"previous": None, "new": code}}
+    return changes
+
+
+def cloud_events(
+    *,
+    actions: SearchStrategy[Action] | None = None,
+    deltas: SearchStrategy[bool] | None = None,
+    uuids: SearchStrategy[str] | None = None,
+    authors: SearchStrategy[tuple[str, AuthorType]] | None = None,
+    epochs: SearchStrategy[int] | None = None,
+    subscription_ids: SearchStrategy[str] | None = None,
+    sources: SearchStrategy[str] | None = None,
+) -> SearchStrategy[CloudEvent]:
+    """CloudEvents of product and product model changes, each valid against the ``event-platform`` schemas.
+
+    ``actions`` draws the change (created, updated, removed for products and product models); ``deltas``
+    whether an update is sent as ``*.updated.delta`` (default: either); ``uuids`` the product uuid (a small
+    set gives several events about one product); ``authors`` ``(name, AuthorType)`` pairs (``api`` authors
+    are client ids, the ones a receiver must drop when they are its own, section 6); ``epochs`` the event
+    ``time`` in Unix seconds (second precision, section 1).
+    """
+    for name, value in (("actions", actions), ("deltas", deltas), ("uuids", uuids), ("authors", authors),
+                        ("epochs", epochs), ("subscription_ids", subscription_ids), ("sources", sources)):
+        if value is not None:
+            _check_strategy(name, value)
+    drawn_actions = actions if actions is not None else st.sampled_from(list(Action))
+    drawn_deltas = deltas if deltas is not None else st.booleans()
+    drawn_uuids = uuids if uuids is not None else _uuid4s
+    drawn_authors = authors if authors is not None else st.sampled_from(sorted(AUTHORS.items()))
+    drawn_epochs = epochs if epochs is not None else st.integers(DEFAULT_START, DEFAULT_START + _YEAR)
+    drawn_subscriptions = subscription_ids if subscription_ids is not None else st.just("01J0000000000000000000SUB1")
+    drawn_sources = sources if sources is not None else st.just(DEFAULT_SOURCE)
+
+    @st.composite
+    def build(draw: st.DrawFn) -> CloudEvent:
+        action = _as_action(draw(drawn_actions))
+        uuid, code, (author, author_type) = draw(drawn_uuids), draw(_codes), draw(drawn_authors)
+        epoch = draw(drawn_epochs)
+        if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:
+            _fail(f"epochs generated {epoch!r}: generate Unix seconds (ints >= 0)")
+        if not isinstance(author, str) or not author:
+            _fail(f"authors generated {author!r}: generate (non-empty name, AuthorType) pairs")
+        changes = _changes(draw, action, code, epoch) if action in _UPDATES and draw(drawn_deltas) else None
+        return cloud_event(action=action, resource={"uuid": str(uuid), "code": code}, epoch=epoch, author=author,
+                           author_type=AuthorType(author_type), rng=random.Random(draw(st.integers(0, 2**64))),
+                           subscription_id=draw(drawn_subscriptions), source=draw(drawn_sources), changes=changes)
+
+    return build()
+
+
+def ep_requests(
+    *,
+    secret: str = DEFAULT_SECRET,
+    secondary: str | None = None,
+    custom_headers: Sequence[tuple[str, str]] = (),
+    events: SearchStrategy[CloudEvent] | None = None,
+) -> SearchStrategy[EpRequest]:
+    """Requests as the platform sends them: one CloudEvent (from ``events``, default :func:`cloud_events`)
+    signed with ``secret`` as the primary secret and ``secondary`` (during a rotation), custom headers
+    added after signing (sections 1 and 2)."""
+    if not isinstance(secret, str) or not secret:
+        _fail("secret must be a non-empty str: the one the receiver under test is configured with")
+    if secondary is not None and (not isinstance(secondary, str) or not secondary):
+        _fail("secondary must be None or a non-empty str: the old secret during a rotation")
+    if events is not None:
+        _check_strategy("events", events)
+    secrets = EpSecrets(secret, secondary)
+    custom = tuple(custom_headers)
+    try:
+        ep_headers(b"", secrets, custom=custom)
+    except ValueError as exc:
+        _fail(f"custom_headers: {exc}")
+    source = events if events is not None else cloud_events()
+    return source.map(lambda event: EpRequest(event, event.raw, ep_headers(event.raw, secrets, custom=custom)))

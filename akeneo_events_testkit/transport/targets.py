@@ -1,0 +1,122 @@
+"""Where requests go: a URL (real HTTP), an ASGI or WSGI app (in-process), or any httpx transport.
+
+One :data:`Target` type and one place that tells an ASGI app from a WSGI app, for both wire profiles.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import ipaddress
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from ..errors import UsageError
+from .wsgi import WSGITransport
+
+__all__ = [
+    "Target",
+    "check_request_url",
+    "make_transport",
+]
+
+
+IN_PROCESS_BASE = "http://receiver.invalid"
+
+
+Target = Any  # a URL string, an ASGI app, a WSGI app, or an httpx transport
+
+
+class _ThreadedTransport(httpx.AsyncBaseTransport):
+    """Runs a synchronous httpx transport (e.g. ``WSGITransport``) in a worker thread."""
+
+    def __init__(self, transport: httpx.BaseTransport) -> None:
+        self._transport = transport
+        #: exceptions raised by the in-process app; each request that raised got a 500
+        self.app_errors: list[BaseException] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        body = await request.aread()
+        sync_request = httpx.Request(request.method, request.url, headers=request.headers, content=body)
+
+        def call() -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+            response = self._transport.handle_request(sync_request)
+            try:
+                content = response.read()
+            finally:
+                response.close()
+            return response.status_code, response.headers.raw, content
+
+        try:
+            status, headers, content = await asyncio.to_thread(call)
+        except Exception as exc:  # the app crashed: a real server would answer 500
+            self.app_errors.append(exc)
+            return httpx.Response(500, stream=httpx.ByteStream(b""))
+        return httpx.Response(status, headers=headers, stream=httpx.ByteStream(content))
+
+    async def aclose(self) -> None:
+        await asyncio.to_thread(self._transport.close)
+
+
+def _is_asgi(app: Callable[..., Any]) -> bool:
+    call = app if inspect.isfunction(app) or inspect.ismethod(app) else getattr(app, "__call__", None)  # noqa: B004
+    if call is None:
+        return False
+    if inspect.iscoroutinefunction(call):
+        return True
+    try:
+        params = [p for p in inspect.signature(call).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        return False
+    return len(params) == 3
+
+
+def make_transport(target: Target) -> tuple[httpx.AsyncBaseTransport | None, str]:
+    """An async transport and base URL for ``target`` (None transport means real HTTP to the URL)."""
+    if isinstance(target, str):
+        url = httpx.URL(target)
+        if url.scheme not in ("http", "https") or not url.host:
+            raise UsageError(f"{target!r} is not an http(s) URL: write it like http://127.0.0.1:8000/webhook")
+        return None, target
+    if isinstance(target, httpx.AsyncBaseTransport):
+        return target, IN_PROCESS_BASE + "/"
+    if isinstance(target, httpx.BaseTransport):
+        return _ThreadedTransport(target), IN_PROCESS_BASE + "/"
+    if callable(target):
+        if _is_asgi(target):
+            return httpx.ASGITransport(app=target, raise_app_exceptions=False), IN_PROCESS_BASE + "/"
+        return _ThreadedTransport(WSGITransport(target)), IN_PROCESS_BASE + "/"
+    raise UsageError(
+        f"cannot deliver to {type(target).__name__}: pass a URL, an ASGI app, a WSGI app or a transport"
+    )
+
+
+def check_request_url(url: str) -> list[str]:
+    """Why the real PIM would refuse ``url`` as a Request URL (empty when it would accept it).
+
+    The PIM validates with ``Url``, ``NotBlank`` and ``NotPrivateNetworkUrl``: private and reserved IP
+    ranges are blocked (facts section 4). The kit still delivers to loopback, where tests live; this only
+    warns. Host names are not resolved (no DNS lookups from a test kit).
+    """
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        return [f"not a valid URL: {exc}"]
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        return ["the PIM only accepts absolute http(s) URLs"]
+    host = parsed.host
+    if host == "localhost" or host.endswith(".localhost"):
+        return [f"{host} is a loopback name: the real PIM refuses private network URLs"]
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return []
+    if address.is_loopback:
+        return [f"{host} is a loopback address: the real PIM refuses private network URLs"]
+    if address.is_private or address.is_reserved or address.is_link_local or address.is_multicast \
+            or address.is_unspecified:
+        return [f"{host} is in a private or reserved range: the real PIM refuses it"]
+    return []
