@@ -24,7 +24,7 @@ from .failures import ReceiverServerError, ViolationsFound, describe_exception
 from .judging.observation import ObservationSource
 from .judging.render import format_violations
 from .judging.verdict import Verdict
-from .versions import Action, resource_key
+from .versions import EVENT_PLATFORM, Action, resource_key
 
 if TYPE_CHECKING:
     from .event_platform.campaign import EpCampaignConfig, EpCampaignResult
@@ -366,7 +366,7 @@ def assert_receiver_correct(
     uuid_mode: bool | None = None,
     probes: bool = True,
     strict: bool = False,
-) -> CampaignResult:
+) -> CampaignResult | EpCampaignResult:
     """Fuzz ``target`` (a URL, an ASGI app or a WSGI app) like the PIM would, and judge what it did.
 
     ``observe`` (or ``state_url``) gives the receiver's observation; ``path`` is where an in-process app
@@ -378,6 +378,15 @@ def assert_receiver_correct(
     :class:`~.failures.ViolationsFound` with the failure anatomy otherwise.
     """
     __tracebackhide__ = True
+    if profile == EVENT_PLATFORM:
+        refused = [name for name, value in (("uuid_mode", uuid_mode), ("strict", strict)) if value]
+        if refused:
+            raise UsageError(f"{', '.join(refused)} applies to the Events API profiles only, not to "
+                             f"profile={EVENT_PLATFORM!r}: drop it")
+        from .event_platform.campaign import EpCampaignConfig
+
+        ep_config = EpCampaignConfig(seed=seed, events=events, faults=faults, probes=probes)
+        return assert_ep_campaign(ep_config, target, secret=secret, observe=observe, state_url=state_url, path=path)
     config = CampaignConfig(seed=seed, events=events, faults=faults, profile=profile, uuid_mode=uuid_mode,
                             probes=probes, strict=strict)
     return assert_campaign(config, target, secret=secret, observe=observe, state_url=state_url, path=path)

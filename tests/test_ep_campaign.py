@@ -106,3 +106,24 @@ def test_cli_as_a_subprocess_rejects_unknown_profiles() -> None:
     done = subprocess.run([sys.executable, "-m", "akeneo_events_testkit.cli", "fuzz", "--profile", "nope"],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "nope" in done.stderr
+
+
+def test_assert_receiver_correct_runs_the_event_platform_profile() -> None:
+    """``profile="event-platform"`` dispatches to the Event Platform campaign (it used to raise UnknownProfile)."""
+    from akeneo_events_testkit import assert_receiver_correct
+    from akeneo_events_testkit.event_platform.campaign import EpCampaignResult
+    from akeneo_events_testkit.failures import ViolationsFound
+
+    secret = "ep-secret-for-the-assertion"
+    receiver = ReferenceReceiver(secret, ep_secrets=[secret], own_client_id="magento_0000")
+    result = assert_receiver_correct(receiver.asgi(), secret=secret, observe=receiver.observation, events=60,
+                                     profile="event-platform")
+    assert isinstance(result, EpCampaignResult) and result.passed
+    assert result.verdict.stats["events_generated"] > 0
+    careless = ReferenceReceiver("another-secret", ep_secrets=["another-secret"])
+    with pytest.raises(ViolationsFound, match="rejected_valid|rotation_rejected"):
+        assert_receiver_correct(careless.asgi(), secret=secret, observe=careless.observation, events=30,
+                                profile="event-platform")
+    with pytest.raises(UsageError, match="strict applies to the Events API profiles only"):
+        assert_receiver_correct(receiver.asgi(), secret=secret, observe=receiver.observation,
+                                profile="event-platform", strict=True)
