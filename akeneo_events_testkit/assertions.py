@@ -19,15 +19,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import httpx
 
 from .errors import KitError, UsageError
-from .events_api.campaign import CampaignConfig, CampaignResult, reproduce_command, run_campaign
 from .failures import ReceiverServerError, ViolationsFound, describe_exception
 from .judging.observation import ObservationSource
-from .judging.render import format_violations
 from .judging.verdict import Verdict
-from .versions import EVENT_PLATFORM, Action, resource_key
+from .profiles import profile_of, refuse_foreign_options, resolve
+from .versions import Action, resource_key
 
 if TYPE_CHECKING:
-    from .event_platform.campaign import EpCampaignConfig, EpCampaignResult
+    from .judging.profile import CampaignOutcome
     from .transport.targets import Target
 
 __all__ = [
@@ -204,7 +203,7 @@ def _label(target: Target) -> str:
 
 
 def render_failure(
-    result: CampaignResult,
+    result: CampaignOutcome,
     *,
     label: str,
     rerun: str | None = None,
@@ -216,11 +215,10 @@ def render_failure(
     The oracle's own text puts the fuzz command alone on the ``Reproduce with:`` line; here the line leads
     with ``rerun`` (the pytest command) so the first thing to paste reruns the very test.
     """
-    config = result.config
-    headline = (f"Receiver {label} mishandled the PIM's traffic (seed {config.seed}, {config.events} events, "
-                f"profile {config.profile}, faults {config.faults if config.plan is None else 'plan'})")
-    return _anatomy(headline, format_violations(_without_reproduce(result.verdict)), app_errors=app_errors,
-                    rerun=rerun, fuzz=fuzz_command or result.reproduce)
+    profile = profile_of(result)
+    result.target = label
+    return _anatomy(profile.headline(result), profile.format_verdict(result, _without_reproduce(result.verdict)),
+                    app_errors=app_errors, rerun=rerun, fuzz=fuzz_command or result.reproduce)
 
 
 def _without_reproduce(verdict: Verdict) -> Verdict:
@@ -249,7 +247,7 @@ def _check_inputs(secret: str, observe: Any, state_url: str | None) -> None:
                          "state_url= (where the receiver serves it); see README: observation contract")
 
 
-_Result = TypeVar("_Result", "CampaignResult", "EpCampaignResult")
+_Result = TypeVar("_Result", bound="CampaignOutcome")
 
 
 def _passed_or_raise(result: _Result, guard: AppErrorGuard, anatomy: Callable[[list[BaseException]], str]
@@ -267,7 +265,7 @@ def _passed_or_raise(result: _Result, guard: AppErrorGuard, anatomy: Callable[[l
 
 
 def assert_campaign(
-    config: CampaignConfig,
+    config: Any,
     target: Target,
     *,
     secret: str,
@@ -279,77 +277,39 @@ def assert_campaign(
     label: str | None = None,
     guard: AppErrorGuard | None = None,
     rest_api: Any = None,
-) -> CampaignResult:
-    """Run one campaign against ``target`` and raise :class:`ViolationsFound` if the oracle finds errors.
+) -> Any:
+    """Run one campaign of ``config``'s wire profile against ``target`` and raise :class:`ViolationsFound`
+    if the oracle finds errors.
 
-    With ``rest_api`` (a :class:`~akeneo_events_testkit.restapi.RestApi`), the API serves the campaign's
-    timeline and the data the receiver reports is judged too.
+    ``config`` is a :class:`~.events_api.campaign.CampaignConfig` or an
+    :class:`~.event_platform.campaign.EpCampaignConfig`. The receiver holds ``secret``; with an Event Platform
+    rotation, the kit generates the other secret of the pair (the new one when ``secret`` is the old). With
+    ``rest_api`` (a :class:`~akeneo_events_testkit.restapi.RestApi`), the API serves the campaign's timeline
+    and the data the receiver reports is judged too.
 
     Warnings (``replay_accepted`` unless ``strict``) do not fail. Kit misuse and an unreachable receiver raise
     :mod:`errors` (``ReceiverUnreachable``, ``InvalidObservation``...), never a hang: every wait is bounded.
     """
     __tracebackhide__ = True
+    profile = profile_of(config)
     _check_inputs(secret, observe, state_url)
     guard = guard if guard is not None else AppErrorGuard()
     reader = observation_source(observe) if observe is not None else None
     try:
-        if rest_api is not None:
-            config = replace(config, content=True)
-        result = run_campaign(config, target=guard.wrap(target, path=path), secret=str(secret), state_url=state_url,
-                              observe=reader, rest_api=rest_api)
+        result = profile.run(config, target=guard.wrap(target, path=path), secret=str(secret), state_url=state_url,
+                             observe=reader, rest_api=rest_api, receiver_holds_secret=True)
     except KitError as exc:  # its message names the fix; the kit's frames would only bury it
         raise exc.with_traceback(None) from None
-    result.target = label or _label(target)
-    url = target if isinstance(target, str) else "URL"
-    fuzz = fuzz_command if fuzz_command is not None else reproduce_command(config, url=url,
-                                                                           state_url=state_url or "STATE_URL")
+    result.target = target_label = label or _label(target)
+    fuzz = fuzz_command if fuzz_command is not None else profile.reproduce(
+        config, url=target if isinstance(target, str) else "URL", state_url=state_url or "STATE_URL",
+        start=result.start)
     return _passed_or_raise(result, guard, lambda crashes: render_failure(
-        result, label=result.target, rerun=rerun, fuzz_command=fuzz, app_errors=crashes))
+        result, label=target_label, rerun=rerun, fuzz_command=fuzz, app_errors=crashes))
 
 
-def assert_ep_campaign(
-    config: EpCampaignConfig,
-    target: Target,
-    *,
-    secret: str,
-    observe: Any = None,
-    state_url: str | None = None,
-    path: str | None = None,
-    rerun: str | None = None,
-    label: str | None = None,
-    guard: AppErrorGuard | None = None,
-    rest_api: Any = None,
-) -> EpCampaignResult:
-    """:func:`assert_campaign` for the Event Platform profile: deliver, judge, raise :class:`ViolationsFound`.
-
-    The receiver holds ``secret``; the platform signs with it (with ``config.rotation``, a generated secret
-    is added as the other of the pair: the new one when ``secret`` is the old, else the old one). With
-    ``rest_api``, the API serves the run's timeline and the data the receiver reports is judged too.
-    """
-    __tracebackhide__ = True
-    from .credentials import generate_secret
-    from .event_platform.campaign import reproduce_ep, run_ep_campaign
-    from .event_platform.oracle import format_ep_verdict
-    from .event_platform.signing import EpSecrets
-
-    _check_inputs(secret, observe, state_url)
-    guard = guard if guard is not None else AppErrorGuard()
-    reader = observation_source(observe) if observe is not None else None
-    # with a rotation, the receiver holds ``secret`` as the old (secondary) or the new (primary) secret
-    other = generate_secret() if config.rotation else None
-    secrets = EpSecrets(other, str(secret)) if other and config.rotation == "old" else EpSecrets(str(secret), other)
-    try:
-        result = run_ep_campaign(config, target=guard.wrap(target, path=path), secrets=secrets,
-                                 held_secrets=[str(secret)], observe=reader, state_url=state_url, rest_api=rest_api)
-    except KitError as exc:
-        raise exc.with_traceback(None) from None
-    result.target = label or _label(target)
-    headline = (f"Receiver {result.target} mishandled the Event Platform's traffic (seed {config.seed}, "
-                f"{config.events} events, profile event-platform, faults {config.faults})")
-    fuzz = reproduce_ep(config, url=target if isinstance(target, str) else "URL", start=result.truth.meta.get("start"))
-    return _passed_or_raise(result, guard, lambda crashes: _anatomy(
-        headline, format_ep_verdict(_without_reproduce(result.verdict), result.truth), app_errors=crashes,
-        rerun=rerun, fuzz=fuzz))
+#: The Event Platform spelling of :func:`assert_campaign`, kept for callers of 0.1.
+assert_ep_campaign = assert_campaign
 
 
 def assert_receiver_correct(
@@ -366,27 +326,24 @@ def assert_receiver_correct(
     uuid_mode: bool | None = None,
     probes: bool = True,
     strict: bool = False,
-) -> CampaignResult | EpCampaignResult:
+) -> Any:
     """Fuzz ``target`` (a URL, an ASGI app or a WSGI app) like the PIM would, and judge what it did.
 
     ``observe`` (or ``state_url``) gives the receiver's observation; ``path`` is where an in-process app
-    takes the PIM's POSTs (default ``/``).
+    takes the PIM's POSTs (default ``/``). ``profile`` is a PIM version of the Events API or
+    ``event-platform``; ``uuid_mode`` and ``strict`` apply to the Events API only.
 
     >>> assert_receiver_correct(app, secret=SECRET, observe=recorder)  # doctest: +SKIP
 
-    Returns the :class:`~.campaign.CampaignResult` when the receiver is correct; raises
-    :class:`~.failures.ViolationsFound` with the failure anatomy otherwise.
+    Returns the campaign result when the receiver is correct; raises :class:`~.failures.ViolationsFound` with
+    the failure anatomy otherwise.
     """
     __tracebackhide__ = True
-    if profile == EVENT_PLATFORM:
-        refused = [name for name, value in (("uuid_mode", uuid_mode), ("strict", strict)) if value]
-        if refused:
-            raise UsageError(f"{', '.join(refused)} applies to the Events API profiles only, not to "
-                             f"profile={EVENT_PLATFORM!r}: drop it")
-        from .event_platform.campaign import EpCampaignConfig
-
-        ep_config = EpCampaignConfig(seed=seed, events=events, faults=faults, probes=probes)
-        return assert_ep_campaign(ep_config, target, secret=secret, observe=observe, state_url=state_url, path=path)
-    config = CampaignConfig(seed=seed, events=events, faults=faults, profile=profile, uuid_mode=uuid_mode,
-                            probes=probes, strict=strict)
+    resolved = resolve(profile)
+    specific = {name: value for name, value in (("uuid_mode", uuid_mode), ("strict", strict))
+                if value or name in resolved.wire.options}
+    refuse_foreign_options(resolved.wire, [name for name, value in specific.items() if value],
+                           select=lambda other: f"use profile={other.selector!r}")
+    config = resolved.wire.config(resolved.version, seed=seed, events=events, faults=faults, probes=probes,
+                                  **specific)
     return assert_campaign(config, target, secret=secret, observe=observe, state_url=state_url, path=path)

@@ -18,8 +18,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 if TYPE_CHECKING:
-    from .event_platform.campaign import EpCampaignResult
-    from .events_api.campaign import CampaignResult
+    from .judging.profile import CampaignOutcome
     from .judging.verdict import Verdict
 
 __all__ = ["ReceiverFailure", "ReceiverServerError", "ViolationsFound"]
@@ -47,7 +46,7 @@ class ViolationsFound(ReceiverFailure):
     with:``); ``verdict`` and ``result`` keep the data, for users who want to inspect it in a test.
     """
 
-    def __init__(self, anatomy: str, *, verdict: Verdict, result: CampaignResult | EpCampaignResult | None = None
+    def __init__(self, anatomy: str, *, verdict: Verdict, result: CampaignOutcome | None = None
                  ) -> None:
         super().__init__(anatomy)
         self.anatomy = anatomy

@@ -25,10 +25,9 @@ import pytest
 
 if TYPE_CHECKING:
     from .assertions import AppErrorGuard, ObservationRecorder
-    from .event_platform.campaign import EpCampaignConfig, EpCampaignResult
     from .event_platform.emitter import EpEmitter
-    from .events_api.campaign import CampaignConfig, CampaignResult
-    from .events_api.pim import MockPim, RunResult
+    from .events_api.pim import MockPim
+    from .judging.profile import CampaignOutcome, WireProfile
     from .receiver import ReceiverServer, ReferenceReceiver
     from .transport.targets import Target
 
@@ -48,8 +47,6 @@ MARKER_ARGUMENTS: dict[str, str] = {
     "client_id": "the receiver's own API client id, whose events it must drop, or None (event-platform only)",
 }
 _DEFAULTS: dict[str, Any] = {"seed": 0, "faults": "default", "profile": "saas"}
-EVENT_PLATFORM = "event-platform"
-_EP_ONLY = ("delta", "client_id")
 _OPTIONS = ("seed", "faults", "profile")  # settable by --akeneo-<name> and the ini key akeneo_<name>
 _KIT_FIXTURES = frozenset({"akeneo_seed", "akeneo_config", "akeneo_pim", "akeneo_receiver", "akeneo_check",
                            "akeneo_observation"})
@@ -69,14 +66,14 @@ class _Settings:
 
 _SETTINGS = pytest.StashKey[_Settings]()
 #: what akeneo_check last ran, for the failure section
-_LAST_CONFIG = pytest.StashKey["CampaignConfig | EpCampaignConfig"]()
+_LAST_CONFIG = pytest.StashKey[Any]()
 
 
 def _check(name: str, value: Any, *, where: str, option: bool = False) -> Any:
     """``value`` for setting ``name`` if valid, else a ``UsageError`` naming what is accepted."""
     from .errors import UsageError
     from .events_api.faults import parse_fault_spec
-    from .versions import get_profile
+    from .profiles import resolve
 
     def bad(detail: str = "") -> UsageError:
         subject = f"{where}={value!r}" if option else f"{where}: {name}={value!r}"
@@ -95,10 +92,8 @@ def _check(name: str, value: Any, *, where: str, option: bool = False) -> Any:
     elif name == "profile":
         if not isinstance(value, str):
             raise bad()
-        if value == EVENT_PLATFORM:
-            return value
         try:
-            get_profile(value)
+            return resolve(value).name
         except UsageError:
             raise bad() from None
     elif name == "delta":
@@ -115,9 +110,19 @@ def _check(name: str, value: Any, *, where: str, option: bool = False) -> Any:
     return value
 
 
+def _given(value: Any) -> bool:
+    """Whether a setting was given a value that means something (None and False are the defaults)."""
+    return value is not None and value is not False
+
+
+def _select(profile: WireProfile) -> str:
+    return f"use profile={profile.selector!r}"
+
+
 def _check_all(arguments: Mapping[str, Any], *, where: str) -> dict[str, Any]:
     """Validate names and values together, including the one rule across them (UUID mode needs 7.0+)."""
     from .errors import UsageError
+    from .profiles import refuse_foreign_options, resolve
     from .versions import get_profile
 
     unknown = sorted(set(arguments) - set(MARKER_ARGUMENTS))
@@ -125,17 +130,15 @@ def _check_all(arguments: Mapping[str, Any], *, where: str) -> dict[str, Any]:
         raise UsageError(f"{where}: unknown argument(s) {', '.join(unknown)}; valid ones are "
                          f"{', '.join(MARKER_ARGUMENTS)}")
     checked = {name: _check(name, value, where=where) for name, value in arguments.items()}
-    if checked.get("profile") == EVENT_PLATFORM:
-        wrong = [name for name in ("uuid_mode", "strict") if checked.get(name)]
-        if wrong:
-            raise UsageError(f"{where}: {', '.join(wrong)} is for the Events API profiles, not {EVENT_PLATFORM}")
-    elif "profile" in checked and any(name in checked for name in _EP_ONLY):
-        raise UsageError(f"{where}: {', '.join(n for n in _EP_ONLY if n in checked)} is for profile={EVENT_PLATFORM!r}")
-    if checked.get("uuid_mode") and "profile" in checked and checked["profile"] != EVENT_PLATFORM:
-        try:
-            get_profile(checked["profile"], uuid_mode=True)
-        except UsageError as exc:
-            raise UsageError(f"{where}: {exc}") from None
+    if "profile" in checked:
+        resolved = resolve(checked["profile"])
+        refuse_foreign_options(resolved.wire, [name for name, value in checked.items() if _given(value)],
+                               select=_select, where=f"{where}: ")
+        if checked.get("uuid_mode") and resolved.version is not None:
+            try:
+                get_profile(resolved.version, uuid_mode=True)
+            except UsageError as exc:
+                raise UsageError(f"{where}: {exc}") from None
     return checked
 
 
@@ -302,30 +305,24 @@ def akeneo_seed(request: pytest.FixtureRequest) -> int:
     return seed
 
 
-def _make_config(settings: Mapping[str, Any]) -> CampaignConfig | EpCampaignConfig:
-    """A :class:`~.campaign.CampaignConfig`, or an :class:`~.ep_campaign.EpCampaignConfig` for the Event
-    Platform profile; settings of the other family are a usage error naming the profile they need."""
-    from .errors import UsageError
-    from .event_platform.campaign import EpCampaignConfig
-    from .events_api.campaign import CampaignConfig
+def _make_config(settings: Mapping[str, Any]) -> Any:
+    """The campaign config of the settings' wire profile (a ``CampaignConfig``, an ``EpCampaignConfig``);
+    a setting of the other profile is a usage error naming the profile it needs."""
+    from .profiles import foreign_options, refuse_foreign_options, resolve
 
     values = dict(settings)
-    if values.get("profile") == EVENT_PLATFORM:
-        wrong = [name for name in ("uuid_mode", "strict") if values.pop(name, None)]
-        if wrong:
-            raise UsageError(f"{', '.join(wrong)} is for the Events API profiles, not {EVENT_PLATFORM}")
-        del values["profile"]
-        return EpCampaignConfig(**values)
-    wrong = [name for name in _EP_ONLY if name in values]
-    if wrong:
-        raise UsageError(f"{', '.join(wrong)} is for profile {EVENT_PLATFORM!r} (--akeneo-profile {EVENT_PLATFORM})")
-    return CampaignConfig(**values)
+    resolved = resolve(values.pop("profile", _DEFAULTS["profile"]))
+    refuse_foreign_options(resolved.wire, [name for name, value in values.items() if _given(value)],
+                           select=_select)
+    foreign = foreign_options(resolved.wire)
+    return resolved.wire.config(resolved.version, **{k: v for k, v in values.items() if k not in foreign})
 
 
 @pytest.fixture
-def akeneo_config(request: pytest.FixtureRequest) -> CampaignConfig | EpCampaignConfig:
+def akeneo_config(request: pytest.FixtureRequest) -> Any:
     """The campaign settings of this test, from its marker and the session's options: a
-    :class:`~.campaign.CampaignConfig`, or an :class:`~.ep_campaign.EpCampaignConfig` for ``event-platform``."""
+    :class:`~.events_api.campaign.CampaignConfig`, or an :class:`~.event_platform.campaign.EpCampaignConfig`
+    for ``event-platform``."""
     from .assertions import DEFAULT_EVENTS
 
     return _make_config({"events": DEFAULT_EVENTS, **_effective(request.node)})
@@ -345,55 +342,21 @@ def _akeneo_guard() -> Iterator[AppErrorGuard]:
         raise ReceiverServerError("the in-process receiver app", errors)
 
 
-def _guarded_pim(config: CampaignConfig, guard: AppErrorGuard) -> MockPim:
-    from .events_api.pim import MockPim
-
-    class GuardedPim(MockPim):
-        """A MockPim whose in-process targets report their exceptions to the test."""
-
-        async def arun(self, target: Target | None = None, **kwargs: Any) -> RunResult:
-            subscriptions = kwargs.get("subscriptions")
-            if subscriptions is not None:
-                kwargs["subscriptions"] = [dataclasses.replace(s, target=guard.wrap(s.target)) for s in subscriptions]
-            return await super().arun(guard.wrap(target) if target is not None else None, **kwargs)
-
-        def test_button(self, target: Target, *, secret: str, path: str = "") -> Any:
-            return super().test_button(guard.wrap(target), secret=secret, path=path)
-
-    return GuardedPim(seed=config.seed, events=config.events, profile=config.profile, uuid_mode=config.uuid_mode,
-                      faults=config.faults, probes=config.probes, data_mode=config.data_mode)
-
-
-def _guarded_emitter(config: EpCampaignConfig, guard: AppErrorGuard, secret: str) -> EpEmitter:
-    from .event_platform.emitter import EpEmitter
-    from .event_platform.signing import EpSecrets
-    from .event_platform.truth import EpTruth
-
-    class GuardedEmitter(EpEmitter):
-        """An EpEmitter whose in-process targets report their exceptions to the test."""
-
-        async def arun(self, target: Target, *, path: str = "") -> EpTruth:
-            return await super().arun(guard.wrap(target), path=path)
-
-    return GuardedEmitter(config.seed, config.events, secrets=EpSecrets(str(secret)), delta=config.delta,
-                          client_id=config.client_id, faults=config.faults, source=config.source)
-
-
 @pytest.fixture
-def akeneo_pim(akeneo_config: CampaignConfig | EpCampaignConfig, _akeneo_guard: AppErrorGuard,
-               akeneo_secret: str) -> MockPim | EpEmitter:
-    """A :class:`~.pim.MockPim` with this test's seed, profile, faults and events.
+def akeneo_pim(akeneo_config: Any, _akeneo_guard: AppErrorGuard, akeneo_secret: str) -> MockPim | EpEmitter:
+    """A :class:`~.events_api.pim.MockPim` with this test's seed, profile, faults and events.
 
     ``akeneo_pim.run(target, secret=akeneo_secret)`` delivers to a URL, an ASGI app or a WSGI app and returns
     the ground truth; an in-process app that raises fails the test at teardown. With the ``event-platform``
-    profile it is an :class:`~.ep_delivery.EpEmitter` signing with ``akeneo_secret``: ``akeneo_pim.run(target)``
-    returns an :class:`~.ep_delivery.EpTruth` (virtual clock: retries and rate limits take no real time).
+    profile it is an :class:`~.event_platform.emitter.EpEmitter` signing with ``akeneo_secret``:
+    ``akeneo_pim.run(target)`` returns an :class:`~.event_platform.truth.EpTruth` (virtual clock: retries and
+    rate limits take no real time).
     """
-    from .event_platform.campaign import EpCampaignConfig
+    from .profiles import profile_of
 
-    if isinstance(akeneo_config, EpCampaignConfig):
-        return _guarded_emitter(akeneo_config, _akeneo_guard, akeneo_secret)
-    return _guarded_pim(akeneo_config, _akeneo_guard)
+    emitter: MockPim | EpEmitter = profile_of(akeneo_config).emitter(akeneo_config, secret=str(akeneo_secret),
+                                                                       wrap_target=_akeneo_guard.wrap)
+    return emitter
 
 
 @dataclass
@@ -477,13 +440,12 @@ class AkeneoCheck:
     the ``akeneo_receiver`` fixture; ``path`` is where an in-process app takes the POSTs (default ``/``).
     """
 
-    def __init__(self, item: pytest.Item, config: CampaignConfig | EpCampaignConfig, secret: str,
-                 guard: AppErrorGuard) -> None:
+    def __init__(self, item: pytest.Item, config: Any, secret: str, guard: AppErrorGuard) -> None:
         self._item = item
         self.config = config
         self.secret = secret
         self._guard = guard
-        self.results: list[CampaignResult | EpCampaignResult] = []
+        self.results: list[CampaignOutcome] = []
 
     def __repr__(self) -> str:
         return f"AkeneoCheck(seed={self.config.seed}, events={self.config.events}, profile={self.config.profile!r})"
@@ -498,31 +460,22 @@ class AkeneoCheck:
         secret: str | None = None,
         rest_api: Any = None,
         **overrides: Any,
-    ) -> CampaignResult | EpCampaignResult:
+    ) -> Any:
         __tracebackhide__ = True
-        from .assertions import assert_campaign, assert_ep_campaign
-        from .event_platform.campaign import EpCampaignConfig
-        from .events_api.campaign import reproduce_command
+        from .assertions import assert_campaign
+        from .profiles import profile_of
 
         checked = _check_all(overrides, where="akeneo_check()")
         config = self._config(checked)
+        profile = profile_of(config)
         label = fuzz = None
         if isinstance(target, ReceiverHandle):
             state_url = state_url if state_url is not None or observe is not None else target.state_url
             label = f"the reference receiver at {target.url}"
-            if isinstance(config, EpCampaignConfig):
-                target.receiver.own_client_id = config.client_id  # it drops its own events (section 6)
-            else:
-                fuzz = reproduce_command(config)
+            profile.configure_reference(target.receiver, config)
+            fuzz = profile.reproduce(config)  # ``akeneo-events fuzz`` starts its own reference receiver
             target = target.url
         self._item.stash[_LAST_CONFIG] = config
-        if isinstance(config, EpCampaignConfig):
-            ep_result = assert_ep_campaign(config, target, secret=secret or self.secret, observe=observe,
-                                           state_url=state_url, path=path, label=label, guard=self._guard,
-                                           rerun=_rerun_command(self._item, config.seed),
-                                           rest_api=getattr(rest_api, "api", rest_api))
-            self.results.append(ep_result)
-            return ep_result
         result = assert_campaign(
             config, target, secret=secret or self.secret, observe=observe, state_url=state_url, path=path,
             rerun=_rerun_command(self._item, config.seed), fuzz_command=fuzz, label=label, guard=self._guard,
@@ -531,19 +484,18 @@ class AkeneoCheck:
         self.results.append(result)
         return result
 
-    def _config(self, overrides: Mapping[str, Any]) -> CampaignConfig | EpCampaignConfig:
-        """This test's config with ``overrides``; a change of profile family builds the other kind."""
-        from .errors import UsageError
-        from .event_platform.campaign import EpCampaignConfig
+    def _config(self, overrides: Mapping[str, Any]) -> Any:
+        """This test's config with ``overrides``; a change of wire profile builds the other profile's config."""
+        from .profiles import profile_of, refuse_foreign_options, resolve
 
-        current = EVENT_PLATFORM if isinstance(self.config, EpCampaignConfig) else self.config.profile
-        wanted = overrides.get("profile", current)
-        foreign = [name for name in overrides if name in (("uuid_mode", "strict") if wanted == EVENT_PLATFORM
-                                                          else _EP_ONLY)]
-        if foreign:
-            raise UsageError(f"akeneo_check(): {', '.join(foreign)} does not apply to profile {wanted!r}")
-        if (wanted == EVENT_PLATFORM) == (current == EVENT_PLATFORM):
-            changes = {k: v for k, v in overrides.items() if k != "profile" or wanted != EVENT_PLATFORM}
+        current = profile_of(self.config)
+        wanted = resolve(overrides["profile"]) if "profile" in overrides else None
+        wire = wanted.wire if wanted is not None else current
+        refuse_foreign_options(wire, list(overrides), select=_select, where="akeneo_check(): ")
+        if wire is current:
+            changes = {k: v for k, v in overrides.items() if k != "profile"}
+            if wanted is not None and wanted.version is not None:
+                changes["profile"] = wanted.version.name
             return dataclasses.replace(self.config, **changes)
         base = {"seed": self.config.seed, "events": self.config.events, "faults": self.config.faults,
                 "probes": self.config.probes}
@@ -552,7 +504,7 @@ class AkeneoCheck:
 
 @pytest.fixture
 def akeneo_check(
-    request: pytest.FixtureRequest, akeneo_config: CampaignConfig | EpCampaignConfig, akeneo_secret: str,
+    request: pytest.FixtureRequest, akeneo_config: Any, akeneo_secret: str,
     _akeneo_guard: AppErrorGuard,
 ) -> AkeneoCheck:
     """Run the oracle on a receiver with this test's settings; fail with the full violation report."""

@@ -5,17 +5,14 @@ from __future__ import annotations
 import datetime as _dt
 import xml.etree.ElementTree as ET
 from collections import defaultdict
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from .events_api.oracle import VIOLATION_KINDS
-from .events_api.truth import RequestRecord as RequestRecordLike
 from .judging.verdict import Violation
+from .profiles import profile_of
 
 if TYPE_CHECKING:
-    from .event_platform.campaign import EpCampaignResult
-    from .events_api.campaign import CampaignResult
+    from .judging.profile import CampaignOutcome
 
 __all__ = ["html_report", "junit_xml", "write_html", "write_junit"]
 
@@ -32,12 +29,12 @@ def _violation_text(violation: Violation) -> str:
     return "\n".join(lines)
 
 
-def junit_xml(result: CampaignResult | EpCampaignResult) -> str:
+def junit_xml(result: CampaignOutcome) -> str:
     """A ``<testsuite>`` whose test cases are the oracle's properties; a violated one fails.
 
     Warnings (e.g. ``replay_accepted`` outside ``--strict``) are reported in ``system-out`` of a passing case.
     """
-    kinds = getattr(result, "violation_kinds", VIOLATION_KINDS)  # the Event Platform judges its own set
+    kinds = profile_of(result).violation_kinds
     by_kind: dict[str, list[Violation]] = {kind: [] for kind in kinds}
     for violation in result.verdict.violations:
         by_kind.setdefault(violation.kind, []).append(violation)
@@ -67,7 +64,7 @@ def junit_xml(result: CampaignResult | EpCampaignResult) -> str:
     return ET.tostring(suite, encoding="unicode", xml_declaration=True)
 
 
-def write_junit(result: CampaignResult | EpCampaignResult, path: str | Path) -> None:
+def write_junit(result: CampaignOutcome, path: str | Path) -> None:
     Path(path).write_text(junit_xml(result) + "\n", encoding="utf-8")
 
 
@@ -97,71 +94,19 @@ def _esc(value: object) -> str:
     return html.escape(str(value))
 
 
-@dataclass(frozen=True)
-class _Row:
-    """One event on a resource's timeline, whatever the wire profile."""
-
-    epoch: int
-    order: int
-    action: str
-    event_id: str
-    removal: bool
-    deliveries: tuple[tuple[int, str, bool, tuple[str, ...]], ...]  # (request, status, acknowledged, faults)
-
-
-def _events_api_rows(result: CampaignResult) -> dict[str, list[_Row]]:
-    truth = result.run.truth
-    delivered_in: dict[str, list[RequestRecordLike]] = defaultdict(list)
-    for record in truth.requests:
-        if record.probe is None:
-            for event_id in record.event_ids:
-                delivered_in[event_id].append(record)
-    rows: dict[str, list[_Row]] = defaultdict(list)
-    for event in truth.events.values():
-        deliveries = tuple((r.seq, str(r.status or r.outcome.value), r.status is not None and 200 <= r.status < 300,
-                            tuple(r.faults)) for r in delivered_in.get(event.event_id, []))
-        rows[event.key].append(_Row(event.epoch, event.version, event.action.value, event.event_id,
-                                    event.is_removal, deliveries))
-    return rows
-
-
-def _event_platform_rows(result: EpCampaignResult) -> dict[str, list[_Row]]:
-    truth = result.truth
-    attempts: dict[str, list[Any]] = defaultdict(list)
-    for attempt in truth.genuine:
-        attempts[attempt.event_id].append(attempt)
-    rows: dict[str, list[_Row]] = defaultdict(list)
-    for order, event in enumerate(truth.events.values()):
-        deliveries = tuple(
-            (a.seq, str(a.status or a.outcome), a.acknowledged,
-             (("duplicate",) if a.duplicate else ()) + ((f"retry {a.retry}",) if a.retry else ()))
-            for a in attempts.get(event.event_id, []))
-        rows[event.key].append(_Row(event.epoch, order, event.type.rsplit(".v1.", 1)[-1], event.event_id,
-                                    event.is_removal, deliveries))
-    return rows
-
-
-def html_report(result: CampaignResult | EpCampaignResult) -> str:
+def html_report(result: CampaignOutcome) -> str:
     """A self-contained page (no network): verdict, violations, and a per-resource timeline of generated,
     delivered and applied events with the faults marked, so a person sees how a violation happened.
     Both wire profiles: an Event Platform run also states whether the subscription was suspended."""
-    from .event_platform.campaign import EpCampaignResult
-
+    profile = profile_of(result)
     verdict = result.verdict
     applied: list[str] = list(result.observation.get("applied", []) or [])
     resources = result.observation.get("resources", {}) or {}
     applied_at: dict[str, list[int]] = defaultdict(list)
     for index, event_id in enumerate(applied):
         applied_at[event_id].append(index)
-    if isinstance(result, EpCampaignResult):
-        by_key = _event_platform_rows(result)
-        suspension = result.verdict.stats.get("suspension")
-        extra: list[tuple[str, Any]] = [
-            ("retries", verdict.stats.get("retries")),
-            ("subscription", "suspended at {time} ({cause})".format(**suspension) if suspension else "active")]
-    else:
-        by_key = _events_api_rows(result)
-        extra = [("ties met", verdict.stats.get("ties"))]
+    by_key = profile.timeline(result)
+    extra = profile.report_facts(result)
     flagged = [v.resource for v in verdict.violations if v.resource]
     keys = list(dict.fromkeys(flagged))
     for key in by_key:
@@ -228,5 +173,5 @@ def html_report(result: CampaignResult | EpCampaignResult) -> str:
     return "".join(parts)
 
 
-def write_html(result: CampaignResult | EpCampaignResult, path: str | Path) -> None:
+def write_html(result: CampaignOutcome, path: str | Path) -> None:
     Path(path).write_text(html_report(result), encoding="utf-8")

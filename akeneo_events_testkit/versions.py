@@ -28,6 +28,7 @@ __all__ = [
     "Profile",
     "content_digest",
     "get_profile",
+    "resolve_profile_name",
     "resource_key",
 ]
 
@@ -173,6 +174,30 @@ def get_profile(name: str | Profile, *, uuid_mode: bool | None = None) -> Profil
     if uuid_mode is not None and uuid_mode != profile.uuid_mode:
         profile = profile.with_uuid_mode(uuid_mode)
     return profile
+
+
+#: The Events API wire profile's family name, which every PIM version resolves to.
+EVENTS_API = "events-api"
+_EVENT_PLATFORM_NAMES = (EVENT_PLATFORM, "ep")
+
+
+def resolve_profile_name(name: str | Profile) -> tuple[str, Profile | None]:
+    """The one reading of a profile name: (wire profile, PIM version).
+
+    ``5.0``, ``6.0``, ``7.0``, ``saas`` (and their aliases) are PIM versions of the Events API;
+    ``event-platform`` (or ``ep``) is the Event Platform, which has no Events API version. Anything else
+    raises :class:`UnknownProfile` naming every accepted name.
+    """
+    if isinstance(name, Profile):
+        return EVENTS_API, name
+    if not isinstance(name, str):
+        raise UnknownProfile(repr(name), [*PROFILES, EVENT_PLATFORM])
+    if name.strip().lower() in _EVENT_PLATFORM_NAMES:
+        return EVENT_PLATFORM, None
+    try:
+        return EVENTS_API, get_profile(name)
+    except UnknownProfile:
+        raise UnknownProfile(str(name), [*PROFILES, EVENT_PLATFORM]) from None
 
 
 def resource_key(action: Action | str, resource: Mapping[str, Any]) -> str:

@@ -277,10 +277,10 @@ def test_fuzz_event_platform_with_junit_and_refused_options(tmp_path: Path) -> N
 def test_fuzz_event_platform_reports_tape_and_replay_over_http(tmp_path: Path) -> None:
     """Every report of an Event Platform run, then its tape replayed to a reference receiver served over
     real HTTP by ``akeneo-events serve``, judged from its state URL."""
-    from akeneo_events_testkit.cli import _DEFAULT_DELTA
+    from akeneo_events_testkit.cli.common import DEFAULT_DELTA
     from akeneo_events_testkit.event_platform.campaign import EpCampaignConfig
 
-    assert EpCampaignConfig.delta == _DEFAULT_DELTA
+    assert EpCampaignConfig.delta == DEFAULT_DELTA
     html, tape, report = tmp_path / "ep.html", tmp_path / "ep.jsonl", tmp_path / "ep.json"
     result = cli("fuzz", "--profile", "event-platform", "--events", "80", "--delta", "0.8", "--rotation", "old",
                  "--start", "2026-06-01T00:00:00Z", "--html", str(html), "--record", str(tape), "--report",
@@ -309,6 +309,6 @@ def test_compare_needs_saas() -> None:
 def test_start_option() -> None:
     bad = cli("emit", "--url", "http://127.0.0.1:9/h", "--secret", "s", "--start", "yesterday")
     assert bad.returncode == 2 and "ISO 8601" in bad.stderr
-    from akeneo_events_testkit.cli import _start_time
+    from akeneo_events_testkit.cli.common import start_time as _start_time
 
     assert _start_time("1767225600") == _start_time("2026-01-01T00:00:00+00:00") == _start_time("2026-01-01T00:00:00Z")

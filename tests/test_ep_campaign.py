@@ -124,6 +124,6 @@ def test_assert_receiver_correct_runs_the_event_platform_profile() -> None:
     with pytest.raises(ViolationsFound, match="rejected_valid|rotation_rejected"):
         assert_receiver_correct(careless.asgi(), secret=secret, observe=careless.observation, events=30,
                                 profile="event-platform")
-    with pytest.raises(UsageError, match="strict applies to the Events API profiles only"):
+    with pytest.raises(UsageError, match=r"strict: Events API only \(not the Event Platform\), use profile=.saas."):
         assert_receiver_correct(receiver.asgi(), secret=secret, observe=receiver.observation,
                                 profile="event-platform", strict=True)

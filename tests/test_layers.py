@@ -18,6 +18,7 @@ LAYERS: list[set[str]] = [
     {"judging", "schemas"},
     {"events_api", "event_platform"},
     {"receiver"},
+    {"profiles"},
     {"restapi", "migration", "strategies", "ep_strategies", "stateful", "report", "console", "assertions"},
     {"cli", "pytest_plugin", "__init__"},
 ]

@@ -660,9 +660,9 @@ def test_event_platform_profile_in_the_plugin(pytester: pytest.Pytester) -> None
         def test_foreign_overrides_are_usage_errors(akeneo_check, akeneo_receiver):
             from akeneo_events_testkit.errors import UsageError
 
-            with pytest.raises(UsageError, match="uuid_mode does not apply to profile 'event-platform'"):
+            with pytest.raises(UsageError, match="akeneo_check\\(\\): uuid_mode: Events API only \\(not the Event Platform\\)"):
                 akeneo_check(akeneo_receiver, uuid_mode=True)
-            with pytest.raises(UsageError, match="delta is for profile='event-platform'"):
+            with pytest.raises(UsageError, match="delta: Event Platform only .* use profile='event-platform'"):
                 akeneo_check(akeneo_receiver, profile="saas", delta=0.5)
         """
     )
@@ -699,8 +699,9 @@ def test_event_platform_failure_anatomy_and_rerun(pytester: pytest.Pytester) -> 
 
 
 @pytest.mark.parametrize(("marker", "message"), [
-    ('profile="event-platform", uuid_mode=True', "uuid_mode is for the Events API profiles"),
-    ('profile="saas", delta=0.5', "delta is for profile='event-platform'"),
+    ('profile="event-platform", uuid_mode=True', "uuid_mode: Events API only (not the Event Platform), use "
+                                                 "profile='saas'"),
+    ('profile="saas", delta=0.5', "delta: Event Platform only (not the Events API), use profile='event-platform'"),
     ('profile="event-platform", delta=2', "delta=2 is not valid"),
 ])
 def test_event_platform_marker_errors(pytester: pytest.Pytester, marker: str, message: str) -> None:

@@ -100,6 +100,12 @@ class EpCampaignResult:
 
         return EP_VIOLATION_KINDS
 
+    @property
+    def start(self) -> int | None:
+        """The virtual clock's time when delivery began (UUID v7 ids carry it, so a rerun must repeat it)."""
+        start = self.truth.meta.get("start")
+        return int(start) if start is not None else None
+
     def report(self) -> dict[str, Any]:
         """The JSON report: verdict, suspension, stats and violations."""
         return {

@@ -29,7 +29,7 @@ import asyncio
 import heapq
 import random
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -119,6 +119,7 @@ class EpEmitter:
         pim_url: str = DEFAULT_PIM_URL,
         keep_bodies: bool = False,
         track_content: bool = False,
+        wrap_target: Callable[[Target], Target] | None = None,
     ) -> None:
         if events < 0:
             raise UsageError(f"events must be zero or more, got {events}")
@@ -127,6 +128,8 @@ class EpEmitter:
             raise UsageError(f"delta must be True, False or a ratio in [0, 1], got {delta!r}")
         self.seed = seed
         self.events = events
+        #: wraps every target before the platform sends to it (the pytest plugin captures app exceptions)
+        self.wrap_target = wrap_target or (lambda target: target)
         self.clock = clock if clock is not None else FakeClock()
         self.start = int(self.clock.now()) if start is None else int(start)
         if self.clock.now() < self.start:
@@ -231,7 +234,8 @@ class EpEmitter:
                 due += faults.uniform(1.0, self.faults.reorder_window)
             self._push(heap, _Job(due, 0, event))
         truth.rates.append((float(self.start), self.rate))
-        async with Sender(target, follow_redirects=False, timeout=self.timeout, path=path) as sender:
+        async with Sender(self.wrap_target(target), follow_redirects=False, timeout=self.timeout,
+                          path=path) as sender:
             while heap:
                 job = heapq.heappop(heap)
                 at = max(job.due, self._next_slot, self.clock.now())

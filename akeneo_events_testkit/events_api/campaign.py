@@ -77,6 +77,11 @@ class CampaignResult:
     def passed(self) -> bool:
         return self.verdict.passed
 
+    @property
+    def start(self) -> int | None:
+        """The Unix time the activity started at, when the config fixed it."""
+        return self.config.start
+
     def report(self) -> dict[str, Any]:
         """The JSON report (``--report``): verdict, seed, profile, stats, violations, fault plan."""
         plan = self.run.fault_plan

@@ -129,6 +129,7 @@ class MockPim:
         probes: bool | Sequence[str] = False,
         connections: Sequence[str] = ("erp_connector_1234", "magento_0000"),
         track_content: bool = False,
+        wrap_target: Callable[[Target], Target] | None = None,
     ) -> None:
         if events < 0:
             raise UsageError(f"events must be zero or more, got {events}")
@@ -136,6 +137,8 @@ class MockPim:
             raise UsageError(f"data_mode must be one of {', '.join(DATA_MODES)}, got {data_mode!r}")
         self.seed = seed
         self.events = events
+        #: wraps every target before the PIM sends to it (the pytest plugin captures app exceptions this way)
+        self.wrap_target = wrap_target or (lambda target: target)
         self.profile = get_profile(profile, uuid_mode=uuid_mode)
         self.clock = clock or SystemClock()
         self.start = int(self.clock.now()) if start is None else int(start)
@@ -307,8 +310,8 @@ class MockPim:
                        events=self.events, data_mode=self.data_mode, start=self.start)
         result = RunResult(truth, self.profile, self.seed, self.data_mode)
         limiter = RequestLimiter(self.request_limit, clock=self.limiter_clock)
-        senders = [Sender(s.target, follow_redirects=self.profile.follow_redirects, timeout=self.timeout,
-                          path=s.path) for s in subs]
+        senders = [Sender(self.wrap_target(s.target), follow_redirects=self.profile.follow_redirects,
+                          timeout=self.timeout, path=s.path) for s in subs]
         sent: dict[int, tuple[Delivery, tuple[int, ...]]] = {}
         scheduler = self.new_scheduler()
         if isinstance(scheduler, FaultInjector):
@@ -460,7 +463,8 @@ class MockPim:
         async def check() -> Attempt:
             timestamp = int(self.clock.now())
             headers = self.profile.headers(sign(secret, timestamp, b""), timestamp)
-            async with Sender(target, follow_redirects=False, timeout=TEST_BUTTON_TIMEOUT, path=path) as sender:
+            async with Sender(self.wrap_target(target), follow_redirects=False, timeout=TEST_BUTTON_TIMEOUT,
+                              path=path) as sender:
                 return await sender.post(b"", headers)
 
         return asyncio.run(check())

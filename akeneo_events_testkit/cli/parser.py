@@ -1,0 +1,156 @@
+"""The ``akeneo-events`` argument parser: every command, its options and their help."""
+
+from __future__ import annotations
+
+import argparse
+
+from .common import (
+    DEFAULT_DELTA,
+    SECRET_ENV,
+    Parser,
+    non_negative,
+    positive,
+    profile_name,
+    ratio,
+    start_time,
+    timestamp,
+)
+from .payload import cmd_sign, cmd_validate, cmd_verify
+from .run import cmd_emit, cmd_fuzz, cmd_replay, cmd_serve
+
+__all__ = ["build_parser"]
+
+
+def _fault_args(parser: argparse.ArgumentParser, default: str) -> None:
+    parser.add_argument("--faults", default=default, metavar="SPEC",
+                        help="none, a profile (default, gentle, chaos) or kind=p,... with kinds reorder, duplicate,"
+                             f" drop, delay (default: {default})")
+    parser.add_argument("--plan", metavar="FILE", help="replay the fault plan saved in FILE (JSON)")
+    parser.add_argument("--save-plan", metavar="FILE", help="save the fault plan that was applied to FILE")
+
+
+def _workload_args(parser: argparse.ArgumentParser, events: int) -> None:
+    parser.add_argument("--seed", type=non_negative, default=0, help="seed of everything random (default 0)")
+    parser.add_argument("--events", type=positive, default=events, help=f"events to generate (default {events})")
+    parser.add_argument("--profile", type=profile_name, default="saas",
+                        help="PIM version: 5.0, 6.0, 7.0, saas, or event-platform")
+    parser.add_argument("--uuid-mode", action="store_true", help="the subscription's 'use UUID' option (7.0, saas)")
+    parser.add_argument("--start", type=start_time, default=None, metavar="TIME",
+                        help="when the activity starts, Unix seconds or ISO 8601 (default: now); with it, one seed "
+                             "gives the same event times on every run")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(prog="akeneo-events", description="Test receivers of Akeneo PIM's Events API.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    commands.required = True
+
+    p = commands.add_parser("validate", help="validate payload files against the JSON Schemas",
+                            description="Validate files holding an envelope {\"events\": [...]} or a single event "
+                                        "(with --profile event-platform: one CloudEvent).")
+    p.add_argument("--profile", type=profile_name, default="saas",
+                   help="PIM version: 5.0, 6.0, 7.0, saas (default), or event-platform (one CloudEvent per file)")
+    p.add_argument("--uuid-mode", action="store_true", default=None, help="require UUID mode (7.0, saas)")
+    p.add_argument("--strict", action="store_true", help="also reject the docs' known deviations")
+    p.add_argument("files", nargs="+", metavar="FILE", help="files to validate, - for standard input")
+    p.set_defaults(handler=cmd_validate)
+
+    p = commands.add_parser("sign", help="print the signature of a file's exact bytes",
+                            description="HMAC-SHA256 of '<timestamp>.<file bytes>', as the PIM signs (with "
+                                        "--profile event-platform: of the file bytes alone).")
+    p.add_argument("--secret", help=f"the subscription secret (or set {SECRET_ENV})")
+    p.add_argument("--timestamp", type=timestamp, help="Unix seconds, as in the header (Events API)")
+    p.add_argument("--profile", type=profile_name, default="saas",
+                   help="saas (default, or any PIM version) or event-platform")
+    p.add_argument("file", metavar="FILE", help="the raw body, - for standard input")
+    p.set_defaults(handler=cmd_sign)
+
+    p = commands.add_parser("verify", help="check a signature over a file's exact bytes")
+    p.add_argument("--secret", help=f"the subscription secret (or set {SECRET_ENV})")
+    p.add_argument("--timestamp", type=timestamp, help="X-Akeneo-Request-Timestamp (Events API)")
+    p.add_argument("--signature", required=True,
+                   help="X-Akeneo-Request-Signature, or an X-AKENEO-SIGNATURE-PRIMARY/SECONDARY value")
+    p.add_argument("--profile", type=profile_name, default="saas",
+                   help="saas (default, or any PIM version) or event-platform")
+    p.add_argument("file", metavar="FILE", help="the raw body, - for standard input")
+    p.set_defaults(handler=cmd_verify)
+
+    p = commands.add_parser("emit", help="send a generated workload to a receiver, like the PIM")
+    p.add_argument("--url", required=True, help="the receiver's webhook URL")
+    p.add_argument("--secret", help=f"the subscription secret (or set {SECRET_ENV})")
+    _workload_args(p, 100)
+    _fault_args(p, "none")
+    p.add_argument("--delta", type=ratio, default=None, metavar="RATIO",
+                   help=f"Event Platform: share of updates sent as *.updated.delta (default {DEFAULT_DELTA})")
+    p.add_argument("--probes", action="store_true", help="also send security probes")
+    p.add_argument("--data-mode", choices=["send_time", "snapshot"], default=None,
+                   help="data rebuilt at send time like the PIM (default), or the state at each save")
+    p.add_argument("--record", metavar="FILE.jsonl", help="write the ground truth as JSON Lines")
+    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    p.set_defaults(handler=cmd_emit)
+
+    p = commands.add_parser("serve", help="run the reference receiver")
+    p.add_argument("--secret", help=f"the subscription secret (or set {SECRET_ENV})")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=non_negative, default=8000)
+    p.add_argument("--store", default="sqlite:akeneo-events.sqlite3", metavar="sqlite:PATH|memory",
+                   help="where effects are recorded (default sqlite:akeneo-events.sqlite3)")
+    p.set_defaults(handler=cmd_serve)
+
+    p = commands.add_parser("fuzz", help="fuzz a receiver and judge it (the reference receiver by default)",
+                            description="Generate activity, deliver it with faults and probes, read the "
+                                        "receiver's observation and name every violation.")
+    p.add_argument("--url", help="the receiver's webhook URL (default: start the reference receiver)")
+    p.add_argument("--state-url", help="where the receiver serves its observation (GET, JSON)")
+    p.add_argument("--secret", help=f"the subscription secret (or set {SECRET_ENV})")
+    _workload_args(p, 500)
+    _fault_args(p, "default")
+    p.add_argument("--compare", choices=["event-platform"],
+                   help="migration check: the same activity to --url (Events API) and --new-url (Event Platform),"
+                        " final states compared (default: two reference receivers)")
+    p.add_argument("--new-url", help="with --compare: the Event Platform receiver's URL")
+    p.add_argument("--new-state-url", help="with --compare: where the Event Platform receiver serves its observation")
+    p.add_argument("--new-secret", help="with --compare: the Event Platform subscription's secret (default --secret)")
+    p.add_argument("--client-id", default=None,
+                   help="Event Platform: the receiver's own client id, whose events it must drop (default "
+                        "magento_0000; empty for none)")
+    p.add_argument("--delta", type=ratio, default=None, metavar="RATIO",
+                   help=f"Event Platform: share of updates sent as *.updated.delta (default {DEFAULT_DELTA})")
+    p.add_argument("--rotation", choices=["old", "new", "both"],
+                   help="Event Platform: a secret rotation; the platform signs PRIMARY with the new secret and "
+                        "SECONDARY with the old one, and the receiver holds old, new or both")
+    p.add_argument("--old-secret", help="Event Platform, with --url: the old (secondary) secret of a rotation")
+    p.add_argument("--no-probes", action="store_true", help="send no security probes")
+    p.add_argument("--strict", action="store_true", help="replay_accepted is an error, not a warning")
+    p.add_argument("--report", metavar="FILE.json", help="write the JSON report")
+    p.add_argument("--junit", metavar="FILE.xml", help="write a JUnit XML report")
+    p.add_argument("--html", metavar="FILE.html", help="write a self-contained HTML report with timelines")
+    p.add_argument("--record", metavar="FILE.jsonl", help="write the ground truth as JSON Lines")
+    p.add_argument("--rest-api", action="store_true",
+                   help="serve a mock PIM REST API of the same timeline for receivers that re-fetch, and judge the"
+                        " data they report")
+    p.add_argument("--rest-api-port", type=non_negative, default=0, help="port of the mock REST API (default: free)")
+    p.add_argument("--rest-lag", type=float, default=0.0, metavar="SECONDS",
+                   help="the REST API answers like a replica this far behind the timeline (default 0)")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--quiet", action="store_true", help="print only the verdict and violations")
+    mode.add_argument("--json", action="store_true", help="print the JSON report instead of the summary")
+    p.set_defaults(handler=cmd_fuzz)
+
+    p = commands.add_parser("replay", help="re-send a recorded delivery tape, re-signed, to a receiver",
+                            description="Replay the exact traffic of a run recorded with --record, re-signed with "
+                                        "SECRET now, probes keeping their flaws (Event Platform tapes: genuine "
+                                        "requests only); with --state-url, judge the result.")
+    p.add_argument("tape", metavar="FILE.jsonl", help="a tape written by emit or fuzz --record")
+    p.add_argument("--url", required=True, help="the receiver's webhook URL")
+    p.add_argument("--secret", help=f"the subscription secret (or set {SECRET_ENV})")
+    p.add_argument("--state-url", help="judge the receiver's observation afterwards")
+    p.set_defaults(handler=cmd_replay)
+    return parser
+
+
+def _version() -> str:
+    from .. import __version__
+
+    return __version__

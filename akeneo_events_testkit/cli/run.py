@@ -1,0 +1,161 @@
+"""``emit``, ``serve``, ``fuzz`` and ``replay``: the commands that send traffic, each written once for both
+wire profiles (the profile object does what differs)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from contextlib import ExitStack
+from typing import Any, TextIO
+
+from ..errors import UsageError
+from .common import refuse_foreign, secret_of
+from .output import write_outputs
+
+__all__ = ["cmd_emit", "cmd_fuzz", "cmd_replay", "cmd_serve"]
+
+
+#: what the command line may say of each profile-specific option (None: not given)
+_SPECIFIC = ("plan", "uuid_mode", "strict", "data_mode", "delta", "client_id", "rotation")
+
+
+def _config(args: argparse.Namespace, *, probes: bool) -> Any:
+    """The campaign config of ``--profile`` from the command line; an option of another profile is refused
+    (:func:`.common.refuse_foreign`), the others go to the profile's config as given."""
+    from ..events_api.faults import FaultPlan
+    from ..profiles import resolve
+
+    resolved = resolve(args.profile)
+    refuse_foreign(resolved.wire, args)
+    given = {name: getattr(args, name, None) for name in _SPECIFIC}
+    if given["plan"]:
+        given["plan"] = FaultPlan.load(given["plan"])
+    if given["client_id"] is not None:
+        given["client_id"] = given["client_id"] or None  # empty: the receiver has no own events
+    else:
+        del given["client_id"]
+    specific = {name: value for name, value in given.items() if name == "client_id" or value not in (None, False)}
+    return resolved.wire.config(resolved.version, seed=args.seed, events=args.events, faults=args.faults,
+                                probes=probes, **specific)
+
+
+def _start(args: argparse.Namespace) -> int:
+    """``--start``, by default now (README: one seed gives the same event times only with ``--start``)."""
+    return args.start if args.start is not None else int(time.time())
+
+
+def cmd_emit(args: argparse.Namespace, out: TextIO) -> int:
+    from ..console import Progress
+    from ..profiles import profile_of
+    from ..transport.targets import check_request_url
+
+    config = _config(args, probes=args.probes)
+    secret = secret_of(args)
+    assert secret is not None
+    for warning in check_request_url(args.url):
+        print(f"warning: {warning}", file=sys.stderr)
+    progress = Progress(args.events, enabled=not args.quiet)
+    try:
+        summary = profile_of(config).emit(config, args.url, secret=secret, record=args.record,
+                                          save_plan=args.save_plan, on_request=progress.advance, start=_start(args))
+    finally:
+        progress.close()
+    if not args.quiet:
+        out.write(summary + "\n")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
+    from ..receiver import serve
+
+    secret = secret_of(args)
+    assert secret is not None
+    serve(secret, host=args.host, port=args.port, store_spec=args.store)
+    return 0
+
+
+def _start_rest_api(args: argparse.Namespace, stack: ExitStack, out: TextIO) -> Any:
+    """With ``--rest-api``, serve the mock REST API on loopback and print where and how to log in."""
+    if not args.rest_api:
+        if args.rest_lag:
+            raise UsageError("--rest-lag needs --rest-api")
+        return None
+    from ..restapi import RestApi
+
+    api = RestApi(lag=args.rest_lag)
+    server = stack.enter_context(api.server(port=args.rest_api_port))
+    print(api.describe(server.base_url), file=sys.stderr if args.json else out)
+    out.flush()
+    return api
+
+
+def _compare(args: argparse.Namespace, out: TextIO) -> int:
+    """``fuzz --compare event-platform``: the same activity through both profiles, final states compared."""
+    from ..event_platform.signing import EpSecrets
+    from ..migration import compare_profiles
+
+    reports = [name for name, value in (("--report", args.report), ("--junit", args.junit), ("--html", args.html),
+                                        ("--record", args.record), ("--rest-api", args.rest_api),
+                                        ("--json", args.json)) if value]
+    if reports:
+        raise UsageError(f"{', '.join(reports)}: not with --compare, which prints its comparison; run each "
+                         "profile alone (fuzz, then fuzz --profile event-platform) for reports")
+    if args.profile != "saas":
+        raise UsageError("--compare needs --profile saas: 5.0/6.0 key products by identifier, 7.0 may too; "
+                         "only SaaS with UUIDs is comparable with the Event Platform's uuid keys")
+    if bool(args.url) != bool(args.new_url):
+        raise UsageError("pass both --url (the Events API receiver) and --new-url (the Event Platform one), "
+                         "or neither to compare two reference receivers")
+    if args.new_url and not (args.state_url and args.new_state_url):
+        raise UsageError("pass --state-url and --new-state-url: where each receiver serves its observation")
+    secret = secret_of(args, required=bool(args.url))
+    new_secret = args.new_secret or secret
+    result = compare_profiles(args.seed, args.events, old_target=args.url, new_target=args.new_url,
+                              old_state_url=args.state_url, new_state_url=args.new_state_url, old_secret=secret,
+                              new_secrets=EpSecrets(new_secret) if new_secret else None,
+                              client_id=args.client_id or None)
+    out.write(result.text() + "\n")
+    return 0 if result.passed else 1
+
+
+def cmd_fuzz(args: argparse.Namespace, out: TextIO) -> int:
+    from ..console import Progress
+    from ..profiles import profile_of
+
+    if args.compare:
+        return _compare(args, out)
+    config = _config(args, probes=not args.no_probes)
+    profile = profile_of(config)
+    if args.url and not args.state_url:
+        raise UsageError("pass --state-url with --url: where the receiver serves its observation "
+                         "(see README: observation contract)")
+    if args.state_url and not args.url:
+        raise UsageError("pass --url with --state-url: the receiver's webhook URL")
+    if args.rotation and args.url and not args.old_secret:
+        raise UsageError("--rotation with --url needs --old-secret: the platform signs PRIMARY with --secret (new) "
+                         "and SECONDARY with --old-secret (old)")
+    secret = secret_of(args, required=bool(args.url))
+    progress = Progress(args.events, enabled=not (args.quiet or args.json))
+    with ExitStack() as stack:
+        api = _start_rest_api(args, stack, out)
+        try:
+            result = profile.run(config, target=args.url, secret=secret, old_secret=args.old_secret,
+                                 state_url=args.state_url, record=args.record, rest_api=api,
+                                 on_request=progress.advance, start=_start(args))
+        finally:
+            progress.close()
+    return write_outputs(result, profile, args, out)
+
+
+def cmd_replay(args: argparse.Namespace, out: TextIO) -> int:
+    from ..profiles import WIRE_PROFILES
+
+    secret = secret_of(args)
+    assert secret is not None
+    profile = next((p for p in WIRE_PROFILES.values() if p.is_tape(args.tape)), None)
+    if profile is None:
+        raise UsageError(f"{args.tape}: no wire profile recorded this tape; record one with --record FILE.jsonl")
+    outcome = profile.replay(args.tape, args.url, secret=secret, state_url=args.state_url)
+    out.write(outcome.text + "\n")
+    return 0 if outcome.passed else 1
