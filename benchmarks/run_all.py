@@ -34,6 +34,7 @@ def suite(quick: bool, profile: bool) -> list[list[str]]:
     runs += [
         ["bench_receiver.py", *flag],
         ["bench_campaign.py", *flag],
+        ["bench_plugin_import.py", *flag],
     ]
     if not quick:
         runs.append(["bench_campaign.py", "--diagnose", "20000"])
