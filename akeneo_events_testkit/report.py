@@ -8,6 +8,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .judging.render import answer_of, violation_lines
 from .judging.verdict import Violation
 from .profiles import profile_of
 
@@ -18,15 +19,7 @@ __all__ = ["html_report", "junit_xml", "write_html", "write_junit"]
 
 
 def _violation_text(violation: Violation) -> str:
-    lines = [f"{violation.kind}: {violation.message}"]
-    if violation.expected:
-        lines.append(f"expected: {violation.expected}")
-    if violation.received:
-        lines.append(f"received: {violation.received}")
-    for witness in violation.requests:
-        lines.append(f"  request #{witness['request']} -> {witness['status'] or witness['outcome']} "
-                     f"{witness['events']}")
-    return "\n".join(lines)
+    return "\n".join(violation_lines(violation))
 
 
 def junit_xml(result: CampaignOutcome) -> str:
@@ -136,7 +129,7 @@ def html_report(result: CampaignOutcome) -> str:
                      "<th>received</th><th>witness (requests in send order)</th></tr>")
         for index, v in enumerate(verdict.violations[:200], 1):
             witness = " ".join(
-                f"<span class='badge'>#{w['request']} → {_esc(w['status'] or w['outcome'])}"
+                f"<span class='badge'>#{w['request']} → {_esc(answer_of(w))}"
                 + "".join(f" <span class='badge fault'>{_esc(f)}</span>" for f in w.get("faults", []))
                 + (f" <span class='badge bad'>{_esc(w['probe'])}</span>" if w.get("probe") else "") + "</span>"
                 for w in v.requests)

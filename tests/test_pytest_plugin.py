@@ -660,7 +660,7 @@ def test_event_platform_profile_in_the_plugin(pytester: pytest.Pytester) -> None
         def test_foreign_overrides_are_usage_errors(akeneo_check, akeneo_receiver):
             from akeneo_events_testkit.errors import UsageError
 
-            with pytest.raises(UsageError, match="akeneo_check...: uuid_mode: Events API only .not the Event"):
+            with pytest.raises(UsageError, match="akeneo_check..: uuid_mode: Events API only .not the Event"):
                 akeneo_check(akeneo_receiver, uuid_mode=True)
             with pytest.raises(UsageError, match="delta: Event Platform only .* use profile='event-platform'"):
                 akeneo_check(akeneo_receiver, profile="saas", delta=0.5)

@@ -22,12 +22,13 @@ a correct receiver stays consistent.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
 from ..errors import InvalidObservation
-from ..judging.content import content_findings
+from ..judging.checks import DETECTORS, ViolationFactory, count_ties, own_events
+from ..judging.history import History, HistoryEvent, HistoryRequest, ProbeRule, Refusal
 from ..judging.observation import Observation
 from ..judging.render import format_violations
 from ..judging.verdict import KIND_GLOSSARY, Verdict, Violation, percentile
@@ -37,9 +38,11 @@ from .rules import EP_TIMEOUT, SUCCESS
 from .truth import EpAttempt, EpEvent, EpTruth, canonical_json
 
 __all__ = [
+    "CHECKS",
     "EP_VIOLATION_KINDS",
     "delta_states",
     "format_ep_verdict",
+    "history",
     "judge_ep",
 ]
 
@@ -119,156 +122,68 @@ def _path_text(path: DeltaPath) -> str:
     return f"values.{path[1]}" + (f" ({slot})" if slot else "")
 
 
-def judge_ep(truth: EpTruth, observation: Observation, *, reproduce: str = "", timeout: float = EP_TIMEOUT,
-             deltas: Mapping[str, Mapping[DeltaPath, str]] | None = None) -> Verdict:
-    """All violations of ``observation`` against ``truth`` (the receiver behind one subscription).
+def _probe_rule(name: str) -> ProbeRule:
+    probe = EP_PROBES[name]
+    kind = {"reject": "forged_accepted", "warn": "algorithm_ignored", "accept": "rotation_rejected"}[probe.expect]
+    return ProbeRule(probe.name, probe.description, probe.expect, kind)
 
-    ``deltas`` (from :func:`delta_states`) are the receivers' delta states, judged when given.
-    """
-    verdict = Verdict()
-    add = verdict.violations.append
-    events = truth.events
-    genuine = truth.genuine
+
+def _request(attempt: EpAttempt, *, rotation: bool) -> HistoryRequest:
+    status = attempt.status
+    refusal = None
+    if attempt.probe is None and status is not None and status < 500 and attempt.outcome != SUCCESS \
+            and status != 429:  # a 429 is the receiver's right: the platform slows down (facts section 3)
+        refusal = (Refusal("rotation_rejected", " during a secret rotation",
+                           "2xx (either signature matches a secret the receiver holds)")
+                   if rotation and status in (400, 401, 403) else Refusal("rejected_valid"))
+    return HistoryRequest(
+        seq=attempt.seq, event_ids=(attempt.event_id,), status=status, latency=attempt.latency,
+        reason=attempt.reason, timed_out=attempt.outcome == "timeout", broken=status is None or status >= 500,
+        refusal=refusal, probe=_probe_rule(attempt.probe) if attempt.probe is not None else None,
+        witness=_witness(attempt))
+
+
+def history(truth: EpTruth, *, timeout: float = EP_TIMEOUT) -> History:
+    """The Event Platform ground truth in the oracle core's shape (:mod:`..judging.history`)."""
+    events = {event_id: HistoryEvent(event_id, e.key, e.epoch, e.is_removal, e.self_triggered,
+                                     _fmt(e, event_id), e.author or "")
+              for event_id, e in truth.events.items()}
+    acknowledged: dict[str, list[HistoryEvent]] = {}
+    for event_id in truth.delivered:
+        event = events.get(event_id)
+        if event is not None and not event.own:
+            acknowledged.setdefault(event.key, []).append(event)
     rotation = bool(truth.meta.get("rotation"))
-    by_event: dict[str, list[EpAttempt]] = {}
-    for attempt in genuine:
-        by_event.setdefault(attempt.event_id, []).append(attempt)
+    return History(events, [_request(a, rotation=rotation) for a in truth.attempts],
+                   {key: acknowledged[key] for key in sorted(acknowledged)}, timeout,
+                   answer_expected="2xx within {timeout} s", broken_expected="2xx",
+                   duplicate_expected="applied at most once (deduplicate on id)", content=truth.content,
+                   sender="the platform")
 
-    def violation(kind: str, message: str, **extra: Any) -> Violation:
-        return Violation(kind, EP_VIOLATION_KINDS[kind][0], message, reproduce=reproduce, **extra)
 
-    def witness_for(event_ids: Iterable[str]) -> tuple[Mapping[str, Any], ...]:
-        chosen = sorted((a for e in set(event_ids) for a in by_event.get(e, ())), key=lambda a: a.seq)
-        return tuple(_witness(a) for a in chosen[:_WITNESS])
-
-    # -- answers to genuine requests -------------------------------------------------------------------
-    for attempt in genuine:
-        if attempt.outcome == "timeout" or (attempt.status is not None and attempt.latency > timeout):
-            add(violation("slow_ack", f"request {attempt.seq} was not answered within {timeout} s",
-                          expected=f"2xx within {timeout} s", received=f"{attempt.status or 'no answer'} after "
-                          f"{attempt.latency:.3f} s", event_ids=(attempt.event_id,), requests=(_witness(attempt),)))
-        elif attempt.status is None or attempt.status >= 500:
-            add(violation("server_error", f"request {attempt.seq} broke the receiver", expected="2xx",
-                          received=f"HTTP {attempt.status}" if attempt.status else attempt.reason or "no answer",
-                          event_ids=(attempt.event_id,), requests=(_witness(attempt),)))
-        elif attempt.outcome != SUCCESS and attempt.status != 429:
-            kind = "rotation_rejected" if rotation and attempt.status in (400, 401, 403) else "rejected_valid"
-            add(violation(kind, f"genuine request {attempt.seq} was refused"
-                          + (" during a secret rotation" if kind == "rotation_rejected" else ""),
-                          expected="2xx (either signature matches a secret the receiver holds)"
-                          if kind == "rotation_rejected" else "2xx",
-                          received=f"HTTP {attempt.status}", event_ids=(attempt.event_id,),
-                          requests=(_witness(attempt),)))
-
+def suspension(truth: EpTruth, violation: ViolationFactory) -> Iterator[Violation]:
+    """``suspension_risk``: the answers got (or would get) the subscription suspended (facts section 3)."""
     if truth.suspension is not None:
         s = truth.suspension
         causes = [a for a in truth.attempts if a.seq in set(s.attempts)]
-        add(violation("suspension_risk", s.describe(), expected="no 404, no 3xx, >= 90 % 2xx over any hour",
-                      received=", ".join(s.responses), event_ids=tuple(dict.fromkeys(a.event_id for a in causes)),
-                      requests=tuple(_witness(a) for a in causes[:_WITNESS])))
+        yield violation("suspension_risk", s.describe(), expected="no 404, no 3xx, >= 90 % 2xx over any hour",
+                        received=", ".join(s.responses), event_ids=tuple(dict.fromkeys(a.event_id for a in causes)),
+                        requests=tuple(_witness(a) for a in causes[:_WITNESS]))
 
-    # -- probes ----------------------------------------------------------------------------------------
-    applied_set = set(observation.applied)
-    for attempt in truth.attempts:
-        if attempt.probe is None:
-            continue
-        probe = EP_PROBES[attempt.probe]
-        accepted = attempt.status is not None and 200 <= attempt.status < 300
-        applied = attempt.event_id in applied_set
-        if probe.expect == "reject" and (accepted or applied):
-            add(violation("forged_accepted", f"probe {probe.name} ({probe.description}) was "
-                          f"{'accepted' if accepted else 'refused'}{' and applied' if applied else ''}",
-                          expected="4xx and nothing applied", received=f"HTTP {attempt.status}",
-                          event_ids=(attempt.event_id,), requests=(_witness(attempt),)))
-        elif probe.expect == "warn" and accepted:
-            add(violation("algorithm_ignored", f"probe {probe.name} ({probe.description}) was accepted",
-                          expected="4xx", received=f"HTTP {attempt.status}", event_ids=(attempt.event_id,),
-                          requests=(_witness(attempt),)))
-        elif probe.expect == "accept" and not accepted:
-            add(violation("rotation_rejected", f"probe {probe.name} ({probe.description}) was refused",
-                          expected="2xx", received=f"HTTP {attempt.status}" if attempt.status else attempt.reason,
-                          event_ids=(attempt.event_id,), requests=(_witness(attempt),)))
 
-    # -- applications ----------------------------------------------------------------------------------
-    seen: Counter[str] = Counter()
-    newest_applied: dict[str, EpEvent] = {}
-    for event_id in observation.applied:
-        seen[event_id] += 1
-        event = events.get(event_id)
-        if seen[event_id] == 2:
-            add(violation("duplicate_applied", f"event {event_id} was applied more than once",
-                          expected="applied at most once (deduplicate on id)", received="applied again",
-                          resource=event.key if event else None, event_ids=(event_id,),
-                          requests=witness_for([event_id])))
-        if seen[event_id] > 1 or event is None:
-            continue
-        if event.self_triggered:
-            add(violation("self_event_processed", f"{event.key}: applied an event the receiver's own client "
-                          f"{event.author!r} caused", expected="dropped (author.type api, identifier = own "
-                          "client_id)", received="applied", resource=event.key, event_ids=(event_id,),
-                          requests=witness_for([event_id])))
-        latest = newest_applied.get(event.key)
-        if latest is not None and event.epoch < latest.epoch:
-            add(violation("stale_applied", f"{event.key}: an older event was applied after a newer one",
-                          expected=f"{_fmt(event, event_id)} ignored (older than {_fmt(latest, latest.event_id)})",
-                          received="applied", resource=event.key, event_ids=(latest.event_id, event_id),
-                          requests=witness_for([latest.event_id, event_id])))
-        if latest is None or event.epoch >= latest.epoch:
-            newest_applied[event.key] = event
-
-    # -- final state per resource ----------------------------------------------------------------------
-    acknowledged: dict[str, list[EpEvent]] = {}
-    for event_id in truth.delivered:
-        event = events.get(event_id)
-        if event is not None and not event.self_triggered:
-            acknowledged.setdefault(event.key, []).append(event)
-    ids_by_key: dict[str, list[str]] = {}
-    for event in events.values():
-        ids_by_key.setdefault(event.key, []).append(event.event_id)
-    ties = 0
-    for key in sorted(acknowledged):
-        delivered = acknowledged[key]
-        newest_epoch = max(e.epoch for e in delivered)
-        newest = {e.event_id: e for e in delivered if e.epoch == newest_epoch}
-        ties += len(newest) > 1
-        state = observation.resources.get(key)
-        witness = witness_for(ids_by_key.get(key, ()))
-        expected = f"state of {', '.join(_fmt(e, i) for i, e in newest.items())}"
-        if state is None:
-            if any(e.is_removal for e in newest.values()):
-                continue
-            lost = not any(e in applied_set for e in newest)
-            add(violation("event_lost" if lost else "stale_final_state",
-                          f"{key}: " + ("the newest delivered event was acknowledged but not applied" if lost
-                                        else "applied, then lost"),
-                          expected=expected, received="resource absent", resource=key, event_ids=tuple(newest),
-                          requests=witness))
-            continue
-        current = events.get(state.event_id)
-        if current is not None and current.epoch >= newest_epoch and (
-                state.removed == current.is_removal or state.event_id in newest):
-            continue
-        if not any(e in applied_set for e in newest) and state.event_id not in newest:
-            kind, message = "event_lost", "the newest delivered event was acknowledged but not applied"
-        elif all(e.is_removal for e in newest.values()) and not state.removed:
-            kind, message = "resurrected", "deleted by the newest event, yet present"
-        elif current is None or current.epoch < newest_epoch:
-            kind, message = "stale_final_state", "the current state is older than the newest delivered event"
-        else:
-            continue
-        add(violation(kind, f"{key}: {message}", expected=expected,
-                      received=f"{'removed' if state.removed else 'present'} with {_fmt(current, state.event_id)}",
-                      resource=key, event_ids=(*newest, state.event_id), requests=witness))
-
-    # -- delta states ----------------------------------------------------------------------------------
+def delta_corruption(truth: EpTruth, past: History, observation: Observation,
+                     deltas: Mapping[str, Mapping[DeltaPath, str]] | None,
+                     violation: ViolationFactory) -> Iterator[Violation]:
+    """``delta_corrupted``: a field of a reported delta state holds an older delta's value than the newest
+    delta applied to it (see the module docstring)."""
     applied_deltas: dict[str, list[EpEvent]] = {}  # per resource, each applied delta once, in order
     all_deltas: dict[str, list[EpEvent]] = {}
     if deltas:
         for event_id in dict.fromkeys(observation.applied):
-            event = events.get(event_id)
+            event = truth.events.get(event_id)
             if event is not None and event.changes and event.key in deltas:
                 applied_deltas.setdefault(event.key, []).append(event)
-        for event in events.values():
+        for event in truth.events.values():
             if event.changes and event.key in deltas:
                 all_deltas.setdefault(event.key, []).append(event)
     for key, held in sorted((deltas or {}).items()):
@@ -295,14 +210,34 @@ def judge_ep(truth: EpTruth, observation: Observation, *, reproduce: str = "", t
         expected = "; ".join(f"{_path_text(path)} = {' or '.join(map(_short, best[1]))} "
                              f"({', '.join(_fmt(e, e.event_id) for e in best[1].values())})" for path, best in shown)
         received = "; ".join(f"{_path_text(path)} = {_short(held.get(path, 'null (absent)'))}" for path, _ in shown)
-        add(violation("delta_corrupted", f"{key}: {len(wrong)} field(s) hold an older delta's value than the "
+        yield violation("delta_corrupted", f"{key}: {len(wrong)} field(s) hold an older delta's value than the "
                       "newest delta applied to them", expected=expected, received=received, resource=key,
-                      event_ids=tuple(dict.fromkeys([*newer, *older])), requests=witness_for([*newer, *older])))
+                      event_ids=tuple(dict.fromkeys([*newer, *older])), requests=past.witness_for([*newer, *older]))
 
-    # -- content, for receivers that re-fetch and report the data they hold (with the mock REST API) -----
-    for finding, key, message, expected, received in content_findings(truth.content, observation):
-        add(violation(finding, message, expected=expected, received=received, resource=key,
-                      requests=witness_for(ids_by_key.get(key, ()))))
+
+
+#: What the Event Platform judges on top of the shared detectors: its own-event rule.
+CHECKS = (*DETECTORS, own_events)
+
+
+def judge_ep(truth: EpTruth, observation: Observation, *, reproduce: str = "", timeout: float = EP_TIMEOUT,
+             deltas: Mapping[str, Mapping[DeltaPath, str]] | None = None) -> Verdict:
+    """All violations of ``observation`` against ``truth`` (the receiver behind one subscription).
+
+    ``deltas`` (from :func:`delta_states`) are the receivers' delta states, judged when given.
+    """
+    verdict = Verdict()
+    events = truth.events
+    genuine = truth.genuine
+    past = history(truth, timeout=timeout)
+
+    def violation(kind: str, message: str, **extra: Any) -> Violation:
+        return Violation(kind, EP_VIOLATION_KINDS[kind][0], message, reproduce=reproduce, **extra)
+
+    for check in CHECKS:
+        verdict.violations.extend(check(past, observation, violation))
+    verdict.violations.extend(suspension(truth, violation))
+    verdict.violations.extend(delta_corruption(truth, past, observation, deltas, violation))
 
     latencies = [a.latency for a in genuine if a.status is not None]
     verdict.stats = {
@@ -319,9 +254,9 @@ def judge_ep(truth: EpTruth, observation: Observation, *, reproduce: str = "", t
             "time": _iso(truth.suspension.time), "cause": truth.suspension.cause,
             "responses": list(truth.suspension.responses), "enforced": truth.suspension.enforced},
         "min_rate": min((rate for _, rate in truth.rates), default=None),
-        "resources_judged": len(acknowledged),
+        "resources_judged": len(past.acknowledged),
         "applied": len(observation.applied),
-        "ties": ties,
+        "ties": count_ties(past),
         "delta_states_judged": len(deltas or {}),
         "latency_p50": percentile(latencies, 0.50),
         "latency_p95": percentile(latencies, 0.95),

@@ -11,27 +11,27 @@ Violation kinds are stable names used in reports and by users' CI (see README's 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from ..judging.content import content_findings
+from ..judging.checks import DETECTORS, count_ties
+from ..judging.history import History, HistoryEvent, HistoryRequest, ProbeRule, Refusal
 from ..judging.observation import Observation
 from ..judging.verdict import KIND_GLOSSARY, Verdict, Violation, percentile
 from ..transport.sender import DEFAULT_TIMEOUT, Outcome
 from .probes import PROBE_KINDS
-from .truth import GeneratedEvent, GroundTruth, RequestRecord
+from .truth import GroundTruth, RequestRecord
 
 __all__ = [
+    "CHECKS",
     "VIOLATION_KINDS",
+    "history",
     "judge",
 ]
 
 
 #: kind -> (severity, one-line meaning): the Events API uses the shared glossary as it is.
 VIOLATION_KINDS: dict[str, tuple[str, str]] = dict(KIND_GLOSSARY)
-
-
-_WITNESS_REQUESTS = 12
 
 
 def _request_witness(record: RequestRecord) -> dict[str, Any]:
@@ -46,10 +46,49 @@ def _request_witness(record: RequestRecord) -> dict[str, Any]:
     return witness
 
 
-def _fmt(event: GeneratedEvent | None, event_id: str) -> str:
-    if event is None:
-        return f"{event_id} (not an event the PIM sent)"
-    return f"{event.action.value} {event.event_id} at {event.epoch}"
+def _probe_rule(name: str) -> ProbeRule:
+    """Forged requests must be refused and replays too (a warning unless strict); robustness probes only
+    must not break the receiver (facts section 6)."""
+    kind = PROBE_KINDS[name]
+    if kind.family == "robustness":
+        return ProbeRule(name, kind.description, "any", "")
+    return ProbeRule(name, kind.description, "reject",
+                     "forged_accepted" if kind.family == "authenticity" else "replay_accepted")
+
+
+def _request(record: RequestRecord) -> HistoryRequest:
+    status = record.status
+    refused = (record.probe is None and status is not None and not 200 <= status < 300
+               and "replay" not in record.faults)  # a replayed copy may be refused as too old: that is right
+    return HistoryRequest(
+        seq=record.seq, event_ids=record.event_ids, status=status, latency=record.latency, reason=record.reason,
+        timed_out=record.outcome is Outcome.FAILED and record.reason == "timeout",
+        broken=record.outcome is Outcome.FAILED or (status is not None and status >= 500),
+        refusal=Refusal("rejected_valid") if refused else None,
+        probe=_probe_rule(record.probe) if record.probe is not None else None,
+        witness=_request_witness(record))
+
+
+def history(truth: GroundTruth, *, subscription: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> History:
+    """The Events API ground truth of one subscription in the oracle core's shape (:mod:`..judging.history`)."""
+    events = {event_id: HistoryEvent(event_id, e.key, e.epoch, e.is_removal, False,
+                                     f"{e.action.value} {event_id} at {e.epoch}")
+              for event_id, e in truth.events.items()}
+    requests = [r for r in truth.requests if subscription is None or r.subscription == subscription]
+    acknowledged: dict[str, list[HistoryEvent]] = {}
+    for record in requests:
+        if record.probe is not None or not record.acknowledged or (
+                record.status is not None and not 200 <= record.status < 300):
+            continue
+        for event_id in record.event_ids:
+            event = events.get(event_id)
+            if event is not None:
+                acknowledged.setdefault(event.key, []).append(event)
+    return History(events, [_request(r) for r in requests], acknowledged, timeout, content=truth.content)
+
+
+#: What the Events API judges: the shared detectors (the oracle core), in order.
+CHECKS = DETECTORS
 
 
 def judge(
@@ -63,10 +102,7 @@ def judge(
 ) -> Verdict:
     """All violations of ``observation`` against ``truth`` for one subscription's receiver."""
     verdict = Verdict(strict=strict)
-    events = truth.events
-    requests = [r for r in truth.requests if subscription is None or r.subscription == subscription]
-    genuine = [r for r in requests if r.probe is None]
-    add = verdict.violations.append
+    past = history(truth, subscription=subscription, timeout=timeout)
 
     def violation(kind: str, message: str, **extra: Any) -> Violation:
         severity = VIOLATION_KINDS[kind][0]
@@ -74,154 +110,19 @@ def judge(
             severity = "error"
         return Violation(kind, severity, message, reproduce=reproduce, **extra)
 
-    carried_by: dict[str, list[RequestRecord]] = {}
-    for record in genuine:
-        for event_id in record.event_ids:
-            carried_by.setdefault(event_id, []).append(record)
-
-    def witness_for(event_ids: Iterable[str]) -> tuple[Mapping[str, Any], ...]:
-        seqs: set[int] = set()
-        for event_id in event_ids:
-            seqs.update(r.seq for r in carried_by.get(event_id, ()))
-        chosen = [r for r in requests if r.seq in seqs][:_WITNESS_REQUESTS]
-        return tuple(_request_witness(r) for r in chosen)
-
-    ids_by_key: dict[str, list[str]] = {}
-
-    def key_witness(key: str) -> tuple[Mapping[str, Any], ...]:
-        if not ids_by_key:
-            for event_id, event in events.items():
-                ids_by_key.setdefault(event.key, []).append(event_id)
-        return witness_for(ids_by_key.get(key, ()))
-
-    # -- per request: transport-level properties ------------------------------------------------------
-    for record in requests:
-        if (record.outcome is Outcome.FAILED and record.reason == "timeout") or (
-            record.status is not None and record.latency > timeout
-        ):
-            add(violation("slow_ack", f"request {record.seq} was not answered within {timeout} s",
-                          expected=f"an answer within {timeout} s",
-                          received=f"{'no answer' if record.status is None else record.status} after "
-                                   f"{record.latency:.3f} s",
-                          event_ids=record.event_ids, requests=(_request_witness(record),)))
-        elif record.outcome is Outcome.FAILED or (record.status is not None and record.status >= 500):
-            received = f"HTTP {record.status}" if record.status is not None else record.reason or "no answer"
-            add(violation("server_error", f"request {record.seq}"
-                          f"{' (probe ' + record.probe + ')' if record.probe else ''} broke the receiver",
-                          expected="2xx or 4xx", received=received, event_ids=record.event_ids,
-                          requests=(_request_witness(record),)))
-        elif record.probe is None and record.status is not None and not 200 <= record.status < 300 \
-                and "replay" not in record.faults:
-            add(violation("rejected_valid", f"genuine request {record.seq} was refused",
-                          expected="2xx", received=f"HTTP {record.status}", event_ids=record.event_ids,
-                          requests=(_request_witness(record),)))
-
-    # -- probes ------------------------------------------------------------------------------------------
-    applied_set = set(observation.applied)
-    for record in requests:
-        if record.probe is None:
-            continue
-        kind = PROBE_KINDS[record.probe]
-        accepted = record.status is not None and 200 <= record.status < 300
-        applied_ids = [e for e in record.event_ids if e in applied_set]
-        if kind.family == "robustness" or not (accepted or applied_ids):
-            continue
-        name = "forged_accepted" if kind.family == "authenticity" else "replay_accepted"
-        add(violation(name, f"probe {record.probe} ({kind.description}) was "
-                      f"{'accepted' if accepted else 'refused'}{' and applied' if applied_ids else ''}",
-                      expected="4xx and nothing applied", received=f"HTTP {record.status}"
-                      + (f", applied {len(applied_ids)} event(s)" if applied_ids else ""),
-                      event_ids=tuple(applied_ids) or record.event_ids, requests=(_request_witness(record),)))
-
-    # -- applications: duplicates and staleness ----------------------------------------------------------
-    seen: Counter[str] = Counter()
-    newest_applied: dict[str, GeneratedEvent] = {}
-    for event_id in observation.applied:
-        seen[event_id] += 1
-        event = events.get(event_id)
-        if seen[event_id] == 2:
-            add(violation("duplicate_applied", f"event {event_id} was applied more than once",
-                          expected="applied at most once", received="applied again",
-                          resource=event.key if event else None, event_ids=(event_id,),
-                          requests=witness_for([event_id])))
-        if seen[event_id] > 1 or event is None:
-            continue
-        latest = newest_applied.get(event.key)
-        if latest is not None and event.epoch < latest.epoch:
-            add(violation("stale_applied", f"{event.key}: an older event was applied after a newer one",
-                          expected=f"{_fmt(event, event_id)} ignored (older than {latest.event_id} at "
-                                   f"{latest.epoch})",
-                          received="applied", resource=event.key, event_ids=(latest.event_id, event_id),
-                          requests=witness_for([latest.event_id, event_id])))
-        if latest is None or event.epoch >= latest.epoch:
-            newest_applied[event.key] = event
-
-    # -- final state per resource ------------------------------------------------------------------------
-    acknowledged: dict[str, list[GeneratedEvent]] = {}
-    for record in genuine:
-        if not record.acknowledged or (record.status is not None and not 200 <= record.status < 300):
-            continue
-        for event_id in record.event_ids:
-            event = events.get(event_id)
-            if event is not None:
-                acknowledged.setdefault(event.key, []).append(event)
-    ties = 0
-    for key, delivered in acknowledged.items():
-        newest_epoch = max(e.epoch for e in delivered)
-        newest = {e.event_id: e for e in delivered if e.epoch == newest_epoch}
-        if len(newest) > 1:
-            ties += 1
-        state = observation.resources.get(key)
-        current = events.get(state.event_id) if state is not None else None
-        all_removals = all(e.is_removal for e in newest.values())
-        any_removal = any(e.is_removal for e in newest.values())
-        if state is None:
-            if any_removal:
-                continue
-            expected = f"state of {', '.join(_fmt(e, i) for i, e in newest.items())}"
-            if not any(e in applied_set for e in newest):
-                add(violation("event_lost", f"{key}: the newest delivered event was acknowledged but not applied",
-                              expected=expected, received="resource absent", resource=key,
-                              event_ids=tuple(newest), requests=key_witness(key)))
-            else:
-                add(violation("stale_final_state", f"{key}: applied, then lost to an older removal",
-                              expected=expected, received="resource absent", resource=key,
-                              event_ids=tuple(newest), requests=key_witness(key)))
-            continue
-        if current is not None and current.epoch >= newest_epoch and (
-            state.removed == current.is_removal or state.event_id in newest
-        ):
-            continue  # up to date (a tie is fine either way)
-        if not any(e in applied_set for e in newest) and state.event_id not in newest:
-            add(violation("event_lost", f"{key}: the newest delivered event was acknowledged but not applied",
-                          expected=f"state of {', '.join(_fmt(e, i) for i, e in newest.items())}",
-                          received=f"state of {_fmt(current, state.event_id)}", resource=key,
-                          event_ids=(*newest, state.event_id), requests=key_witness(key)))
-        elif all_removals and not state.removed:
-            add(violation("resurrected", f"{key}: removed by the newest event, yet present",
-                          expected=f"removed by {', '.join(newest)}",
-                          received=f"present with {_fmt(current, state.event_id)}", resource=key,
-                          event_ids=(*newest, state.event_id), requests=key_witness(key)))
-        elif current is None or current.epoch < newest_epoch:
-            add(violation("stale_final_state", f"{key}: the current state is older than the newest delivered event",
-                          expected=f"state of {', '.join(_fmt(e, i) for i, e in newest.items())}",
-                          received=f"state of {_fmt(current, state.event_id)}", resource=key,
-                          event_ids=(*newest, state.event_id), requests=key_witness(key)))
-
-    # -- content, for receivers that report the data they hold (README: observation contract) -----------
-    for finding, key, message, expected, received in content_findings(truth.content, observation):
-        add(violation(finding, message, expected=expected, received=received, resource=key,
-                      requests=key_witness(key)))
-
+    for check in CHECKS:
+        verdict.violations.extend(check(past, observation, violation))
+    requests = [r for r in truth.requests if subscription is None or r.subscription == subscription]
+    genuine = [r for r in requests if r.probe is None]
     latencies = [r.latency for r in requests if r.status is not None]
     verdict.stats = {
-        "events_generated": len(events),
+        "events_generated": len(truth.events),
         "requests": len(genuine),
         "probes": len(requests) - len(genuine),
-        "events_acknowledged": sum(len(v) for v in acknowledged.values()),
-        "resources_judged": len(acknowledged),
+        "events_acknowledged": sum(len(v) for v in past.acknowledged.values()),
+        "resources_judged": len(past.acknowledged),
         "applied": len(observation.applied),
-        "ties": ties,
+        "ties": count_ties(past),
         "outcomes": dict(Counter(r.outcome.value for r in requests)),
         "faults": dict(Counter(f for r in genuine for f in r.faults)),
         "latency_p50": percentile(latencies, 0.50),

@@ -1,8 +1,44 @@
-"""One rendering of violations, used by the console, the failure anatomy and the reports."""
+"""One rendering of violations, used by the console, the failure anatomy and the reports (JUnit's text;
+HTML's table cells come from the same pieces: :func:`answer_of` and the witness fields)."""
 
 from __future__ import annotations
 
-from .verdict import Verdict
+from collections.abc import Mapping
+from typing import Any
+
+from .verdict import Verdict, Violation
+
+__all__ = ["answer_of", "format_violations", "violation_lines", "witness_line"]
+
+
+def answer_of(witness: Mapping[str, Any]) -> str:
+    """What the receiver answered a witness request: its status, else the outcome (``timeout``...)."""
+    return str(witness["status"] or witness["outcome"])
+
+
+def witness_line(witness: Mapping[str, Any]) -> str:
+    """``#12 -> 500 faults=late probe=bad_signature [id1, id2, ...]``: one request of a witness."""
+    extra = ""
+    if witness.get("faults"):
+        extra += f" faults={','.join(witness['faults'])}"
+    if witness.get("probe"):
+        extra += f" probe={witness['probe']}"
+    events = witness["events"]
+    shown = ", ".join(events[:4]) + (f", ... ({len(events)} events)" if len(events) > 4 else "")
+    return f"#{witness['request']} -> {answer_of(witness)}{extra} [{shown}]"
+
+
+def violation_lines(violation: Violation) -> list[str]:
+    """One violation: ``[severity] kind: message``, expected, received, and its witness requests."""
+    lines = [f"[{violation.severity}] {violation.kind}: {violation.message}"]
+    if violation.expected:
+        lines.append(f"   expected: {violation.expected}")
+    if violation.received:
+        lines.append(f"   received: {violation.received}")
+    if violation.requests:
+        lines.append("   witness (requests in send order):")
+        lines += [f"     {witness_line(witness)}" for witness in violation.requests]
+    return lines
 
 
 def format_violations(verdict: Verdict, *, limit: int = 20) -> str:
@@ -14,24 +50,8 @@ def format_violations(verdict: Verdict, *, limit: int = 20) -> str:
     lines = [f"{errors} error(s), {len(verdict.violations) - errors} warning(s): "
              + ", ".join(f"{kind} x{count}" for kind, count in sorted(counts.items()))]
     for index, v in enumerate(verdict.violations[:limit], 1):
-        lines.append("")
-        lines.append(f"{index}. [{v.severity}] {v.kind}: {v.message}")
-        if v.expected:
-            lines.append(f"   expected: {v.expected}")
-        if v.received:
-            lines.append(f"   received: {v.received}")
-        if v.requests:
-            lines.append("   witness (requests in send order):")
-            for witness in v.requests:
-                extra = ""
-                if witness.get("faults"):
-                    extra += f" faults={','.join(witness['faults'])}"
-                if witness.get("probe"):
-                    extra += f" probe={witness['probe']}"
-                events = witness["events"]
-                shown = ", ".join(events[:4]) + (f", ... ({len(events)} events)" if len(events) > 4 else "")
-                lines.append(f"     #{witness['request']} -> {witness['status'] or witness['outcome']}"
-                             f"{extra} [{shown}]")
+        first, *rest = violation_lines(v)
+        lines += ["", f"{index}. {first}", *rest]
     if len(verdict.violations) > limit:
         lines.append(f"\n... and {len(verdict.violations) - limit} more (see the JSON report)")
     reproduce = next((v.reproduce for v in verdict.violations if v.reproduce), "")
