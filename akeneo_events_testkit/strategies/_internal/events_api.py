@@ -21,33 +21,44 @@ import functools
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, NoReturn
+from typing import Any
 
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
-from ...errors import InvalidStrategyArgument, UnknownProfile
 from ...events_api.batching import batch_operations
 from ...events_api.faults import FAULT_KINDS, Fault, FaultInjector, FaultPlan
 from ...events_api.pim import DEFAULT_PIM_URL
 from ...events_api.schedule import Planned
 from ...events_api.truth import GeneratedEvent, GroundTruth
 from ...events_api.wire import MAX_BATCH_SIZE, Delivery, Event
-from ...versions import Action, AuthorType, Profile, format_event_datetime, get_profile
+from ...versions import Action, AuthorType, Profile, format_event_datetime
 from ...versions import resource_key as _resource_key
 from ...world.activity import Change, Operation
+from .common import (
+    AUTHORS,
+    DEFAULT_SECRET,
+    DEFAULT_START,
+    as_action,
+    check_int,
+    check_secret,
+    check_strategy,
+    fail,
+    resolve_profile,
+    uuid_modes,
+)
 from .payloads import (
-    _CATEGORIES,
-    _FAMILIES,
-    _c_date,
-    _codes,
-    _draw_resource,
-    _fixed_values,
-    _model_payload,
-    _product_payload,
-    _removed_payload,
-    _stable_uuid4,
-    _uuid4s,
+    CATEGORIES,
+    FAMILIES,
+    c_date,
+    codes,
+    draw_resource,
+    fixed_values,
+    model_payload,
+    product_payload,
+    removed_payload,
+    stable_uuid4,
+    uuid4s,
 )
 
 __all__ = [
@@ -63,16 +74,6 @@ __all__ = [
     "workloads",
 ]
 
-#: The secret of the docs' example (facts section 2); any non-empty secret works.
-DEFAULT_SECRET = "3ha6eonoa9icsckw8kccos084w0c0000g08g40oo4kww0gc8w4"
-#: 2026-01-01T00:00:00+00:00: where workloads start their virtual time.
-DEFAULT_START = 1_767_225_600
-#: Authors of the three kinds (facts section 4): UI users, connection users, the system user.
-AUTHORS: dict[str, AuthorType] = {
-    "julia": AuthorType.UI, "peter": AuthorType.UI, "magento_0000": AuthorType.API,
-    "erp_0000": AuthorType.API, "system": AuthorType.SYSTEM,
-}
-
 _PIM_SOURCES = (DEFAULT_PIM_URL, "http://localhost:8080", "https://acme.cloud.akeneo.com")
 _OFFSETS = (0, 60, 120, -300, 330)
 _BUFFERS: tuple[tuple[Action, ...], ...] = (
@@ -83,75 +84,16 @@ _ALL_FAULTS = tuple(name for names in FAULT_KINDS.values() for name in names)
 _MAX_SHIFT = 8
 
 
-def _fail(message: str) -> NoReturn:
-    raise InvalidStrategyArgument(message)
-
-
-def _check_strategy(name: str, value: object) -> None:
-    if isinstance(value, SearchStrategy):
-        return
-    if isinstance(value, (list, tuple, set, frozenset)):
-        hint = f"pass {name}=st.sampled_from({sorted(map(str, value))!r})"
-    else:
-        hint = f"pass {name}=st.just({value!r})"
-    _fail(f"{name} must be a Hypothesis strategy, got {type(value).__name__}: {hint}")
-
-
-def _as_action(value: object) -> Action:
-    """An ``actions`` strategy's draw as an :class:`Action`, or the misuse named."""
-    try:
-        return Action(value)
-    except ValueError as exc:
-        _fail(f"actions generated {exc}: generate Action members or their values such as 'product.created'")
-
-
-def _check_int(name: str, value: object, minimum: int) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
-        _fail(f"{name} must be an int, got {value!r}")
-    if value < minimum:
-        _fail(f"{name}={value} must be at least {minimum}")
-    return value
-
-
-def _check_secret(secret: object) -> str:
-    if not isinstance(secret, str) or not secret:
-        _fail("secret must be a non-empty str: the one the receiver under test is configured with")
-    return secret
-
-
-def _resolve_profile(profile: object, uuid_mode: object) -> Profile:
-    if not isinstance(profile, (str, Profile)):
-        _fail(f"profile must be a profile name such as 'saas' or a Profile, got {profile!r}")
-    try:
-        resolved = get_profile(profile)
-    except UnknownProfile as exc:
-        _fail(str(exc))
-    if uuid_mode is not None and not isinstance(uuid_mode, bool):
-        _fail(f"uuid_mode must be True, False or None (both modes), got {uuid_mode!r}")
-    if uuid_mode and not resolved.has_uuid:
-        _fail(f"profile {resolved.name} has no UUID mode: use profile='7.0' or 'saas', or leave uuid_mode=None")
-    return resolved
-
-
-def _modes(profile: Profile, uuid_mode: bool | None) -> SearchStrategy[bool]:
-    """UUID mode exists in 7.0 and SaaS only; ``None`` draws either (it is a per-subscription option)."""
-    if not profile.has_uuid:
-        return st.just(False)
-    if uuid_mode is None:
-        return st.just(True) if profile.uuid_mode else st.booleans()
-    return st.just(uuid_mode)
-
-
 def _utc_offset(moment: object) -> int:
     if not isinstance(moment, datetime):
-        _fail(f"event_datetimes must generate datetimes, got {moment!r}")
+        fail(f"event_datetimes must generate datetimes, got {moment!r}")
     offset = moment.utcoffset()
     if offset is None:
-        _fail(f"event_datetimes must generate aware datetimes, got naive {moment!r}: "
+        fail(f"event_datetimes must generate aware datetimes, got naive {moment!r}: "
               "use st.datetimes(timezones=st.just(timezone.utc))")
     minutes = int(offset.total_seconds()) // 60
     if abs(minutes) >= 15 * 60 or not 1000 <= moment.year <= 9999:
-        _fail(f"event_datetimes generated {moment!r}: the PIM writes years 1000-9999 and offsets within ±14:59")
+        fail(f"event_datetimes generated {moment!r}: the PIM writes years 1000-9999 and offsets within ±14:59")
     return minutes
 
 
@@ -159,7 +101,7 @@ def _draw_event(draw: st.DrawFn, *, profile: Profile, mode: bool, action: Action
                 author_type: AuthorType, moment: datetime, pim_source: str, event_id: str) -> Event:
     offset = _utc_offset(moment)
     epoch = int(moment.timestamp())
-    resource = _draw_resource(draw, action, profile, mode, code, epoch, offset, pim_source)
+    resource = draw_resource(draw, action, profile, mode, code, epoch, offset, pim_source)
     return Event(action, event_id, format_event_datetime(epoch, offset), author, author_type, pim_source,
                  {"resource": resource})
 
@@ -189,29 +131,29 @@ def events(
     ``event_datetimes`` draws aware datetimes (the offset is kept, facts section 4). ``uuid_mode=None``
     draws either mode on 7.0 and SaaS.
     """
-    resolved = _resolve_profile(profile, uuid_mode)
+    resolved = resolve_profile(profile, uuid_mode)
     for name, value in (("actions", actions), ("identifiers", identifiers), ("authors", authors),
                         ("event_datetimes", event_datetimes), ("pim_sources", pim_sources)):
         if value is not None:
-            _check_strategy(name, value)
-    modes = _modes(resolved, uuid_mode)
+            check_strategy(name, value)
+    modes = uuid_modes(resolved, uuid_mode)
     drawn_actions = actions if actions is not None else st.sampled_from(list(Action))
-    drawn_codes = identifiers if identifiers is not None else _codes
+    drawn_codes = identifiers if identifiers is not None else codes
     drawn_authors = authors if authors is not None else _authors
     moments = event_datetimes if event_datetimes is not None else _datetimes
     sources = pim_sources if pim_sources is not None else st.sampled_from(_PIM_SOURCES)
 
     @st.composite
     def build(draw: st.DrawFn) -> Event:
-        action = _as_action(draw(drawn_actions))
+        action = as_action(draw(drawn_actions))
         code, (author, author_type) = draw(drawn_codes), draw(drawn_authors)
         if not isinstance(code, str) or not code:
-            _fail(f"identifiers generated {code!r}: generate non-empty strings")
+            fail(f"identifiers generated {code!r}: generate non-empty strings")
         if not isinstance(author, str) or not author:
-            _fail(f"authors generated {author!r}: generate (non-empty name, AuthorType) pairs")
+            fail(f"authors generated {author!r}: generate (non-empty name, AuthorType) pairs")
         return _draw_event(draw, profile=resolved, mode=draw(modes), action=action, code=code, author=author,
                            author_type=AuthorType(author_type), moment=draw(moments), pim_source=draw(sources),
-                           event_id=draw(_uuid4s))
+                           event_id=draw(uuid4s))
 
     return build()
 
@@ -230,11 +172,11 @@ def _batches(draw: st.DrawFn, profile: Profile, modes: SearchStrategy[bool]) -> 
     batch: list[Event] = []
     for index in range(draw(_batch_sizes)):
         moment += timedelta(seconds=draw(_steps))
-        event_id = draw(_uuid4s)
+        event_id = draw(uuid4s)
         if any(event.event_id == event_id for event in batch):
-            event_id = _stable_uuid4("batch", event_id, index)
+            event_id = stable_uuid4("batch", event_id, index)
         batch.append(_draw_event(draw, profile=profile, mode=mode, action=draw(actions),
-                                 code=draw(_codes), author=author, author_type=author_type, moment=moment,
+                                 code=draw(codes), author=author, author_type=author_type, moment=moment,
                                  pim_source=pim_source, event_id=event_id))
     return batch
 
@@ -253,19 +195,19 @@ def deliveries(
     section 4). ``events`` draws the event lists instead; ``timestamps`` the signing time, by default a
     few seconds after the newest event (the PIM signs at send time, facts section 2).
     """
-    resolved = _resolve_profile(profile, uuid_mode)
-    secret = _check_secret(secret)
+    resolved = resolve_profile(profile, uuid_mode)
+    secret = check_secret(secret)
     if events is not None:
-        _check_strategy("events", events)
+        check_strategy("events", events)
     if timestamps is not None:
-        _check_strategy("timestamps", timestamps)
-    batches = events if events is not None else _batches(resolved, _modes(resolved, uuid_mode))
+        check_strategy("timestamps", timestamps)
+    batches = events if events is not None else _batches(resolved, uuid_modes(resolved, uuid_mode))
 
     @st.composite
     def build(draw: st.DrawFn) -> Delivery:
         batch = list(draw(batches))
         if not 1 <= len(batch) <= MAX_BATCH_SIZE or not all(isinstance(e, Event) for e in batch):
-            _fail(f"events must generate lists of 1 to {MAX_BATCH_SIZE} Event objects, got {batch!r:.200}")
+            fail(f"events must generate lists of 1 to {MAX_BATCH_SIZE} Event objects, got {batch!r:.200}")
         newest = max(int(event.epoch) for event in batch)
         timestamp = draw(timestamps) if timestamps is not None else newest + draw(_lags)
         return Delivery.build(batch, secret=secret, timestamp=timestamp, profile=resolved)
@@ -277,7 +219,7 @@ def deliveries(
 
 
 @dataclass(frozen=True)
-class _Slot:
+class Slot:
     """One resource of a workload: what stays the same across its saves."""
 
     entity: str
@@ -294,7 +236,7 @@ class ResourceHistory:
     build data at send time.
     """
 
-    def __init__(self, slots: Sequence[_Slot], *, profile: Profile, uuid_mode: bool, pim_source: str) -> None:
+    def __init__(self, slots: Sequence[Slot], *, profile: Profile, uuid_mode: bool, pim_source: str) -> None:
         self.slots, self.profile, self.uuid_mode, self.pim_source = tuple(slots), profile, uuid_mode, pim_source
         self.keys: list[str | None] = [None] * len(self.slots)
         self.lives = [0] * len(self.slots)
@@ -307,7 +249,7 @@ class ResourceHistory:
         return self.keys[index] is not None
 
     def _uuid(self, index: int) -> str:
-        return _stable_uuid4("product", self.slots[index].code, self.lives[index])
+        return stable_uuid4("product", self.slots[index].code, self.lives[index])
 
     def _key(self, index: int, action: Action) -> str:
         slot = self.slots[index]
@@ -318,13 +260,13 @@ class ResourceHistory:
 
     def _snapshot(self, index: int, version: int, epoch: int) -> dict[str, Any]:
         slot = self.slots[index]
-        values = _fixed_values(index, version, self.profile.metric_symbol, self.pim_source)
-        created, updated = _c_date(self.created[index]), _c_date(epoch)
+        values = fixed_values(index, version, self.profile.metric_symbol, self.pim_source)
+        created, updated = c_date(self.created[index]), c_date(epoch)
         if slot.entity == "product_model":
-            return _model_payload(slot.code, family=slot.family, categories=_CATEGORIES[:1], values=values,
+            return model_payload(slot.code, family=slot.family, categories=CATEGORIES[:1], values=values,
                                   created=created, updated=updated)
-        return _product_payload(self.profile, self.uuid_mode, slot.code, product_uuid=self._uuid(index),
-                                family=slot.family, categories=_CATEGORIES[:1], values=values, created=created,
+        return product_payload(self.profile, self.uuid_mode, slot.code, product_uuid=self._uuid(index),
+                                family=slot.family, categories=CATEGORIES[:1], values=values, created=created,
                                 updated=updated)
 
     def touch(self, index: int, epoch: int, *, remove: bool) -> Change | None:
@@ -340,7 +282,7 @@ class ResourceHistory:
         version = self.versions[key] = self.versions.get(key, 0) + 1
         payload: dict[str, Any]
         if remove:
-            payload = _removed_payload(action, self.profile, slot.code, self._uuid(index))
+            payload = removed_payload(action, self.profile, slot.code, self._uuid(index))
             self.keys[index] = None
             self.current.pop(key, None)
         else:
@@ -348,14 +290,14 @@ class ResourceHistory:
             self.keys[index] = key
             self.current[key] = (version, payload)
         self.count += 1
-        return Change(action, key, _stable_uuid4("event", self.count), epoch, version, payload)
+        return Change(action, key, stable_uuid4("event", self.count), epoch, version, payload)
 
 
-_slots = st.builds(_Slot, st.sampled_from(("product", "product_model")), _codes,
-                   st.one_of(st.none(), st.sampled_from(_FAMILIES)))
+_slots = st.builds(Slot, st.sampled_from(("product", "product_model")), codes,
+                   st.one_of(st.none(), st.sampled_from(FAMILIES)))
 
 
-def _kind(unitary: bool, changes: Sequence[Change], author_type: AuthorType) -> str:
+def operation_kind(unitary: bool, changes: Sequence[Change], author_type: AuthorType) -> str:
     """A name for the operation, after activity.py's kinds (facts section 4)."""
     action = changes[0].action
     if not unitary:
@@ -381,14 +323,14 @@ def workloads(
     whose saves often share a second (facts section 4). Examples shrink towards fewer operations, fewer
     events and fewer resources, with every save in the same second.
     """
-    resolved = _resolve_profile(profile, uuid_mode)
-    _check_int("min_events", min_events, 0)
-    _check_int("max_events", max_events, 1)
-    _check_int("max_resources", max_resources, 1)
-    _check_int("start", start, 0)
+    resolved = resolve_profile(profile, uuid_mode)
+    check_int("min_events", min_events, 0)
+    check_int("max_events", max_events, 1)
+    check_int("max_resources", max_resources, 1)
+    check_int("start", start, 0)
     if max_events < min_events:
-        _fail(f"max_events={max_events} < min_events={min_events}: raise max_events or lower min_events")
-    modes = _modes(resolved, uuid_mode)
+        fail(f"max_events={max_events} < min_events={min_events}: raise max_events or lower min_events")
+    modes = uuid_modes(resolved, uuid_mode)
 
     @st.composite
     def build(draw: st.DrawFn) -> list[Operation]:
@@ -414,8 +356,8 @@ def workloads(
                 changes.append(created)
             author_type = AUTHORS[author]
             unitary = not bulk and author_type is not AuthorType.SYSTEM
-            operations.append(Operation(len(operations), _kind(unitary, changes, author_type), author, author_type,
-                                        unitary, changes[0].epoch, tuple(changes)))
+            operations.append(Operation(len(operations), operation_kind(unitary, changes, author_type), author,
+                                        author_type, unitary, changes[0].epoch, tuple(changes)))
             now, total = changes[-1].epoch, total + len(changes)
         return operations
 
@@ -475,17 +417,17 @@ def fault_plans(
         names = _ALL_FAULTS
     else:
         if isinstance(kinds, str) or not isinstance(kinds, Collection):
-            _fail(f"kinds must be a collection of names, e.g. kinds=['drop'], got {kinds!r}")
+            fail(f"kinds must be a collection of names, e.g. kinds=['drop'], got {kinds!r}")
         unknown = sorted(str(k) for k in kinds if k not in FAULT_KINDS and k not in _ALL_FAULTS)
         if unknown or not kinds:
-            _fail(f"unknown fault kind {unknown[0]!r}: use any of {', '.join([*FAULT_KINDS, *_ALL_FAULTS])}"
+            fail(f"unknown fault kind {unknown[0]!r}: use any of {', '.join([*FAULT_KINDS, *_ALL_FAULTS])}"
                   if unknown else "kinds is empty: pass at least one kind, or max_faults=0 for no faults")
         names = tuple(dict.fromkeys(n for k in kinds for n in FAULT_KINDS.get(k, (k,))))
-    _check_int("min_faults", min_faults, 0)
-    _check_int("max_faults", max_faults, 0)
-    _check_int("max_target", max_target, 0)
+    check_int("min_faults", min_faults, 0)
+    check_int("max_faults", max_faults, 0)
+    check_int("max_target", max_target, 0)
     if max_faults < min_faults:
-        _fail(f"max_faults={max_faults} < min_faults={min_faults}: raise max_faults or lower min_faults")
+        fail(f"max_faults={max_faults} < min_faults={min_faults}: raise max_faults or lower min_faults")
     targets = st.integers(0, max_target)
     faults = st.one_of(*(st.builds(Fault, targets, st.just(kind), _FAULT_PARAMS[kind]) for kind in names))
     return st.lists(faults, min_size=min_faults, max_size=max_faults).map(
@@ -602,11 +544,11 @@ def delivery_schedules(
     data is the snapshot taken at save time. Defaults: ``workloads(profile=profile)`` and
     ``fault_plans()``. Examples shrink towards fewer events, fewer faults and fewer resources.
     """
-    resolved = _resolve_profile(profile, None)
-    secret = _check_secret(secret)
+    resolved = resolve_profile(profile, None)
+    secret = check_secret(secret)
     for name, value in (("workloads", workloads), ("fault_plans", fault_plans)):
         if value is not None:
-            _check_strategy(name, value)
+            check_strategy(name, value)
     histories = workloads if workloads is not None else _workloads(profile=resolved)
     plans = fault_plans if fault_plans is not None else _fault_plans()
 
@@ -615,7 +557,7 @@ def delivery_schedules(
         operations = tuple(draw(histories))
         plan = draw(plans)
         if not all(isinstance(op, Operation) for op in operations) or not isinstance(plan, FaultPlan):
-            _fail("workloads must generate lists of Operation and fault_plans FaultPlan objects")
+            fail("workloads must generate lists of Operation and fault_plans FaultPlan objects")
         planned = [Planned(seq, message, 0, message.changes) for seq, message in
                    enumerate(batch_operations(operations))]
         plan = _fit(plan, [len(item.changes) for item in planned])
