@@ -36,7 +36,8 @@ from .events_api.wire import Delivery, Event
 from .judging.observation import parse_observation
 from .judging.render import format_violations
 from .strategies._internal.common import AUTHORS, DEFAULT_START, check_int, check_secret, fail, resolve_profile
-from .strategies._internal.events_api import ResourceHistory, Schedule, Slot, operation_kind
+from .strategies._internal.schedules import Schedule
+from .strategies._internal.workloads import ResourceHistory, Slot, operation_kind
 from .transport.sender import Outcome
 from .versions import AuthorType, Profile, format_event_datetime
 from .world.activity import Change, Operation
