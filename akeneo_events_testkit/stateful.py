@@ -30,7 +30,6 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, multip
 from .clock import Clock, SystemClock
 from .events_api.batching import Message, batch_operations
 from .events_api.oracle import judge
-from .events_api.pim import DEFAULT_PIM_URL
 from .events_api.truth import GeneratedEvent, GroundTruth, RequestRecord
 from .events_api.wire import Delivery, Event
 from .judging.observation import parse_observation
@@ -41,6 +40,7 @@ from .strategies._internal.workloads import ResourceHistory, Slot, operation_kin
 from .transport.sender import Outcome
 from .versions import AuthorType, Profile, format_event_datetime
 from .world.activity import Change, Operation
+from .world.catalog import DEFAULT_PIM_URL
 
 __all__ = ["Handle", "as_handle", "asgi_handle", "deliver", "receiver_state_machine", "wsgi_handle"]
 

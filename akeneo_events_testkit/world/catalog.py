@@ -41,6 +41,8 @@ from .values import PRODUCT_LINK, Channel, TextPool, ValueContext, change_value,
 
 __all__ = ["DEFAULT_PIM_URL", "WORKFLOW_STATUSES", "Catalog", "Edit", "Saved", "new_uuid4"]
 
+#: The PIM's ``AKENEO_PIM_URL`` (a URL with scheme): the events' ``pim_source`` and the base of the media
+#: download links; the PIM's own test and a real capture use this one (facts sections 3 and 4).
 DEFAULT_PIM_URL = "http://localhost:8080"
 #: ``metadata.workflow_status`` values (EE), facts section 7.
 WORKFLOW_STATUSES = ("working_copy", "draft_in_progress", "proposal_waiting_for_approval", "read_only")

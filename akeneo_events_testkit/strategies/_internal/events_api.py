@@ -26,9 +26,9 @@ from datetime import datetime, timedelta, timezone
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
-from ...events_api.pim import DEFAULT_PIM_URL
 from ...events_api.wire import MAX_BATCH_SIZE, Delivery, Event
 from ...versions import Action, AuthorType, Profile, format_event_datetime
+from ...world.catalog import DEFAULT_PIM_URL
 from .common import (
     AUTHORS,
     DEFAULT_SECRET,
@@ -61,7 +61,7 @@ __all__ = [
     "workloads",
 ]
 
-_PIM_SOURCES = (DEFAULT_PIM_URL, "http://localhost:8080", "https://acme.cloud.akeneo.com")
+_PIM_SOURCES = (DEFAULT_PIM_URL, "https://pim.example.com", "https://acme.cloud.akeneo.com")
 _OFFSETS = (0, 60, 120, -300, 330)
 _BUFFERS: tuple[tuple[Action, ...], ...] = (
     (Action.PRODUCT_CREATED, Action.PRODUCT_UPDATED), (Action.PRODUCT_REMOVED,),

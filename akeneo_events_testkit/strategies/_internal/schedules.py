@@ -13,12 +13,12 @@ from hypothesis.strategies import SearchStrategy
 
 from ...events_api.batching import batch_operations
 from ...events_api.faults import FAULT_KINDS, Fault, FaultInjector, FaultPlan
-from ...events_api.pim import DEFAULT_PIM_URL
 from ...events_api.schedule import Planned
 from ...events_api.truth import GeneratedEvent, GroundTruth
 from ...events_api.wire import MAX_BATCH_SIZE, Delivery, Event
 from ...versions import Profile, format_event_datetime
 from ...world.activity import Operation
+from ...world.catalog import DEFAULT_PIM_URL
 from .common import DEFAULT_SECRET, DEFAULT_START, check_int, check_secret, check_strategy, fail, resolve_profile
 from .workloads import workloads
 

@@ -15,10 +15,10 @@ from typing import Any
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
-from ...events_api.pim import DEFAULT_PIM_URL
 from ...versions import Action, AuthorType, Profile
 from ...versions import resource_key as _resource_key
 from ...world.activity import Change, Operation
+from ...world.catalog import DEFAULT_PIM_URL
 from .common import AUTHORS, DEFAULT_START, check_int, fail, resolve_profile, uuid_modes
 from .payloads import (
     CATEGORIES,
