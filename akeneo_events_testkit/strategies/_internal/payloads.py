@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
 from ...versions import Action, Profile, format_event_datetime
+from ...world.values import format_amount
 
 __all__ = [
     "CATEGORIES",
@@ -55,12 +56,6 @@ def stable_uuid4(*parts: object) -> str:
     return str(uuid.UUID(bytes=digest[:16], version=4))
 
 
-def _decimal(units: int, places: int) -> str:
-    """PHP's ``number_format(units / 10**places, places, '.', '')`` for an integer number of units."""
-    whole, fraction = divmod(abs(units), 10**places)
-    return f"{'-' if units < 0 else ''}{whole}.{fraction:0{places}d}"
-
-
 def c_date(epoch: int, offset: int = 0) -> str:
     """``DateTime::format('c')``: the same shape as ``DATE_ATOM`` (facts section 7)."""
     return format_event_datetime(epoch, offset)
@@ -94,7 +89,7 @@ _parents = st.one_of(st.none(), codes)
 
 def _amounts(places: int) -> SearchStrategy[Any]:
     """A decimal string with ``places`` decimals, or an integer when the attribute allows no decimals."""
-    return st.one_of(st.integers(0, 10**9).map(lambda units: _decimal(units, places)), st.integers(0, 10**5))
+    return st.one_of(st.integers(0, 10**9).map(lambda units: format_amount(units, places)), st.integers(0, 10**5))
 
 
 def _metric(unit: tuple[str, str], amount: Any, symbol: bool) -> dict[str, Any]:
@@ -128,7 +123,7 @@ def _value_lists(symbol: bool, pim_source: str) -> dict[str, SearchStrategy[list
         "picture": st.builds(lambda number, name: [_media(_file_key(f"{number:040x}", name), pim_source)],
                              st.integers(0, 2**160 - 1), st.sampled_from(_FILENAMES)),
         "stock": _one(st.integers(0, 10**6)),
-        "ratio": _one(st.integers(-(10**8), 10**8).map(lambda units: _decimal(units, 4))),
+        "ratio": _one(st.integers(-(10**8), 10**8).map(lambda units: format_amount(units, 4))),
     }
 
 
@@ -143,14 +138,14 @@ def _draw_values(draw: st.DrawFn, symbol: bool, pim_source: str) -> dict[str, li
 def fixed_values(index: int, version: int, symbol: bool, pim_source: str) -> dict[str, list[dict[str, Any]]]:
     """A deterministic, small but varied set of values for resource ``index`` at ``version``."""
     unit, unit_symbol = _UNITS[index % len(_UNITS)]
-    metric: dict[str, Any] = {"amount": _decimal(1250 * (index + 1), 4), "unit": unit}
+    metric: dict[str, Any] = {"amount": format_amount(1250 * (index + 1), 4), "unit": unit}
     if symbol:
         metric["symbol"] = unit_symbol
     digest = hashlib.sha256(f"picture:{index}".encode()).hexdigest()[:40]
     return {
         "name": [_value(_TEXTS[index % len(_TEXTS)], "en_US"), _value(f"Édition {version}", "fr_FR")],
         "weight": [_value(metric)],
-        "price": [_value([{"amount": _decimal(999 + version, 2), "currency": "EUR"}])],
+        "price": [_value([{"amount": format_amount(999 + version, 2), "currency": "EUR"}])],
         "picture": [_media(_file_key(digest, _FILENAMES[index % len(_FILENAMES)]), pim_source)],
         "edition": [_value(version)],
     }
