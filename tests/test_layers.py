@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "akeneo_events_testkit"
 LAYERS: list[set[str]] = [
     {"versions", "credentials", "encoding", "clock", "errors", "failures", "_gc"},
     {"world", "transport"},
-    {"judging", "schemas"},
+    {"judging", "schemas", "_schema_compiler"},
     {"events_api", "event_platform"},
     {"receiver"},
     {"restapi", "migration", "strategies", "ep_strategies", "stateful", "report", "console", "assertions"},
