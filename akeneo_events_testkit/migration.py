@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any
 from .clock import FakeClock
 from .credentials import generate_secret
 from .errors import UsageError
-from .event_platform.campaign import _reader, _reference
+from .event_platform.campaign import reference_receiver
 from .event_platform.emitter import EpEmitter
 from .event_platform.oracle import delta_states, judge_ep
 from .event_platform.signing import EpSecrets
 from .event_platform.truth import EpTruth
 from .events_api.oracle import judge
-from .judging.observation import ObservationSource, _settle, parse_observation
+from .judging.observation import ObservationSource, observation_reader, parse_observation, settle_observation
 from .judging.verdict import Verdict
 from .transport.targets import Target
 
@@ -116,15 +116,16 @@ def compare_profiles(
         if new_secrets is None:
             new_secrets = EpSecrets(generate_secret())
         if new_target is None:
-            new_target, new_observe = _reference(stack, [new_secrets.primary], client_id)
-        old_read, new_read = _reader(old_observe, old_state_url), _reader(new_observe, new_state_url)
+            new_target, new_observe = reference_receiver(stack, [new_secrets.primary], client_id)
+        old_read = observation_reader(old_observe, old_state_url)
+        new_read = observation_reader(new_observe, new_state_url)
         pim = MockPim(seed=seed, events=events, profile="saas", uuid_mode=True, start=start)
         run = pim.run(subscriptions=[Subscription(old_target, old_secret, connection_user=client_id)])
         emitter = EpEmitter(seed, events, start=start, secrets=new_secrets, client_id=client_id,
                             clock=FakeClock(start))
         new_truth = emitter.run(new_target)
-        old_raw = _settle(old_read, settle_timeout, time.sleep)
-        new_raw = _settle(new_read, settle_timeout, time.sleep)
+        old_raw = settle_observation(old_read, settle_timeout, time.sleep)
+        new_raw = settle_observation(new_read, settle_timeout, time.sleep)
     old_obs, new_obs = parse_observation(old_raw), parse_observation(new_raw)
     epoch_of = {e.origin: e.epoch for e in new_truth.events.values()}
     origin_of = {e.event_id: e.origin for e in new_truth.events.values()}

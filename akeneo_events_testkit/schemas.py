@@ -11,9 +11,10 @@ generated here, narrows them to one PIM version by overriding their ``$dynamicAn
   examples (``enabled`` on product models, ``"quantified_associations": []``; facts sections 3 and 4). They
   are accepted by default and rejected with ``strict=True``.
 
-Validation has two paths. A boolean check compiled from the very same schema documents answers "valid?"
-quickly (the hot path: most payloads are valid); only an invalid payload goes through ``jsonschema``, whose
-errors are rewritten into :class:`ValidationIssue` objects with a JSONPath and a plain message.
+Validation has two paths. A boolean check compiled from the very same schema documents
+(:mod:`._schema_compiler`) answers "valid?" quickly (the hot path: most payloads are valid); only an invalid
+payload goes through ``jsonschema``, whose errors are rewritten into :class:`ValidationIssue` objects with a
+JSONPath and a plain message.
 
 The Event Platform profile (``profile="event-platform"``) validates one CloudEvent object against the files of
 ``schemas/event-platform/`` (``cloudevent.json``, ``data.json``, ``delta.json``; event-platform-facts.md
@@ -26,23 +27,21 @@ import copy
 import functools
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped,unused-ignore]
 from jsonschema.exceptions import best_match  # type: ignore[import-untyped,unused-ignore]
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
+from ._schema_compiler import Check, UnsupportedKeyword, compile_schema, is_number
 from .errors import UsageError
 from .versions import DEFAULT_PROFILE, Profile, get_profile
 from .versions import EVENT_PLATFORM as EP_PROFILE
-
-if TYPE_CHECKING:
-    from referencing._core import Resolver  # not re-exported by referencing; used for annotations only
 
 __all__ = [
     "EP_PROFILE",
@@ -202,182 +201,13 @@ def schema_for(
     return schema
 
 
-# -- the boolean fast path -----------------------------------------------------------------------------------
-
-_Check = Callable[[Any], bool]
-#: Keywords that do not assert anything ("then" and "else" are compiled with "if").
-_SKIPPED = frozenset(
-    {"$schema", "$id", "$defs", "$comment", "$anchor", "$dynamicAnchor", "title", "description", "then", "else"}
-)
-
-
-_TYPES: dict[str, _Check] = {
-    "object": lambda value: isinstance(value, dict),
-    "array": lambda value: isinstance(value, list),
-    "string": lambda value: isinstance(value, str),
-    "boolean": lambda value: isinstance(value, bool),
-    "null": lambda value: value is None,
-    "integer": lambda value: (isinstance(value, int) and not isinstance(value, bool))
-    or (isinstance(value, float) and value.is_integer()),
-    "number": lambda value: isinstance(value, (int, float)) and not isinstance(value, bool),
-}
-_PLAIN_TYPES: dict[str, type] = {"object": dict, "array": list, "string": str, "null": type(None)}
-
-
-class _Unsupported(Exception):
-    """A keyword the compiler does not know: the fast path is then disabled, never silently partial."""
-
-
-def _every(checks: list[_Check]) -> _Check:
-    if len(checks) == 1:
-        return checks[0]
-
-    def check(value: Any) -> bool:  # a loop: all() over a generator is twice as slow here
-        for each in checks:  # noqa: SIM110
-            if not each(value):
-                return False
-        return True
-
-    return check
-
-
-class _Compiler:
-    """Compile the subset of draft 2020-12 that the shipped files use into plain predicates.
-
-    References are followed through the same ``referencing`` resolver as ``jsonschema`` uses, so
-    ``$dynamicRef`` sees the same dynamic scope (the profile root is outermost) and lands on the same anchor.
-    """
-
-    def __init__(self) -> None:
-        self._memo: dict[int, _Check] = {}
-
-    def compile(self, schema: Any, resolver: Resolver[Any]) -> _Check:
-        if schema is True or schema == {}:
-            return lambda value: True
-        if schema is False:
-            return lambda value: False
-        if id(schema) in self._memo:
-            return self._memo[id(schema)]
-        late: list[_Check] = []
-        self._memo[id(schema)] = lambda value: late[0](value)
-        checks = [self._keyword(key, spec, schema, resolver) for key, spec in schema.items()
-                  if key not in _SKIPPED]
-        late.append(_every(checks) if checks else (lambda value: True))
-        self._memo[id(schema)] = late[0]
-        return late[0]
-
-    def _keyword(self, key: str, spec: Any, schema: dict[str, Any], resolver: Resolver[Any]) -> _Check:
-        sub = functools.partial(self.compile, resolver=resolver)
-        if key in ("$ref", "$dynamicRef"):
-            resolved = resolver.lookup(spec)
-            return self.compile(resolved.contents, resolved.resolver)
-        if key == "type":
-            names = [spec] if isinstance(spec, str) else spec
-            if len(names) == 1:
-                return _TYPES[names[0]]
-            plain = tuple(_PLAIN_TYPES[name] for name in names if name in _PLAIN_TYPES)
-            others = [_TYPES[name] for name in names if name not in _PLAIN_TYPES]
-            return lambda value: isinstance(value, plain) or any(other(value) for other in others)
-        if key in ("enum", "const"):
-            allowed = frozenset(spec if key == "enum" else [spec])
-            if not all(isinstance(item, str) for item in allowed):
-                raise _Unsupported(f"{key} with non-string values")
-            return lambda value: isinstance(value, str) and value in allowed
-        if key == "format":
-            if spec not in _FORMAT_CHECKER.checkers:
-                return lambda value: True
-            function, raises = _FORMAT_CHECKER.checkers[spec]
-
-            def conforms(value: Any) -> bool:  # FormatChecker.conforms without its per-call lookups
-                try:
-                    return bool(function(value))
-                except raises:
-                    return False
-
-            return conforms
-        if key == "pattern":
-            search = re.compile(spec).search
-            return lambda value: not isinstance(value, str) or search(value) is not None
-        if key in ("minLength", "maxLength", "minItems", "maxItems", "minProperties", "maxProperties"):
-            kind = {"L": str, "I": list, "P": dict}[key[3]]
-            if key.startswith("min"):
-                return lambda value: not isinstance(value, kind) or len(value) >= spec
-            return lambda value: not isinstance(value, kind) or len(value) <= spec
-        if key == "minimum":
-            return lambda value: not _TYPES["number"](value) or value >= spec
-        if key == "required":
-            required = frozenset(spec)
-            return lambda value: not isinstance(value, dict) or required.issubset(value)
-        if key == "properties":
-            pairs = [(name, sub(each)) for name, each in spec.items()]
-
-            def properties(value: Any) -> bool:
-                if isinstance(value, dict):
-                    for name, check in pairs:
-                        if name in value and not check(value[name]):
-                            return False
-                return True
-
-            return properties
-        if key == "additionalProperties":
-            if "patternProperties" in schema:
-                raise _Unsupported("patternProperties")
-            known = frozenset(schema.get("properties", ()))
-            if spec is False:
-                return lambda value: not isinstance(value, dict) or known.issuperset(value)
-            extra = sub(spec)
-
-            def additional(value: Any) -> bool:
-                if isinstance(value, dict):
-                    for name, item in value.items():
-                        if name not in known and not extra(item):
-                            return False
-                return True
-
-            return additional
-        if key == "propertyNames":
-            valid_name = sub(spec)
-            return lambda value: not isinstance(value, dict) or all(valid_name(name) for name in value)
-        if key == "dependentSchemas":
-            dependents = [(name, sub(each)) for name, each in spec.items()]
-            return lambda value: not isinstance(value, dict) or all(
-                check(value) for name, check in dependents if name in value)
-        if key in ("items", "contains"):
-            if {"prefixItems", "minContains", "maxContains"} & schema.keys():
-                raise _Unsupported("prefixItems/minContains/maxContains")
-            item_check = sub(spec)
-            if key == "items":
-
-                def items(value: Any) -> bool:
-                    if isinstance(value, list):
-                        for item in value:
-                            if not item_check(item):
-                                return False
-                    return True
-
-                return items
-            return lambda value: not isinstance(value, list) or any(item_check(item) for item in value)
-        if key in ("allOf", "anyOf"):
-            branches = [sub(each) for each in spec]
-            if key == "allOf":
-                return _every(branches)
-            return lambda value: any(branch(value) for branch in branches)
-        if key == "not":
-            negated = sub(spec)
-            return lambda value: not negated(value)
-        if key == "if":
-            condition, then, otherwise = sub(spec), sub(schema.get("then", True)), sub(schema.get("else", True))
-            return lambda value: then(value) if condition(value) else otherwise(value)
-        raise _Unsupported(key)
-
-
 # -- validators ----------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class _Checker:
     validator: Any
-    fast: _Check | None
+    fast: Check | None
 
 
 @functools.lru_cache(maxsize=64)
@@ -386,8 +216,8 @@ def _checker(options: _Options, root: Root) -> _Checker:
     registry = _registry().with_resource(schema["$id"], DRAFT202012.create_resource(schema)).crawl()
     validator = Draft202012Validator(schema, registry=registry, format_checker=_FORMAT_CHECKER)
     try:
-        fast: _Check | None = _Compiler().compile(schema, registry.resolver(base_uri=schema["$id"]))
-    except _Unsupported:
+        fast: Check | None = compile_schema(schema, registry.resolver(base_uri=schema["$id"]), _FORMAT_CHECKER)
+    except UnsupportedKeyword:
         fast = None
     return _Checker(validator, fast)
 
@@ -415,8 +245,8 @@ def _ep_checker() -> _Checker:
     schema = documents["cloudevent.json"]
     validator = Draft202012Validator(schema, registry=registry, format_checker=_FORMAT_CHECKER)
     try:
-        fast: _Check | None = _Compiler().compile(schema, registry.resolver(base_uri=schema["$id"]))
-    except _Unsupported:
+        fast: Check | None = compile_schema(schema, registry.resolver(base_uri=schema["$id"]), _FORMAT_CHECKER)
+    except UnsupportedKeyword:
         fast = None
     return _Checker(validator, fast)
 
@@ -499,7 +329,7 @@ def _show(value: Any) -> str:
 def _kind(value: Any) -> str:
     if isinstance(value, str):
         return f"the string {_show(value)}"
-    if _TYPES["number"](value):
+    if is_number(value):
         return f"the number {_show(value)}"
     return _show(value)
 

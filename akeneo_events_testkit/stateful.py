@@ -30,26 +30,17 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, multip
 from .clock import Clock, SystemClock
 from .events_api.batching import Message, batch_operations
 from .events_api.oracle import judge
-from .events_api.pim import DEFAULT_PIM_URL
 from .events_api.truth import GeneratedEvent, GroundTruth, RequestRecord
 from .events_api.wire import Delivery, Event
 from .judging.observation import parse_observation
 from .judging.render import format_violations
-from .strategies._internal.events_api import (
-    AUTHORS,
-    DEFAULT_START,
-    ResourceHistory,
-    Schedule,
-    _check_int,
-    _check_secret,
-    _fail,
-    _kind,
-    _resolve_profile,
-    _Slot,
-)
+from .strategies._internal.common import AUTHORS, DEFAULT_START, check_int, check_secret, fail, resolve_profile
+from .strategies._internal.schedules import Schedule
+from .strategies._internal.workloads import ResourceHistory, Slot, operation_kind
 from .transport.sender import Outcome
 from .versions import AuthorType, Profile, format_event_datetime
 from .world.activity import Change, Operation
+from .world.catalog import DEFAULT_PIM_URL
 
 __all__ = ["Handle", "as_handle", "asgi_handle", "deliver", "receiver_state_machine", "wsgi_handle"]
 
@@ -152,7 +143,7 @@ def asgi_handle(app: Callable[..., Any]) -> _AsgiHandle:
 def as_handle(target: Any) -> Handle:
     """A handle for ``target``: an ASGI app (async, 3 arguments), a WSGI app (2 arguments), or a handle."""
     if not callable(target):
-        _fail(f"a receiver target must be callable (a handle, a WSGI or an ASGI app), got {target!r:.80}")
+        fail(f"a receiver target must be callable (a handle, a WSGI or an ASGI app), got {target!r:.80}")
     if inspect.iscoroutinefunction(target) or inspect.iscoroutinefunction(type(target).__call__):
         return asgi_handle(target)
     handle: Handle = target
@@ -204,7 +195,7 @@ def _open(made: Any) -> tuple[Handle, Callable[[], Any], Callable[[], None] | No
         return handle, made[1], handle.close if isinstance(handle, _AsgiHandle) else None
     if callable(getattr(made, "handle", None)) and callable(getattr(made, "observation", None)):
         return made.handle, made.observation, getattr(made, "close", None)
-    _fail(f"make_receiver must return (target, observe) or an object with handle() and observation(), "
+    fail(f"make_receiver must return (target, observe) or an object with handle() and observation(), "
           f"got {made!r:.80}")
 
 
@@ -238,19 +229,19 @@ def receiver_state_machine(
     events happen on a virtual timeline. ``products`` and ``product_models`` size the catalog.
     """
     if not callable(make_receiver):
-        _fail(f"make_receiver must be a callable returning a receiver, got {make_receiver!r:.80}")
-    secret = _check_secret(secret)
-    resolved = _resolve_profile(profile, uuid_mode)
+        fail(f"make_receiver must be a callable returning a receiver, got {make_receiver!r:.80}")
+    secret = check_secret(secret)
+    resolved = resolve_profile(profile, uuid_mode)
     mode = resolved.uuid_mode if uuid_mode is None else uuid_mode
-    _check_int("products", products, 0)
-    _check_int("product_models", product_models, 0)
+    check_int("products", products, 0)
+    check_int("product_models", product_models, 0)
     if products + product_models < 1:
-        _fail("products + product_models must be at least 1: the machine needs a resource to change")
+        fail("products + product_models must be at least 1: the machine needs a resource to change")
     if not isinstance(path, str) or not path.startswith("/"):
-        _fail(f"path must start with '/', got {path!r}")
+        fail(f"path must start with '/', got {path!r}")
     signing_clock: Clock = clock if clock is not None else SystemClock()
-    slots = [_Slot("product", f"sku-{n + 1}") for n in range(products)]
-    slots += [_Slot("product_model", f"model-{n + 1}", family="clothing") for n in range(product_models)]
+    slots = [Slot("product", f"sku-{n + 1}") for n in range(products)]
+    slots += [Slot("product_model", f"model-{n + 1}", family="clothing") for n in range(product_models)]
     resources = st.integers(0, len(slots) - 1)
     authors = st.sampled_from(sorted(AUTHORS))
 
@@ -275,7 +266,7 @@ def receiver_state_machine(
         def _publish(self, author: str, unitary: bool, changes: list[Change]) -> None:
             author_type = AUTHORS[author]
             unitary = unitary and author_type is not AuthorType.SYSTEM
-            operation = Operation(self._operations, _kind(unitary, changes, author_type), author, author_type,
+            operation = Operation(self._operations, operation_kind(unitary, changes, author_type), author, author_type,
                                   unitary, changes[0].epoch, tuple(changes))
             self._operations += 1
             for change in changes:

@@ -247,3 +247,9 @@ def format_event_datetime(epoch: float, offset_minutes: int = 0) -> str:
     """PHP's ``date(DATE_ATOM, $ts)``: second precision with a ``+HH:MM`` offset (facts section 4)."""
     zone = timezone(timedelta(minutes=offset_minutes))
     return datetime.fromtimestamp(int(epoch), tz=zone).isoformat()
+
+
+def format_utc_datetime(epoch: float) -> str:
+    """RFC 3339 in UTC to the second, ``2024-03-07T15:16:37Z``: a CloudEvent's ``time``
+    (event-platform-facts.md section 1), also how the Event Platform's verdicts print times."""
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import random
 import re
+import subprocess
 import time
 import tracemalloc
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -17,7 +19,9 @@ from akeneo_events_testkit.versions import Action, resource_key
 from akeneo_events_testkit.world._records import MAX_LINKS
 from akeneo_events_testkit.world.catalog import Catalog, Edit
 from akeneo_events_testkit.world.faker_provider import PimProvider
-from akeneo_events_testkit.world.values import ATTRIBUTE_TYPES, PRODUCT_LINK
+from akeneo_events_testkit.world.values import ATTRIBUTE_TYPES, PRODUCT_LINK, format_amount
+
+from .php import PHP, requires_php
 
 NOW = 1_700_000_000
 MODES = [("5.0", None), ("6.0", None), ("7.0", False), ("7.0", True), ("saas", False), ("saas", True)]
@@ -279,6 +283,20 @@ def test_created_and_updated_in_c_format(saas: Catalog) -> None:
         assert C_DATE.match(payload["created"]) and C_DATE.match(payload["updated"])
         assert payload["created"] <= payload["updated"]
 
+
+@requires_php
+@pytest.mark.php
+def test_format_amount_is_phps_number_format() -> None:
+    """Byte for byte what PHP prints for the same amount, negative ones and no decimals included."""
+    cases = [(1250, 2), (0, 2), (-1, 2), (-99, 2), (-100, 2), (5, 2), (-123456789, 4), (-5, 4), (10**12 + 1, 4),
+             (-(10**8), 4), (999, 3), (-999, 3), (7, 0), (-7, 0), (0, 0)]
+    arguments = [f"{Decimal(units).scaleb(-decimals)} {decimals}" for units, decimals in cases]  # "-0.01 2"
+    script = ("foreach (array_slice($argv, 1) as $arg) { [$x, $d] = explode(' ', $arg); "
+              "echo number_format((float) $x, (int) $d, '.', ''), \"\\n\"; }")
+    assert PHP is not None
+    done = subprocess.run([PHP, "-r", script, "--", *arguments], capture_output=True, text=True, timeout=60,
+                          check=True)
+    assert [format_amount(units, decimals) for units, decimals in cases] == done.stdout.splitlines()
 
 def test_media_values_with_download_links(saas: Catalog) -> None:
     media = [e for kind, e in values_of(saas) if kind in ("pim_catalog_image", "pim_catalog_file")]

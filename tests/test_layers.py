@@ -1,6 +1,6 @@
 """The layers of ARCHITECTURE.md, enforced: no module imports from a layer above it, and the two wire
 profiles never import each other (only ``migration`` sees both). Imports under ``TYPE_CHECKING`` are for
-type checkers only and do not count."""
+type checkers only and do not count. And private means private: no module imports another's ``_names``."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "akeneo_events_testkit"
 LAYERS: list[set[str]] = [
     {"versions", "credentials", "encoding", "clock", "errors", "failures", "_gc"},
     {"world", "transport"},
-    {"judging", "schemas"},
+    {"judging", "schemas", "_schema_compiler"},
     {"events_api", "event_platform"},
     {"receiver"},
     {"profiles"},
@@ -94,3 +94,54 @@ def test_the_checker_sees_a_violation() -> None:
     fake = PACKAGE / "events_api" / "_layer_probe.py"
     source = "from __future__ import annotations\nfrom ..event_platform.wire import uuid7\nfrom ..cli import main\n"
     assert {name for _, name in _imports(fake, source)} == {"event_platform", "cli"}
+
+
+def _private_names(path: Path, source: str | None = None) -> list[tuple[int, str]]:
+    """(line, ``module:name``) for every underscore name ``path`` imports from another module of the package.
+
+    Dunder names (``__version__``) are not private, and neither is importing a private *module* itself
+    (``from .world import _records``): the rule is that a module's ``_name`` is used only by that module.
+    """
+    tree = ast.parse(path.read_text() if source is None else source)
+    here = path.relative_to(PACKAGE).with_suffix("").parts
+    package = list(here if path.name == "__init__.py" else here[:-1])
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.ImportFrom) or node.module == "__future__":
+            continue
+        if node.level:
+            base = package[: len(package) - (node.level - 1)] if node.level > 1 else package
+            target = [*base, *(node.module.split(".") if node.module else [])]
+        elif node.module and node.module.split(".")[0] == "akeneo_events_testkit":
+            target = node.module.split(".")[1:]
+        else:
+            continue
+        folder = PACKAGE.joinpath(*target)
+        for alias in node.names:
+            name = alias.name
+            if not name.startswith("_") or (name.startswith("__") and name.endswith("__")):
+                continue
+            if (folder / f"{name}.py").is_file() or (folder / name / "__init__.py").is_file():
+                continue
+            found.append((node.lineno, f"{'.'.join(target) or 'akeneo_events_testkit'}:{name}"))
+    return found
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_module_imports_another_modules_private_names(path: Path) -> None:
+    """Private means private: a helper two modules share gets a public name in the module that owns it."""
+    assert [f"line {line}: imports {name}" for line, name in _private_names(path)] == []
+
+
+def test_the_private_name_checker_sees_a_violation() -> None:
+    """The test above can fail: relative and absolute imports of ``_names`` are found, the rest is allowed."""
+    fake = PACKAGE / "events_api" / "_private_probe.py"
+    source = (
+        "from __future__ import annotations\n"
+        "from ..judging.observation import _hidden, fetch_observation\n"
+        "from akeneo_events_testkit.versions import __version__, _secret\n"
+        "from ..world import _records\n"
+        "from .. import _gc\n"
+        "from hypothesis.internal import _private\n"
+    )
+    assert _private_names(fake, source) == [(2, "judging.observation:_hidden"), (3, "versions:_secret")]

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from ..clock import FakeClock
 from ..credentials import generate_secret
 from ..errors import ReceiverUnreachable, UsageError
-from ..judging.observation import ObservationSource, _settle, fetch_observation, parse_observation
+from ..judging.observation import ObservationSource, observation_reader, parse_observation, settle_observation
 from ..judging.verdict import Verdict
 from ..transport.targets import Target
 from .emitter import EpEmitter
@@ -43,6 +43,7 @@ __all__ = [
     "ROTATIONS",
     "EpCampaignConfig",
     "EpCampaignResult",
+    "reference_receiver",
     "run_ep_campaign",
 ]
 
@@ -136,7 +137,10 @@ def rotation_secrets(rotation: str | None, secrets: EpSecrets) -> list[str]:
             "both": [secrets.primary, secrets.secondary]}[rotation]
 
 
-def _reference(stack: ExitStack, held: Sequence[str], client_id: str | None) -> tuple[Target, ObservationSource]:
+def reference_receiver(stack: ExitStack, held: Sequence[str],
+                       client_id: str | None) -> tuple[Target, ObservationSource]:
+    """The reference receiver holding the ``held`` secrets, as an in-process ASGI target and its observation;
+    ``stack`` closes it."""
     from ..receiver import ReferenceReceiver
 
     receiver = ReferenceReceiver(held[0], ep_secrets=list(held), own_client_id=client_id)
@@ -157,16 +161,6 @@ def _check_reachable(url: str, timeout: float = 5.0) -> None:
         socket.create_connection((parts.hostname or "", port), timeout=timeout).close()
     except OSError:
         raise ReceiverUnreachable(f"nothing answers at {url}: start the receiver, or check the URL") from None
-
-
-def _reader(observe: ObservationSource | None, state_url: str | None) -> ObservationSource:
-    if observe is not None:
-        return observe
-    if state_url is None:
-        raise UsageError("pass --state-url: the URL where the receiver serves its observation "
-                         "(see README: observation contract)")
-    url = state_url
-    return lambda: fetch_observation(url)
 
 
 def reproduce_ep(config: EpCampaignConfig, *, url: str | None = None, start: int | None = None) -> str:
@@ -220,13 +214,13 @@ def run_ep_campaign(
     held = list(held_secrets) if held_secrets is not None else rotation_secrets(config.rotation, secrets)
     with ExitStack() as stack:
         if target is None:
-            target, observe = _reference(stack, held, config.client_id)
+            target, observe = reference_receiver(stack, held, config.client_id)
             label = "the reference receiver"
         else:
             label = target if isinstance(target, str) else type(target).__name__
             if isinstance(target, str):
                 _check_reachable(target)
-        reader = _reader(observe, state_url)
+        reader = observation_reader(observe, state_url)
         clock = clock or FakeClock(1_700_000_000)
         emitter = EpEmitter(config.seed, config.events, start=int(clock.now()), source=config.source,
                             secrets=secrets, delta=config.delta, client_id=config.client_id, clock=clock,
@@ -243,7 +237,7 @@ def run_ep_campaign(
             return truth
 
         truth = asyncio.run(deliver())
-        raw = _settle(reader, config.settle_timeout, time.sleep)
+        raw = settle_observation(reader, config.settle_timeout, time.sleep)
         observation = parse_observation(raw)
         reproduce = reproduce_ep(config, url=target if isinstance(target, str) else None, start=emitter.start)
         verdict = judge_ep(truth, observation, reproduce=reproduce, deltas=delta_states(raw))

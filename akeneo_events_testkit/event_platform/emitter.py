@@ -44,7 +44,6 @@ from ..world.catalog import DEFAULT_PIM_URL, Catalog
 from .delta import delta_assignments, delta_changes
 from .faults import EpFaults, parse_ep_faults
 from .rules import (
-    _RETRIED,
     BACKOFF,
     DEFAULT_CLIENT_ID,
     DEFAULT_CONNECTIONS,
@@ -55,6 +54,7 @@ from .rules import (
     MIN_WINDOW_ATTEMPTS,
     NOT_FOUND,
     REDIRECT,
+    RETRIED,
     SUCCESS,
     SUCCESS_THRESHOLD,
     THROTTLE_LIMIT,
@@ -291,10 +291,10 @@ class EpEmitter:
             self._count(at, False, record.describe().split(" ", 1)[1], record.seq)
             if job.duplicate:
                 return
-            if outcome in _RETRIED and job.retry < len(BACKOFF):
+            if outcome in RETRIED and job.retry < len(BACKOFF):
                 self._push(heap, _Job(at + BACKOFF[job.retry], 0, event, job.retry + 1))
             else:
-                truth.drops.append(EpDrop(event.id, at, "retries_exhausted" if outcome in _RETRIED else "rejected"))
+                truth.drops.append(EpDrop(event.id, at, "retries_exhausted" if outcome in RETRIED else "rejected"))
 
     def _note_content(self, event: CloudEvent, at: float) -> None:
         """What the receiver may hold after this acknowledgement: the state the API serves at ``at`` (a thin

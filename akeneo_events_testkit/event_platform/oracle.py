@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from datetime import datetime, timezone
 from typing import Any
 
 from ..errors import InvalidObservation
@@ -32,6 +31,7 @@ from ..judging.history import History, HistoryEvent, HistoryRequest, ProbeRule, 
 from ..judging.observation import Observation
 from ..judging.render import format_violations
 from ..judging.verdict import KIND_GLOSSARY, Verdict, Violation, percentile
+from ..versions import format_utc_datetime
 from .delta import DeltaPath, delta_state_fields
 from .probes import EP_PROBES
 from .rules import EP_TIMEOUT, SUCCESS
@@ -68,13 +68,10 @@ EP_VIOLATION_KINDS: dict[str, tuple[str, str]] = {
 _WITNESS = 12
 
 
-def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _witness(attempt: EpAttempt) -> dict[str, Any]:
     witness: dict[str, Any] = {"request": attempt.seq, "events": [attempt.event_id], "status": attempt.status,
-                               "outcome": attempt.outcome, "time": _iso(attempt.time), "retry": attempt.retry}
+                               "outcome": attempt.outcome, "time": format_utc_datetime(attempt.time),
+                               "retry": attempt.retry}
     if attempt.duplicate:
         witness["faults"] = ["duplicate"]
     if attempt.probe:
@@ -87,7 +84,7 @@ def _witness(attempt: EpAttempt) -> dict[str, Any]:
 def _fmt(event: EpEvent | None, event_id: str) -> str:
     if event is None:
         return f"{event_id} (not an event the platform sent)"
-    return f"{event.type.rsplit('.v1.', 1)[-1]} {event.event_id} at {_iso(event.epoch)}"
+    return f"{event.type.rsplit('.v1.', 1)[-1]} {event.event_id} at {format_utc_datetime(event.epoch)}"
 
 
 def delta_states(raw: Any) -> dict[str, dict[DeltaPath, str]]:
@@ -251,7 +248,7 @@ def judge_ep(truth: EpTruth, observation: Observation, *, reproduce: str = "", t
         "dropped_by_platform": dict(truth.dropped()),
         "outcomes": dict(Counter(a.outcome for a in genuine)),
         "suspension": None if truth.suspension is None else {
-            "time": _iso(truth.suspension.time), "cause": truth.suspension.cause,
+            "time": format_utc_datetime(truth.suspension.time), "cause": truth.suspension.cause,
             "responses": list(truth.suspension.responses), "enforced": truth.suspension.enforced},
         "min_rate": min((rate for _, rate in truth.rates), default=None),
         "resources_judged": len(past.acknowledged),

@@ -14,6 +14,7 @@ __all__ = [
     "MAX_RATE",
     "MIN_RATE",
     "MIN_WINDOW_ATTEMPTS",
+    "RETRIED",
     "SUCCESS_THRESHOLD",
     "THROTTLE_RETRY",
     "classify",
@@ -67,7 +68,8 @@ SUCCESS, THROTTLED, NOT_FOUND, REDIRECT = "success", "throttled", "not_found", "
 SERVER_ERROR, CLIENT_ERROR, TIMEOUT, UNREACHABLE = "server_error", "client_error", "timeout", "unreachable"
 
 
-_RETRIED = frozenset({SERVER_ERROR, TIMEOUT, UNREACHABLE})
+#: Outcomes the platform retries, after each delay of :data:`BACKOFF` (section 3); others are final.
+RETRIED = frozenset({SERVER_ERROR, TIMEOUT, UNREACHABLE})
 
 
 _FAILURES = frozenset({SERVER_ERROR, CLIENT_ERROR, TIMEOUT, UNREACHABLE})

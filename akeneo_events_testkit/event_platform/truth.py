@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..judging.content import ContentExpectation
+from ..versions import format_utc_datetime
 from .delta import DeltaPath
 from .rules import INITIAL_RATE, SUCCESS
 
@@ -93,9 +94,7 @@ class Suspension:
     enforced: bool = True
 
     def describe(self) -> str:
-        from datetime import datetime, timezone
-
-        when = datetime.fromtimestamp(self.time, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        when = format_utc_datetime(self.time)
         verb = "was suspended" if self.enforced else "would have been suspended"
         if self.cause == "immediate":
             why = f"immediately, on {', '.join(self.responses)}"

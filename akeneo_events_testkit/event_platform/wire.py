@@ -26,7 +26,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..errors import UsageError
-from ..versions import EVENT_PLATFORM, Action, AuthorType
+from ..versions import EVENT_PLATFORM, Action, AuthorType, format_utc_datetime
 
 __all__ = [
     "PROFILE_NAME",
@@ -113,10 +113,6 @@ def ep_resource_key(event: Mapping[str, Any]) -> str:
     return f"product:{product.get('uuid') if isinstance(product, Mapping) else None}"
 
 
-def _time(epoch: int) -> str:
-    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def cloud_event(
     *,
     action: Action,
@@ -157,7 +153,7 @@ def cloud_event(
         "source": source,
         "type": event_type,
         "subject": subscription_id,
-        "time": _time(epoch),
+        "time": format_utc_datetime(epoch),
         "datacontenttype": "application/json",
         "dataschema": DATASCHEMA.format(type=event_type),
         "data": {name: subject_data, "author": author_of(author, author_type)},

@@ -19,7 +19,7 @@ from typing import Any
 from ..clock import Clock
 from ..credentials import generate_secret
 from ..errors import ReceiverUnreachable, UsageError
-from ..judging.observation import ObservationSource, _settle, fetch_observation, parse_observation
+from ..judging.observation import ObservationSource, observation_reader, parse_observation, settle_observation
 from ..judging.render import format_violations
 from ..judging.verdict import Verdict
 from ..transport.sender import Outcome
@@ -172,14 +172,8 @@ def run_campaign(
             truth_stream.stream_to(record)
             stack.callback(truth_stream.close)
         run = pim.run(target, secret=secret, truth=truth_stream, on_request=on_request)
-        reader: ObservationSource
-        if observe is not None:
-            reader = observe
-        else:
-            assert state_url is not None
-            url = state_url
-            reader = lambda: fetch_observation(url)  # noqa: E731
-        raw = _settle(reader, config.settle_timeout, time.sleep)
+        reader = observation_reader(observe, state_url)
+        raw = settle_observation(reader, config.settle_timeout, time.sleep)
         observation = parse_observation(raw)
         reproduce = reproduce_command(config, url=target if isinstance(target, str) and label != "the reference "
                                       "receiver" else None, state_url=state_url)

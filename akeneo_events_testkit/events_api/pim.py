@@ -21,6 +21,7 @@ from ..transport.sender import DEFAULT_TIMEOUT, Attempt, Sender
 from ..transport.targets import Target
 from ..versions import DEFAULT_PROFILE, Profile, content_digest, format_event_datetime, get_profile
 from ..world.activity import Change, Operation
+from ..world.catalog import DEFAULT_PIM_URL
 from .batching import MAX_SUBSCRIPTIONS, Message, batch_operations, filter_own_events
 from .faults import FaultInjector, FaultPlan, FaultSpec
 from .limits import (
@@ -55,9 +56,6 @@ ACK_DEADLINE = 10
 
 
 _RESIGNED_LATER = frozenset({"redeliver", "duplicate_event"})
-
-
-DEFAULT_PIM_URL = "https://pim.example.com"
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,14 @@ from typing import Any
 
 import httpx
 
-from ..errors import InvalidObservation, KitError, ReceiverUnreachable
+from ..errors import InvalidObservation, KitError, ReceiverUnreachable, UsageError
 
 __all__ = [
     "Observation",
     "fetch_observation",
+    "observation_reader",
     "parse_observation",
+    "settle_observation",
 ]
 
 
@@ -77,7 +79,18 @@ def fetch_observation(state_url: str, *, timeout: float = 5.0) -> Any:
         raise KitError(f"the state URL {state_url} did not answer JSON; see README: observation contract") from None
 
 
-def _settle(read: ObservationSource, timeout: float, clock_sleep: Callable[[float], None]) -> Any:
+def observation_reader(observe: ObservationSource | None, state_url: str | None) -> ObservationSource:
+    """``observe`` itself, else a source that GETs ``state_url``; neither is a usage error naming the fix."""
+    if observe is not None:
+        return observe
+    if state_url is None:
+        raise UsageError("pass --state-url: the URL where the receiver serves its observation "
+                         "(see README: observation contract)")
+    url = state_url
+    return lambda: fetch_observation(url)
+
+
+def settle_observation(read: ObservationSource, timeout: float, clock_sleep: Callable[[float], None]) -> Any:
     """Read the observation until two reads in a row agree (asynchronous receivers), bounded in time."""
     deadline = time.monotonic() + timeout
     previous = read()

@@ -29,22 +29,22 @@ from __future__ import annotations
 import random
 from collections import deque
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 from uuid import UUID
 
 from ..errors import UsageError
 from ..versions import DEFAULT_PROFILE, Action, Profile, get_profile
 from ._records import LinkIndex, ModelRecord, Normalizer, ProductRecord, Record, Ref, associate, without
+from .edits import WORKFLOW_STATUSES, Edit, apply_edit, draw_mass_edit, draw_status, random_change
 from .structure import DEFAULT_CHANNELS, CatalogStructure, FamilyVariant, build_structure
-from .values import PRODUCT_LINK, Channel, TextPool, ValueContext, change_value, format_c_date, make_value
+from .values import PRODUCT_LINK, Channel, TextPool, ValueContext, format_c_date, make_value
 
+# WORKFLOW_STATUSES and Edit live in .edits (how a save changes a record) and are re-exported here.
 __all__ = ["DEFAULT_PIM_URL", "WORKFLOW_STATUSES", "Catalog", "Edit", "Saved", "new_uuid4"]
 
+#: The PIM's ``AKENEO_PIM_URL`` (a URL with scheme): the events' ``pim_source`` and the base of the media
+#: download links; the PIM's own test and a real capture use this one (facts sections 3 and 4).
 DEFAULT_PIM_URL = "http://localhost:8080"
-#: ``metadata.workflow_status`` values (EE), facts section 7.
-WORKFLOW_STATUSES = ("working_copy", "draft_in_progress", "proposal_waiting_for_approval", "read_only")
-_STATUS_WEIGHTS = (80, 10, 5, 5)
 _DAY = 86_400
 
 
@@ -60,16 +60,6 @@ class Saved(NamedTuple):
     key: str
     version: int
     snapshot: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Edit:
-    """A change a mass edit applies to many products: ``category``, ``group``, ``enabled`` or ``value``."""
-
-    kind: str
-    code: str = ""
-    flag: bool = True
-    value: tuple[dict[str, Any], ...] = ()
 
 
 class Catalog:
@@ -241,7 +231,8 @@ class Catalog:
         product = self._lookup(key)
         if not isinstance(product, ProductRecord):
             raise UsageError(f"{key!r} is not a live product")
-        changed = self._apply_edit(product, edit) if edit is not None else self._random_change(product, rng)
+        changed = (apply_edit(product, edit, self._level_attributes(product)) if edit is not None
+                   else self._random_change(product, rng))
         if not changed:
             return None
         self._touch(product, now)
@@ -289,17 +280,7 @@ class Catalog:
 
     def random_mass_edit(self, rng: random.Random | None = None) -> Edit:
         """A change of the kind a mass edit applies (add to a category or group, (dis)able, set a value)."""
-        rng = rng or self.rng
-        roll = rng.random()
-        if roll < 0.35:
-            return Edit("category", code=rng.choice(self.structure.leaf_categories))
-        if roll < 0.5:
-            return Edit("group", code=rng.choice(tuple(self.structure.groups)))
-        if roll < 0.65:
-            return Edit("enabled", flag=rng.random() < 0.7)
-        attribute = self.structure.attributes[rng.choice(("collection", "eco_friendly", "release_date", "price"))]
-        value = make_value(attribute, rng, self._ctx) or []
-        return Edit("value", code=attribute.code, value=tuple(value))
+        return draw_mass_edit(self.structure, self._ctx, rng or self.rng)
 
     def random_product_key(self, rng: random.Random | None = None) -> str | None:
         if not self._products:
@@ -370,9 +351,6 @@ class Catalog:
             for kind, ref in record.children:
                 self._invalidate(self._products[ref] if kind == "p" else self._models[ref])
 
-    def _status(self, rng: random.Random) -> str:
-        return rng.choices(WORKFLOW_STATUSES, _STATUS_WEIGHTS)[0]
-
     def _new_identifier(self, rng: random.Random) -> str:
         while True:
             style = rng.random()
@@ -430,7 +408,7 @@ class Catalog:
             version=1, created=stamp, updated=stamp,
             categories=self._categories_for(rng, 0 if parent is not None or rng.random() < 0.1 else 1),
             values={}, associations={t: ((), (), ()) for t in self.structure.plain_association_types},
-            quantified={}, workflow_status=self._status(rng), uuid=uuid, identifier=identifier,
+            quantified={}, workflow_status=draw_status(rng), uuid=uuid, identifier=identifier,
             enabled=rng.random() < 0.9, family=family,
             groups=(rng.choice(tuple(self.structure.groups)),) if rng.random() < 0.15 else (),
             parent=parent.code if parent is not None else None,
@@ -491,7 +469,7 @@ class Catalog:
             version=self._tombstones.pop(f"product_model:{code}", 0) + 1, created=stamp, updated=stamp,
             categories=self._categories_for(rng, 0 if parent is not None else 1), values={},
             associations={t: ((), (), ()) for t in self.structure.plain_association_types}, quantified={},
-            workflow_status=self._status(rng), code=code, family=variant.family, family_variant=variant.code,
+            workflow_status=draw_status(rng), code=code, family=variant.family, family_variant=variant.code,
             parent=parent.code if parent is not None else None, depth=0 if parent is None else parent.depth + 1,
         )
         for axis, option in axes.items():
@@ -576,71 +554,6 @@ class Catalog:
         return changed
 
     def _random_change(self, record: ProductRecord | ModelRecord, rng: random.Random) -> bool:
-        """One plausible edit: values at the record's level mostly, else categories, status, links."""
-        for _ in range(8):
-            roll = rng.random()
-            if roll < 0.72:
-                changed = self._change_values(record, rng, rng.choice((1, 1, 1, 2, 2, 3)))
-            elif roll < 0.8:
-                changed = self._change_categories(record, rng)
-            elif roll < 0.84 and isinstance(record, ProductRecord):
-                record.enabled = not record.enabled
-                changed = True
-            elif roll < 0.87 and isinstance(record, ProductRecord):
-                group = rng.choice(tuple(self.structure.groups))
-                groups = tuple(g for g in record.groups if g != group)
-                record.groups = groups if len(groups) < len(record.groups) else (*record.groups, group)
-                changed = True
-            elif roll < 0.89:
-                status = self._status(rng)
-                changed = status != record.workflow_status
-                record.workflow_status = status
-            else:
-                changed = self._associate(record, rng)
-            if changed:
-                return True
-        return self._change_categories(record, rng)
-
-    def _change_values(self, record: ProductRecord | ModelRecord, rng: random.Random, count: int) -> bool:
-        attributes = self._level_attributes(record)
-        changed = False
-        for code in rng.sample(attributes, min(count, len(attributes))):
-            attribute = self.structure.attributes[code]
-            current = record.values.get(code)
-            for _ in range(4):
-                fresh = change_value(attribute, current, rng, self._ctx)
-                if fresh is not None and fresh != current:
-                    record.values = {**record.values, code: fresh}
-                    changed = True
-                    break
-        return changed
-
-    def _change_categories(self, record: Record, rng: random.Random) -> bool:
-        leaf = rng.choice(self.structure.leaf_categories)
-        if leaf in record.categories:
-            record.categories = tuple(c for c in record.categories if c != leaf)
-        else:
-            record.categories = (*record.categories, leaf)
-        return True
-
-    def _apply_edit(self, product: ProductRecord, edit: Edit) -> bool:
-        """Apply a mass edit's change; False when it changes nothing or does not apply to ``product``."""
-        if edit.kind == "category":
-            if edit.code in product.categories:
-                return False
-            product.categories = (*product.categories, edit.code)
-        elif edit.kind == "group":
-            if edit.code in product.groups:
-                return False
-            product.groups = (*product.groups, edit.code)
-        elif edit.kind == "enabled":
-            if product.enabled == edit.flag:
-                return False
-            product.enabled = edit.flag
-        elif edit.kind == "value":
-            if edit.code not in self._level_attributes(product) or product.values.get(edit.code) == list(edit.value):
-                return False
-            product.values = {**product.values, edit.code: list(edit.value)}
-        else:
-            raise UsageError(f"unknown edit kind {edit.kind!r}: use category, group, enabled or value")
-        return True
+        """One plausible edit of ``record`` (:func:`.edits.random_change`), links kept in the index."""
+        return random_change(record, rng, attributes=self._level_attributes(record), structure=self.structure,
+                             ctx=self._ctx, associate=self._associate)

@@ -249,10 +249,13 @@ class ValueContext:
 def format_amount(units: int, decimals: int) -> str:
     """``units`` hundredths (or ten-thousandths) as the PIM's fixed-point string: 1250, 2 -> ``"12.50"``.
 
-    ``number_format($x, n, '.', '')`` in the PIM's normalizers (facts section 7); no float is involved.
+    PHP's ``number_format(units / 10**decimals, decimals, '.', '')`` in the PIM's normalizers (facts section
+    7), negative amounts included (-1, 2 -> ``"-0.01"``; a test compares it with php-cli). The amount is
+    exact, so nothing is rounded and no float is involved.
     """
-    scale = 10**decimals
-    return f"{units // scale}.{units % scale:0{decimals}d}"
+    whole, fraction = divmod(abs(units), 10**decimals)
+    sign = "-" if units < 0 else ""
+    return f"{sign}{whole}.{fraction:0{decimals}d}" if decimals else f"{sign}{whole}"
 
 
 def format_c_date(epoch: int) -> str:

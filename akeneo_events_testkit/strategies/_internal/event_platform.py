@@ -26,8 +26,8 @@ from ...event_platform.delta import delta_changes
 from ...event_platform.signing import EpSecrets, ep_headers
 from ...event_platform.wire import DEFAULT_SOURCE, CloudEvent, cloud_event
 from ...versions import Action, AuthorType, get_profile
-from .events_api import AUTHORS, DEFAULT_SECRET, DEFAULT_START, _as_action, _check_strategy, _fail
-from .payloads import _codes, _draw_resource, _uuid4s
+from .common import AUTHORS, DEFAULT_SECRET, DEFAULT_START, as_action, check_strategy, fail
+from .payloads import codes, draw_resource, uuid4s
 
 __all__ = ["EpRequest", "cloud_events", "ep_requests"]
 
@@ -56,8 +56,8 @@ def _changes(draw: st.DrawFn, action: Action, code: str, epoch: int) -> dict[str
     """The ``changes`` between two drawn states of one resource; never empty (the platform sends no empty
     delta)."""
     entity = Action.PRODUCT_UPDATED if action is Action.PRODUCT_UPDATED else Action.PRODUCT_MODEL_UPDATED
-    before = _draw_resource(draw, entity, _SAAS, True, code, epoch - 60, 0, "https://pim.test")
-    after = _draw_resource(draw, entity, _SAAS, True, code, epoch, 0, "https://pim.test")
+    before = draw_resource(draw, entity, _SAAS, True, code, epoch - 60, 0, "https://pim.test")
+    after = draw_resource(draw, entity, _SAAS, True, code, epoch, 0, "https://pim.test")
     changes = delta_changes(before, after, attribute_types=ATTRIBUTE_TYPES, main_identifier="sku")
     if not changes:
         name = "enabled" if action is Action.PRODUCT_UPDATED else "parent"
@@ -86,10 +86,10 @@ def cloud_events(
     for name, value in (("actions", actions), ("deltas", deltas), ("uuids", uuids), ("authors", authors),
                         ("epochs", epochs), ("subscription_ids", subscription_ids), ("sources", sources)):
         if value is not None:
-            _check_strategy(name, value)
+            check_strategy(name, value)
     drawn_actions = actions if actions is not None else st.sampled_from(list(Action))
     drawn_deltas = deltas if deltas is not None else st.booleans()
-    drawn_uuids = uuids if uuids is not None else _uuid4s
+    drawn_uuids = uuids if uuids is not None else uuid4s
     drawn_authors = authors if authors is not None else st.sampled_from(sorted(AUTHORS.items()))
     drawn_epochs = epochs if epochs is not None else st.integers(DEFAULT_START, DEFAULT_START + _YEAR)
     drawn_subscriptions = subscription_ids if subscription_ids is not None else st.just("01J0000000000000000000SUB1")
@@ -97,13 +97,13 @@ def cloud_events(
 
     @st.composite
     def build(draw: st.DrawFn) -> CloudEvent:
-        action = _as_action(draw(drawn_actions))
-        uuid, code, (author, author_type) = draw(drawn_uuids), draw(_codes), draw(drawn_authors)
+        action = as_action(draw(drawn_actions))
+        uuid, code, (author, author_type) = draw(drawn_uuids), draw(codes), draw(drawn_authors)
         epoch = draw(drawn_epochs)
         if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:
-            _fail(f"epochs generated {epoch!r}: generate Unix seconds (ints >= 0)")
+            fail(f"epochs generated {epoch!r}: generate Unix seconds (ints >= 0)")
         if not isinstance(author, str) or not author:
-            _fail(f"authors generated {author!r}: generate (non-empty name, AuthorType) pairs")
+            fail(f"authors generated {author!r}: generate (non-empty name, AuthorType) pairs")
         changes = _changes(draw, action, code, epoch) if action in _UPDATES and draw(drawn_deltas) else None
         return cloud_event(action=action, resource={"uuid": str(uuid), "code": code}, epoch=epoch, author=author,
                            author_type=AuthorType(author_type), rng=random.Random(draw(st.integers(0, 2**64))),
@@ -123,16 +123,16 @@ def ep_requests(
     signed with ``secret`` as the primary secret and ``secondary`` (during a rotation), custom headers
     added after signing (sections 1 and 2)."""
     if not isinstance(secret, str) or not secret:
-        _fail("secret must be a non-empty str: the one the receiver under test is configured with")
+        fail("secret must be a non-empty str: the one the receiver under test is configured with")
     if secondary is not None and (not isinstance(secondary, str) or not secondary):
-        _fail("secondary must be None or a non-empty str: the old secret during a rotation")
+        fail("secondary must be None or a non-empty str: the old secret during a rotation")
     if events is not None:
-        _check_strategy("events", events)
+        check_strategy("events", events)
     secrets = EpSecrets(secret, secondary)
     custom = tuple(custom_headers)
     try:
         ep_headers(b"", secrets, custom=custom)
     except ValueError as exc:
-        _fail(f"custom_headers: {exc}")
+        fail(f"custom_headers: {exc}")
     source = events if events is not None else cloud_events()
     return source.map(lambda event: EpRequest(event, event.raw, ep_headers(event.raw, secrets, custom=custom)))

@@ -1,5 +1,8 @@
 """Hypothesis strategies for the Events API: events, signed deliveries, workloads, fault plans, schedules.
 
+:func:`events` and :func:`deliveries` are written here; :func:`workloads` lives in :mod:`.workloads`,
+:func:`fault_plans` and :func:`delivery_schedules` in :mod:`.schedules`, and all are re-exported.
+
 Import the module to use it; importing it also registers :func:`events` and :func:`deliveries` for
 ``st.from_type(Event)`` and ``st.from_type(Delivery)``::
 
@@ -17,141 +20,65 @@ plural nouns, keyword-only arguments, strategies where values vary, and misuse r
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
-from typing import Any, NoReturn
 
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
-from ...errors import InvalidStrategyArgument, UnknownProfile
-from ...events_api.batching import batch_operations
-from ...events_api.faults import FAULT_KINDS, Fault, FaultInjector, FaultPlan
-from ...events_api.pim import DEFAULT_PIM_URL
-from ...events_api.schedule import Planned
-from ...events_api.truth import GeneratedEvent, GroundTruth
 from ...events_api.wire import MAX_BATCH_SIZE, Delivery, Event
-from ...versions import Action, AuthorType, Profile, format_event_datetime, get_profile
-from ...versions import resource_key as _resource_key
-from ...world.activity import Change, Operation
-from .payloads import (
-    _CATEGORIES,
-    _FAMILIES,
-    _c_date,
-    _codes,
-    _draw_resource,
-    _fixed_values,
-    _model_payload,
-    _product_payload,
-    _removed_payload,
-    _stable_uuid4,
-    _uuid4s,
+from ...versions import Action, AuthorType, Profile, format_event_datetime
+from ...world.catalog import DEFAULT_PIM_URL
+from .common import (
+    AUTHORS,
+    DEFAULT_SECRET,
+    DEFAULT_START,
+    as_action,
+    check_secret,
+    check_strategy,
+    fail,
+    resolve_profile,
+    uuid_modes,
 )
+from .payloads import codes, draw_resource, stable_uuid4, uuid4s
+from .schedules import Schedule, ScheduledDelivery, delivery_schedules, fault_plans
+from .workloads import ResourceHistory, Slot, operation_kind, workloads
 
+# Workloads and schedules live in their own modules; re-exported so that this module keeps offering them.
 __all__ = [
     "AUTHORS",
     "DEFAULT_SECRET",
     "DEFAULT_START",
+    "ResourceHistory",
     "Schedule",
     "ScheduledDelivery",
+    "Slot",
     "deliveries",
     "delivery_schedules",
     "events",
     "fault_plans",
+    "operation_kind",
     "workloads",
 ]
 
-#: The secret of the docs' example (facts section 2); any non-empty secret works.
-DEFAULT_SECRET = "3ha6eonoa9icsckw8kccos084w0c0000g08g40oo4kww0gc8w4"
-#: 2026-01-01T00:00:00+00:00: where workloads start their virtual time.
-DEFAULT_START = 1_767_225_600
-#: Authors of the three kinds (facts section 4): UI users, connection users, the system user.
-AUTHORS: dict[str, AuthorType] = {
-    "julia": AuthorType.UI, "peter": AuthorType.UI, "magento_0000": AuthorType.API,
-    "erp_0000": AuthorType.API, "system": AuthorType.SYSTEM,
-}
-
-_PIM_SOURCES = (DEFAULT_PIM_URL, "http://localhost:8080", "https://acme.cloud.akeneo.com")
+_PIM_SOURCES = (DEFAULT_PIM_URL, "https://pim.example.com", "https://acme.cloud.akeneo.com")
 _OFFSETS = (0, 60, 120, -300, 330)
 _BUFFERS: tuple[tuple[Action, ...], ...] = (
     (Action.PRODUCT_CREATED, Action.PRODUCT_UPDATED), (Action.PRODUCT_REMOVED,),
     (Action.PRODUCT_MODEL_CREATED, Action.PRODUCT_MODEL_UPDATED), (Action.PRODUCT_MODEL_REMOVED,),
 )
-_ALL_FAULTS = tuple(name for names in FAULT_KINDS.values() for name in names)
-_MAX_SHIFT = 8
-
-
-def _fail(message: str) -> NoReturn:
-    raise InvalidStrategyArgument(message)
-
-
-def _check_strategy(name: str, value: object) -> None:
-    if isinstance(value, SearchStrategy):
-        return
-    if isinstance(value, (list, tuple, set, frozenset)):
-        hint = f"pass {name}=st.sampled_from({sorted(map(str, value))!r})"
-    else:
-        hint = f"pass {name}=st.just({value!r})"
-    _fail(f"{name} must be a Hypothesis strategy, got {type(value).__name__}: {hint}")
-
-
-def _as_action(value: object) -> Action:
-    """An ``actions`` strategy's draw as an :class:`Action`, or the misuse named."""
-    try:
-        return Action(value)
-    except ValueError as exc:
-        _fail(f"actions generated {exc}: generate Action members or their values such as 'product.created'")
-
-
-def _check_int(name: str, value: object, minimum: int) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
-        _fail(f"{name} must be an int, got {value!r}")
-    if value < minimum:
-        _fail(f"{name}={value} must be at least {minimum}")
-    return value
-
-
-def _check_secret(secret: object) -> str:
-    if not isinstance(secret, str) or not secret:
-        _fail("secret must be a non-empty str: the one the receiver under test is configured with")
-    return secret
-
-
-def _resolve_profile(profile: object, uuid_mode: object) -> Profile:
-    if not isinstance(profile, (str, Profile)):
-        _fail(f"profile must be a profile name such as 'saas' or a Profile, got {profile!r}")
-    try:
-        resolved = get_profile(profile)
-    except UnknownProfile as exc:
-        _fail(str(exc))
-    if uuid_mode is not None and not isinstance(uuid_mode, bool):
-        _fail(f"uuid_mode must be True, False or None (both modes), got {uuid_mode!r}")
-    if uuid_mode and not resolved.has_uuid:
-        _fail(f"profile {resolved.name} has no UUID mode: use profile='7.0' or 'saas', or leave uuid_mode=None")
-    return resolved
-
-
-def _modes(profile: Profile, uuid_mode: bool | None) -> SearchStrategy[bool]:
-    """UUID mode exists in 7.0 and SaaS only; ``None`` draws either (it is a per-subscription option)."""
-    if not profile.has_uuid:
-        return st.just(False)
-    if uuid_mode is None:
-        return st.just(True) if profile.uuid_mode else st.booleans()
-    return st.just(uuid_mode)
 
 
 def _utc_offset(moment: object) -> int:
     if not isinstance(moment, datetime):
-        _fail(f"event_datetimes must generate datetimes, got {moment!r}")
+        fail(f"event_datetimes must generate datetimes, got {moment!r}")
     offset = moment.utcoffset()
     if offset is None:
-        _fail(f"event_datetimes must generate aware datetimes, got naive {moment!r}: "
+        fail(f"event_datetimes must generate aware datetimes, got naive {moment!r}: "
               "use st.datetimes(timezones=st.just(timezone.utc))")
     minutes = int(offset.total_seconds()) // 60
     if abs(minutes) >= 15 * 60 or not 1000 <= moment.year <= 9999:
-        _fail(f"event_datetimes generated {moment!r}: the PIM writes years 1000-9999 and offsets within ±14:59")
+        fail(f"event_datetimes generated {moment!r}: the PIM writes years 1000-9999 and offsets within ±14:59")
     return minutes
 
 
@@ -159,7 +86,7 @@ def _draw_event(draw: st.DrawFn, *, profile: Profile, mode: bool, action: Action
                 author_type: AuthorType, moment: datetime, pim_source: str, event_id: str) -> Event:
     offset = _utc_offset(moment)
     epoch = int(moment.timestamp())
-    resource = _draw_resource(draw, action, profile, mode, code, epoch, offset, pim_source)
+    resource = draw_resource(draw, action, profile, mode, code, epoch, offset, pim_source)
     return Event(action, event_id, format_event_datetime(epoch, offset), author, author_type, pim_source,
                  {"resource": resource})
 
@@ -189,29 +116,29 @@ def events(
     ``event_datetimes`` draws aware datetimes (the offset is kept, facts section 4). ``uuid_mode=None``
     draws either mode on 7.0 and SaaS.
     """
-    resolved = _resolve_profile(profile, uuid_mode)
+    resolved = resolve_profile(profile, uuid_mode)
     for name, value in (("actions", actions), ("identifiers", identifiers), ("authors", authors),
                         ("event_datetimes", event_datetimes), ("pim_sources", pim_sources)):
         if value is not None:
-            _check_strategy(name, value)
-    modes = _modes(resolved, uuid_mode)
+            check_strategy(name, value)
+    modes = uuid_modes(resolved, uuid_mode)
     drawn_actions = actions if actions is not None else st.sampled_from(list(Action))
-    drawn_codes = identifiers if identifiers is not None else _codes
+    drawn_codes = identifiers if identifiers is not None else codes
     drawn_authors = authors if authors is not None else _authors
     moments = event_datetimes if event_datetimes is not None else _datetimes
     sources = pim_sources if pim_sources is not None else st.sampled_from(_PIM_SOURCES)
 
     @st.composite
     def build(draw: st.DrawFn) -> Event:
-        action = _as_action(draw(drawn_actions))
+        action = as_action(draw(drawn_actions))
         code, (author, author_type) = draw(drawn_codes), draw(drawn_authors)
         if not isinstance(code, str) or not code:
-            _fail(f"identifiers generated {code!r}: generate non-empty strings")
+            fail(f"identifiers generated {code!r}: generate non-empty strings")
         if not isinstance(author, str) or not author:
-            _fail(f"authors generated {author!r}: generate (non-empty name, AuthorType) pairs")
+            fail(f"authors generated {author!r}: generate (non-empty name, AuthorType) pairs")
         return _draw_event(draw, profile=resolved, mode=draw(modes), action=action, code=code, author=author,
                            author_type=AuthorType(author_type), moment=draw(moments), pim_source=draw(sources),
-                           event_id=draw(_uuid4s))
+                           event_id=draw(uuid4s))
 
     return build()
 
@@ -230,11 +157,11 @@ def _batches(draw: st.DrawFn, profile: Profile, modes: SearchStrategy[bool]) -> 
     batch: list[Event] = []
     for index in range(draw(_batch_sizes)):
         moment += timedelta(seconds=draw(_steps))
-        event_id = draw(_uuid4s)
+        event_id = draw(uuid4s)
         if any(event.event_id == event_id for event in batch):
-            event_id = _stable_uuid4("batch", event_id, index)
+            event_id = stable_uuid4("batch", event_id, index)
         batch.append(_draw_event(draw, profile=profile, mode=mode, action=draw(actions),
-                                 code=draw(_codes), author=author, author_type=author_type, moment=moment,
+                                 code=draw(codes), author=author, author_type=author_type, moment=moment,
                                  pim_source=pim_source, event_id=event_id))
     return batch
 
@@ -253,399 +180,25 @@ def deliveries(
     section 4). ``events`` draws the event lists instead; ``timestamps`` the signing time, by default a
     few seconds after the newest event (the PIM signs at send time, facts section 2).
     """
-    resolved = _resolve_profile(profile, uuid_mode)
-    secret = _check_secret(secret)
+    resolved = resolve_profile(profile, uuid_mode)
+    secret = check_secret(secret)
     if events is not None:
-        _check_strategy("events", events)
+        check_strategy("events", events)
     if timestamps is not None:
-        _check_strategy("timestamps", timestamps)
-    batches = events if events is not None else _batches(resolved, _modes(resolved, uuid_mode))
+        check_strategy("timestamps", timestamps)
+    batches = events if events is not None else _batches(resolved, uuid_modes(resolved, uuid_mode))
 
     @st.composite
     def build(draw: st.DrawFn) -> Delivery:
         batch = list(draw(batches))
         if not 1 <= len(batch) <= MAX_BATCH_SIZE or not all(isinstance(e, Event) for e in batch):
-            _fail(f"events must generate lists of 1 to {MAX_BATCH_SIZE} Event objects, got {batch!r:.200}")
+            fail(f"events must generate lists of 1 to {MAX_BATCH_SIZE} Event objects, got {batch!r:.200}")
         newest = max(int(event.epoch) for event in batch)
         timestamp = draw(timestamps) if timestamps is not None else newest + draw(_lags)
         return Delivery.build(batch, secret=secret, timestamp=timestamp, profile=resolved)
 
     return build()
 
-
-# -- workloads -------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Slot:
-    """One resource of a workload: what stays the same across its saves."""
-
-    entity: str
-    code: str
-    family: str | None = None
-
-
-class ResourceHistory:
-    """A tiny PIM over a fixed set of resources, shared by :func:`workloads` and the state machine.
-
-    A save creates an absent resource (a re-creation after a removal gets a new uuid in 7.0 and SaaS, facts
-    section 4) or updates it; a removal removes a present one. Versions count saves per resource key, the
-    removal included, and never go back. ``current`` holds each present resource's data, for emitters that
-    build data at send time.
-    """
-
-    def __init__(self, slots: Sequence[_Slot], *, profile: Profile, uuid_mode: bool, pim_source: str) -> None:
-        self.slots, self.profile, self.uuid_mode, self.pim_source = tuple(slots), profile, uuid_mode, pim_source
-        self.keys: list[str | None] = [None] * len(self.slots)
-        self.lives = [0] * len(self.slots)
-        self.created = [0] * len(self.slots)
-        self.versions: dict[str, int] = {}
-        self.current: dict[str, tuple[int, Mapping[str, Any]]] = {}
-        self.count = 0
-
-    def alive(self, index: int) -> bool:
-        return self.keys[index] is not None
-
-    def _uuid(self, index: int) -> str:
-        return _stable_uuid4("product", self.slots[index].code, self.lives[index])
-
-    def _key(self, index: int, action: Action) -> str:
-        slot = self.slots[index]
-        if slot.entity == "product_model":
-            return _resource_key(action, {"code": slot.code})
-        return _resource_key(action, {"uuid": self._uuid(index) if self.profile.has_uuid else None,
-                                      "identifier": slot.code})
-
-    def _snapshot(self, index: int, version: int, epoch: int) -> dict[str, Any]:
-        slot = self.slots[index]
-        values = _fixed_values(index, version, self.profile.metric_symbol, self.pim_source)
-        created, updated = _c_date(self.created[index]), _c_date(epoch)
-        if slot.entity == "product_model":
-            return _model_payload(slot.code, family=slot.family, categories=_CATEGORIES[:1], values=values,
-                                  created=created, updated=updated)
-        return _product_payload(self.profile, self.uuid_mode, slot.code, product_uuid=self._uuid(index),
-                                family=slot.family, categories=_CATEGORIES[:1], values=values, created=created,
-                                updated=updated)
-
-    def touch(self, index: int, epoch: int, *, remove: bool) -> Change | None:
-        """Save (create or update) or remove resource ``index`` at ``epoch``; None to remove an absent one."""
-        slot, alive = self.slots[index], self.keys[index] is not None
-        if remove and not alive:
-            return None
-        if not alive:
-            self.lives[index] += 1
-            self.created[index] = epoch
-        action = Action(f"{slot.entity}.{'removed' if remove else 'updated' if alive else 'created'}")
-        key = self._key(index, action)
-        version = self.versions[key] = self.versions.get(key, 0) + 1
-        payload: dict[str, Any]
-        if remove:
-            payload = _removed_payload(action, self.profile, slot.code, self._uuid(index))
-            self.keys[index] = None
-            self.current.pop(key, None)
-        else:
-            payload = self._snapshot(index, version, epoch)
-            self.keys[index] = key
-            self.current[key] = (version, payload)
-        self.count += 1
-        return Change(action, key, _stable_uuid4("event", self.count), epoch, version, payload)
-
-
-_slots = st.builds(_Slot, st.sampled_from(("product", "product_model")), _codes,
-                   st.one_of(st.none(), st.sampled_from(_FAMILIES)))
-
-
-def _kind(unitary: bool, changes: Sequence[Change], author_type: AuthorType) -> str:
-    """A name for the operation, after activity.py's kinds (facts section 4)."""
-    action = changes[0].action
-    if not unitary:
-        bulk = {AuthorType.UI: "import", AuthorType.API: "api_bulk", AuthorType.SYSTEM: "system_rules"}
-        return "mass_removal" if action.is_removal else bulk[author_type]
-    verb = "removal" if action.is_removal else "save" if author_type is AuthorType.API else "edit"
-    return f"{'api' if author_type is AuthorType.API else 'ui'}_{verb}"
-
-
-def workloads(
-    *,
-    profile: str | Profile = "saas",
-    uuid_mode: bool | None = None,
-    min_events: int = 1,
-    max_events: int = 50,
-    max_resources: int = 4,
-    start: int = DEFAULT_START,
-) -> SearchStrategy[list[Operation]]:
-    """Coherent PIM histories over at most ``max_resources`` resources, as lists of operations.
-
-    Each resource is created before it is updated, nothing follows a removal but a re-creation, versions
-    increase per resource, and epochs never go back; operations are unitary saves or ``saveAll`` bulks
-    whose saves often share a second (facts section 4). Examples shrink towards fewer operations, fewer
-    events and fewer resources, with every save in the same second.
-    """
-    resolved = _resolve_profile(profile, uuid_mode)
-    _check_int("min_events", min_events, 0)
-    _check_int("max_events", max_events, 1)
-    _check_int("max_resources", max_resources, 1)
-    _check_int("start", start, 0)
-    if max_events < min_events:
-        _fail(f"max_events={max_events} < min_events={min_events}: raise max_events or lower min_events")
-    modes = _modes(resolved, uuid_mode)
-
-    @st.composite
-    def build(draw: st.DrawFn) -> list[Operation]:
-        slots = draw(st.lists(_slots, min_size=1, max_size=max_resources, unique_by=lambda s: (s.entity, s.code)))
-        history = ResourceHistory(slots, profile=resolved, uuid_mode=draw(modes), pim_source=DEFAULT_PIM_URL)
-        specs = draw(st.lists(_operation_specs(len(slots)), min_size=min_events, max_size=max_events))
-        operations: list[Operation] = []
-        now, total = start, 0
-        for bulk, remove, author, targets, gap, per_second in specs:
-            if total >= max_events:
-                break
-            now += gap
-            if remove and bulk:  # only a user's mass delete removes in bulk
-                author = "julia"
-            changes: list[Change] = []
-            for target in targets[: max_events - total]:
-                change = history.touch(target, now + len(changes) // per_second, remove=remove)
-                if change is not None:
-                    changes.append(change)
-            if not changes:  # nothing to remove: the author creates it instead
-                created = history.touch(targets[0], now, remove=False)
-                assert created is not None
-                changes.append(created)
-            author_type = AUTHORS[author]
-            unitary = not bulk and author_type is not AuthorType.SYSTEM
-            operations.append(Operation(len(operations), _kind(unitary, changes, author_type), author, author_type,
-                                        unitary, changes[0].epoch, tuple(changes)))
-            now, total = changes[-1].epoch, total + len(changes)
-        return operations
-
-    return build()
-
-
-_gaps, _rates, _author_names = st.integers(0, 90), st.integers(1, 20), st.sampled_from(sorted(AUTHORS))
-
-
-@functools.lru_cache(maxsize=32)
-def _operation_specs(resources: int) -> SearchStrategy[tuple[bool, bool, str, list[int], int, int]]:
-    """One operation, independent of the state it will meet: bulk?, removal?, author, targets, gap, rate."""
-    targets = st.integers(0, resources - 1)
-    bulks = st.lists(targets, min_size=2, max_size=12)
-
-    @st.composite
-    def specs(draw: st.DrawFn) -> tuple[bool, bool, str, list[int], int, int]:
-        bulk, remove = draw(st.booleans()), draw(st.booleans())
-        chosen = draw(bulks) if bulk else [draw(targets)]
-        return bulk, remove, draw(_author_names), chosen, draw(_gaps), draw(_rates) if bulk else 1
-
-    return specs()
-
-
-# -- fault plans -----------------------------------------------------------------------------------------------
-
-
-_shifts = st.integers(1, _MAX_SHIFT)
-#: Parameters the :class:`FaultInjector` accepts per fault (see ``faults._params``); indexes are fitted later.
-_FAULT_PARAMS: dict[str, SearchStrategy[dict[str, Any]]] = {
-    "swap": st.integers(2, MAX_BATCH_SIZE).flatmap(lambda n: st.permutations(list(range(n)))).map(
-        lambda order: {"order": list(order)}),
-    "late": st.fixed_dictionaries({"by": _shifts}),
-    "delay": st.fixed_dictionaries({"seconds": st.integers(1, 900)}),
-    "duplicate_event": st.fixed_dictionaries({"index": st.integers(0, 9), "after": _shifts}),
-    "redeliver": st.fixed_dictionaries({"after": _shifts}),
-    "replay": st.fixed_dictionaries({"after": _shifts}),
-    "drop_event": st.fixed_dictionaries({"index": st.integers(0, 9)}),
-    "drop": st.fixed_dictionaries({}),
-}
-
-
-def fault_plans(
-    *,
-    kinds: Collection[str] | None = None,
-    min_faults: int = 0,
-    max_faults: int = 3,
-    max_target: int = 20,
-) -> SearchStrategy[FaultPlan]:
-    """Replayable fault plans of ``min_faults`` to ``max_faults`` faults on planned requests 0..``max_target``.
-
-    ``kinds`` names fault families (``reorder``, ``duplicate``, ``drop``, ``delay``) or single faults
-    (``swap``, ``late``, ``redeliver``, ``replay``...), see ``faults.FAULT_KINDS``; all by default. Plans
-    shrink towards fewer faults (facts section 6 says why each exists).
-    """
-    if kinds is None:
-        names = _ALL_FAULTS
-    else:
-        if isinstance(kinds, str) or not isinstance(kinds, Collection):
-            _fail(f"kinds must be a collection of names, e.g. kinds=['drop'], got {kinds!r}")
-        unknown = sorted(str(k) for k in kinds if k not in FAULT_KINDS and k not in _ALL_FAULTS)
-        if unknown or not kinds:
-            _fail(f"unknown fault kind {unknown[0]!r}: use any of {', '.join([*FAULT_KINDS, *_ALL_FAULTS])}"
-                  if unknown else "kinds is empty: pass at least one kind, or max_faults=0 for no faults")
-        names = tuple(dict.fromkeys(n for k in kinds for n in FAULT_KINDS.get(k, (k,))))
-    _check_int("min_faults", min_faults, 0)
-    _check_int("max_faults", max_faults, 0)
-    _check_int("max_target", max_target, 0)
-    if max_faults < min_faults:
-        _fail(f"max_faults={max_faults} < min_faults={min_faults}: raise max_faults or lower min_faults")
-    targets = st.integers(0, max_target)
-    faults = st.one_of(*(st.builds(Fault, targets, st.just(kind), _FAULT_PARAMS[kind]) for kind in names))
-    return st.lists(faults, min_size=min_faults, max_size=max_faults).map(
-        lambda drawn: FaultPlan(sorted(drawn, key=lambda fault: fault.target)))
-
-
-def _fit(plan: FaultPlan, sizes: Sequence[int]) -> FaultPlan:
-    """The plan aimed at the requests that exist: targets modulo their count, indexes within each request.
-
-    A swap that leaves a request as it was is no fault and is left out.
-    """
-    fitted: list[Fault] = []
-    for fault in plan.faults if sizes else ():
-        target = fault.target % len(sizes)
-        size, params = sizes[target], dict(fault.params)
-        if fault.kind == "swap":
-            order = [i for i in params.get("order", []) if i < size]
-            order += [i for i in range(size) if i not in order]
-            if order == sorted(order):
-                continue
-            params["order"] = order
-        elif fault.kind in ("duplicate_event", "drop_event"):
-            params["index"] = int(params.get("index", 0)) % size
-        fitted.append(Fault(target, fault.kind, params))
-    return FaultPlan(fitted, plan.spec)
-
-
-# -- schedules -------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ScheduledDelivery:
-    """One request of a schedule: sent at virtual time ``at`` (a replay keeps its old timestamp)."""
-
-    delivery: Delivery
-    at: int
-    faults: tuple[str, ...]
-    message: int
-    versions: tuple[int, ...]
-
-
-@dataclass(frozen=True, repr=False)
-class Schedule:
-    """The requests a receiver gets, in order, with what the oracle needs to judge it.
-
-    ``items`` are the requests after ``plan`` (the applied plan) reordered, duplicated or dropped them.
-    ``stateful.deliver`` sends them to a receiver and returns the ground truth for ``oracle.judge``.
-    Timestamps are virtual: give the receiver a clock set to each request's ``at``, e.g. a ``FakeClock``.
-    """
-
-    operations: tuple[Operation, ...]
-    plan: FaultPlan
-    items: tuple[ScheduledDelivery, ...]
-    profile: Profile
-
-    @property
-    def deliveries(self) -> tuple[Delivery, ...]:
-        return tuple(item.delivery for item in self.items)
-
-    @property
-    def events(self) -> dict[str, GeneratedEvent]:
-        return {change.event_id: GeneratedEvent(change.event_id, change.key, change.action, change.epoch,
-                                                change.version, operation.author, operation.seq)
-                for operation in self.operations for change in operation.changes}
-
-    @property
-    def resources(self) -> set[str]:
-        return {change.key for operation in self.operations for change in operation.changes}
-
-    def truth(self) -> GroundTruth:
-        """A fresh ground truth holding the generated events and no request yet."""
-        truth = GroundTruth()
-        for event in self.events.values():
-            truth.add_event(event)
-        return truth
-
-    def describe(self) -> str:
-        """Operations, the fault plan and the requests in send order, with short event ids."""
-        lines = [f"Schedule(profile={self.profile.name!r}, events={len(self.events)}, "
-                 f"resources={len(self.resources)}, faults={len(self.plan.faults)}, requests={len(self.items)})"]
-        for op in self.operations:
-            saves = ", ".join(f"{c.action.value} {c.event_id[:8]} {c.key} v{c.version} @{c.epoch}"
-                              for c in op.changes)
-            lines.append(f"  op {op.seq} {op.kind} by {op.author}: {saves}")
-        lines.extend(f"  fault {fault.describe()}" for fault in self.plan.faults)
-        for seq, item in enumerate(self.items):
-            faults = f" [{','.join(item.faults)}]" if item.faults else ""
-            ids = ", ".join(event_id[:8] for event_id in item.delivery.event_ids)
-            lines.append(f"  request {seq} at {item.at} (message {item.message}, ts {item.delivery.timestamp})"
-                         f"{faults}: {ids}")
-        return "\n".join(lines)
-
-    def __repr__(self) -> str:
-        return self.describe()
-
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        """How Hypothesis prints a falsifying schedule (the IPython pretty-printing protocol)."""
-        for index, line in enumerate(self.describe().splitlines()):
-            if index:
-                printer.break_()
-            printer.text(line)
-
-
-def delivery_schedules(
-    *,
-    workloads: SearchStrategy[list[Operation]] | None = None,
-    fault_plans: SearchStrategy[FaultPlan] | None = None,
-    secret: str = DEFAULT_SECRET,
-    profile: str | Profile = "saas",
-) -> SearchStrategy[Schedule]:
-    """Concrete delivery schedules: a workload batched as the PIM does, with a fault plan applied.
-
-    The plan goes through the emitter's own :class:`FaultInjector`, fitted to the requests that exist;
-    data is the snapshot taken at save time. Defaults: ``workloads(profile=profile)`` and
-    ``fault_plans()``. Examples shrink towards fewer events, fewer faults and fewer resources.
-    """
-    resolved = _resolve_profile(profile, None)
-    secret = _check_secret(secret)
-    for name, value in (("workloads", workloads), ("fault_plans", fault_plans)):
-        if value is not None:
-            _check_strategy(name, value)
-    histories = workloads if workloads is not None else _workloads(profile=resolved)
-    plans = fault_plans if fault_plans is not None else _fault_plans()
-
-    @st.composite
-    def build(draw: st.DrawFn) -> Schedule:
-        operations = tuple(draw(histories))
-        plan = draw(plans)
-        if not all(isinstance(op, Operation) for op in operations) or not isinstance(plan, FaultPlan):
-            _fail("workloads must generate lists of Operation and fault_plans FaultPlan objects")
-        planned = [Planned(seq, message, 0, message.changes) for seq, message in
-                   enumerate(batch_operations(operations))]
-        plan = _fit(plan, [len(item.changes) for item in planned])
-        delays = {f.target: int(f.params.get("seconds", 0)) for f in plan.faults if f.kind == "delay"}
-        items: list[ScheduledDelivery] = []
-        kept: dict[int, ScheduledDelivery] = {}
-        now = min((op.epoch for op in operations), default=DEFAULT_START)
-        for order in FaultInjector(plan=plan)(iter(planned)):
-            message = order.planned.message
-            delay = delays.get(order.planned.seq, 0) if "delay" in order.faults else 0
-            now = max(now, message.changes[-1].epoch + delay)
-            if order.replay_of is not None:
-                replayed = kept.pop(order.replay_of, None)
-                if replayed is not None:  # byte for byte: the old timestamp and signature
-                    items.append(ScheduledDelivery(replayed.delivery, now, order.faults, message.seq,
-                                                   replayed.versions))
-                continue
-            batch = [Event(c.action, c.event_id, format_event_datetime(c.epoch), message.author,
-                           message.author_type, DEFAULT_PIM_URL, {"resource": c.snapshot}) for c in order.changes]
-            delivery = Delivery.build(batch, secret=secret, timestamp=now, profile=resolved)
-            item = ScheduledDelivery(delivery, now, order.faults, message.seq, tuple(c.version for c in order.changes))
-            items.append(item)
-            if order.keep_bytes:
-                kept[order.order_id] = item
-        return Schedule(operations, plan, tuple(items), resolved)
-
-    return build()
-
-
-_workloads, _fault_plans = workloads, fault_plans  # names the parameters of delivery_schedules shadow
 
 st.register_type_strategy(Event, events())
 st.register_type_strategy(Delivery, deliveries())

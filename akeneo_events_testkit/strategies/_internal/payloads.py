@@ -18,11 +18,26 @@ from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
 from ...versions import Action, Profile, format_event_datetime
+from ...world.values import format_amount
+
+__all__ = [
+    "CATEGORIES",
+    "FAMILIES",
+    "c_date",
+    "codes",
+    "draw_resource",
+    "fixed_values",
+    "model_payload",
+    "product_payload",
+    "removed_payload",
+    "stable_uuid4",
+    "uuid4s",
+]
 
 _LOCALES = ("en_US", "fr_FR", "de_DE")
 _CHANNELS = ("ecommerce", "mobile")
-_CATEGORIES = ("master", "sunglasses", "men", "women", "summer_2026")
-_FAMILIES = ("accessories", "clothing", "shoes")
+CATEGORIES = ("master", "sunglasses", "men", "women", "summer_2026")
+FAMILIES = ("accessories", "clothing", "shoes")
 _UNITS = (("GRAM", "g"), ("KILOGRAM", "kg"), ("CENTIMETER", "cm"), ("LITER", "L"), ("WATT", "W"))
 _CURRENCIES = ("EUR", "USD", "GBP")
 _OPTIONS = ("black", "white", "red", "blue")
@@ -35,19 +50,13 @@ _ATTRIBUTES = ("name", "description", "weight", "price", "color", "materials", "
                "picture", "stock", "ratio")
 
 
-def _stable_uuid4(*parts: object) -> str:
+def stable_uuid4(*parts: object) -> str:
     """A lowercase version-4 UUID derived from ``parts``: the same parts always name the same thing."""
     digest = hashlib.sha256("\x1f".join(map(str, parts)).encode()).digest()
     return str(uuid.UUID(bytes=digest[:16], version=4))
 
 
-def _decimal(units: int, places: int) -> str:
-    """PHP's ``number_format(units / 10**places, places, '.', '')`` for an integer number of units."""
-    whole, fraction = divmod(abs(units), 10**places)
-    return f"{'-' if units < 0 else ''}{whole}.{fraction:0{places}d}"
-
-
-def _c_date(epoch: int, offset: int = 0) -> str:
+def c_date(epoch: int, offset: int = 0) -> str:
     """``DateTime::format('c')``: the same shape as ``DATE_ATOM`` (facts section 7)."""
     return format_event_datetime(epoch, offset)
 
@@ -69,18 +78,18 @@ def _file_key(digest: str, filename: str) -> str:
 
 
 _texts = st.one_of(st.sampled_from(_TEXTS), st.text(st.characters(codec="utf-8"), min_size=1, max_size=20))
-_codes = st.one_of(st.sampled_from(("sunglasses_1", "tshirt-blue-m", "1111111171", "AKN.TS1")),
+codes = st.one_of(st.sampled_from(("sunglasses_1", "tshirt-blue-m", "1111111171", "AKN.TS1")),
                    st.text(_CODE_CHARS, min_size=1, max_size=12))
 
 
-_uuid4s = st.uuids(version=4).map(str)
-_families = st.one_of(st.none(), st.sampled_from(_FAMILIES))
-_parents = st.one_of(st.none(), _codes)
+uuid4s = st.uuids(version=4).map(str)
+_families = st.one_of(st.none(), st.sampled_from(FAMILIES))
+_parents = st.one_of(st.none(), codes)
 
 
 def _amounts(places: int) -> SearchStrategy[Any]:
     """A decimal string with ``places`` decimals, or an integer when the attribute allows no decimals."""
-    return st.one_of(st.integers(0, 10**9).map(lambda units: _decimal(units, places)), st.integers(0, 10**5))
+    return st.one_of(st.integers(0, 10**9).map(lambda units: format_amount(units, places)), st.integers(0, 10**5))
 
 
 def _metric(unit: tuple[str, str], amount: Any, symbol: bool) -> dict[str, Any]:
@@ -114,7 +123,7 @@ def _value_lists(symbol: bool, pim_source: str) -> dict[str, SearchStrategy[list
         "picture": st.builds(lambda number, name: [_media(_file_key(f"{number:040x}", name), pim_source)],
                              st.integers(0, 2**160 - 1), st.sampled_from(_FILENAMES)),
         "stock": _one(st.integers(0, 10**6)),
-        "ratio": _one(st.integers(-(10**8), 10**8).map(lambda units: _decimal(units, 4))),
+        "ratio": _one(st.integers(-(10**8), 10**8).map(lambda units: format_amount(units, 4))),
     }
 
 
@@ -126,23 +135,23 @@ def _draw_values(draw: st.DrawFn, symbol: bool, pim_source: str) -> dict[str, li
     return {code: draw(lists[code]) for code in draw(_attribute_sets)}
 
 
-def _fixed_values(index: int, version: int, symbol: bool, pim_source: str) -> dict[str, list[dict[str, Any]]]:
+def fixed_values(index: int, version: int, symbol: bool, pim_source: str) -> dict[str, list[dict[str, Any]]]:
     """A deterministic, small but varied set of values for resource ``index`` at ``version``."""
     unit, unit_symbol = _UNITS[index % len(_UNITS)]
-    metric: dict[str, Any] = {"amount": _decimal(1250 * (index + 1), 4), "unit": unit}
+    metric: dict[str, Any] = {"amount": format_amount(1250 * (index + 1), 4), "unit": unit}
     if symbol:
         metric["symbol"] = unit_symbol
     digest = hashlib.sha256(f"picture:{index}".encode()).hexdigest()[:40]
     return {
         "name": [_value(_TEXTS[index % len(_TEXTS)], "en_US"), _value(f"Édition {version}", "fr_FR")],
         "weight": [_value(metric)],
-        "price": [_value([{"amount": _decimal(999 + version, 2), "currency": "EUR"}])],
+        "price": [_value([{"amount": format_amount(999 + version, 2), "currency": "EUR"}])],
         "picture": [_media(_file_key(digest, _FILENAMES[index % len(_FILENAMES)]), pim_source)],
         "edition": [_value(version)],
     }
 
 
-def _product_payload(
+def product_payload(
     profile: Profile, uuid_mode: bool, identifier: str, *, product_uuid: str | None = None, enabled: bool = True,
     family: str | None = None,
     categories: Sequence[str] = (), groups: Sequence[str] = (), parent: str | None = None,
@@ -155,11 +164,11 @@ def _product_payload(
     Associated products are given by identifier and written as uuids in UUID mode.
     """
     def ref(other: str) -> str:
-        return _stable_uuid4("product", other) if uuid_mode else other
+        return stable_uuid4("product", other) if uuid_mode else other
 
     product: dict[str, Any] = {}
     if profile.has_uuid:
-        product["uuid"] = product_uuid or _stable_uuid4("product", identifier)
+        product["uuid"] = product_uuid or stable_uuid4("product", identifier)
     if not uuid_mode:
         product["identifier"] = identifier
     all_values = dict(values or {})
@@ -180,16 +189,16 @@ def _product_payload(
     return product
 
 
-def _model_payload(code: str, *, family: str | None, parent: str | None = None, categories: Sequence[str] = (),
+def model_payload(code: str, *, family: str | None, parent: str | None = None, categories: Sequence[str] = (),
                    values: Mapping[str, Any] | None = None, created: str, updated: str) -> dict[str, Any]:
     """A product model: no ``enabled``, no ``groups`` (``ConnectorProductModelNormalizer``, facts section 4)."""
-    family = family or _FAMILIES[1]
+    family = family or FAMILIES[1]
     return {"code": code, "family": family, "family_variant": f"{family}_by_color", "parent": parent,
             "categories": list(categories), "values": dict(values or {}), "created": created, "updated": updated,
             "associations": {}, "quantified_associations": {}}
 
 
-def _removed_payload(action: Action, profile: Profile, code: str, product_uuid: str) -> dict[str, Any]:
+def removed_payload(action: Action, profile: Profile, code: str, product_uuid: str) -> dict[str, Any]:
     """``{identifier}`` before 7.0, ``{identifier, uuid}`` since, ``{code}`` for models (facts section 4)."""
     if action.entity == "product_model":
         return {"code": code}
@@ -197,26 +206,26 @@ def _removed_payload(action: Action, profile: Profile, code: str, product_uuid: 
 
 
 _ages = st.integers(0, 400 * 86_400)
-_categories = st.lists(st.sampled_from(_CATEGORIES), max_size=3, unique=True)
+_categories = st.lists(st.sampled_from(CATEGORIES), max_size=3, unique=True)
 _groups = st.lists(st.sampled_from(("promotion", "related")), max_size=1)
-_associations = st.dictionaries(st.sampled_from(("X_SELL", "UPSELL")), st.lists(_codes, max_size=2, unique=True),
+_associations = st.dictionaries(st.sampled_from(("X_SELL", "UPSELL")), st.lists(codes, max_size=2, unique=True),
                                 max_size=2)
-_quantities = st.dictionaries(_codes, st.integers(1, 12), max_size=2)
+_quantities = st.dictionaries(codes, st.integers(1, 12), max_size=2)
 _statuses = st.one_of(st.none(), st.sampled_from(_STATUSES))
 
 
-def _draw_resource(draw: st.DrawFn, action: Action, profile: Profile, mode: bool, code: str, epoch: int,
+def draw_resource(draw: st.DrawFn, action: Action, profile: Profile, mode: bool, code: str, epoch: int,
                    offset: int, pim_source: str) -> dict[str, Any]:
     if action.is_removal:
-        return _removed_payload(action, profile, code, _stable_uuid4("product", code))
+        return removed_payload(action, profile, code, stable_uuid4("product", code))
     created_epoch = epoch if action.value.endswith(".created") else epoch - draw(_ages)
-    created, updated = _c_date(created_epoch, offset), _c_date(epoch, offset)
+    created, updated = c_date(created_epoch, offset), c_date(epoch, offset)
     family, categories = draw(_families), draw(_categories)
     values = _draw_values(draw, profile.metric_symbol, pim_source)
     if action.entity == "product_model":
-        return _model_payload(code, family=family, parent=draw(_parents), categories=categories, values=values,
+        return model_payload(code, family=family, parent=draw(_parents), categories=categories, values=values,
                               created=created, updated=updated)
-    return _product_payload(
+    return product_payload(
         profile, mode, code, enabled=draw(st.booleans()), family=family, categories=categories,
         groups=draw(_groups), parent=draw(_parents) if family else None, values=values, created=created,
         updated=updated, associations=draw(_associations), quantities=draw(_quantities), status=draw(_statuses),
