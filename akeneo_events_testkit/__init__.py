@@ -18,7 +18,16 @@ if typing.TYPE_CHECKING:
     from .credentials import generate_secret
     from .schemas import ValidationIssue, is_valid, validate_bytes, validate_payload
     # Model
-    from .versions import DEFAULT_PROFILE, PROFILES, Action, AuthorType, Profile, get_profile, resource_key
+    from .versions import (
+        DEFAULT_PROFILE,
+        PROFILES,
+        Action,
+        AuthorType,
+        PimVersion,
+        Profile,
+        get_profile,
+        resource_key,
+    )
     from .events_api.wire import MAX_BATCH_SIZE, Delivery, Event
     # The mock PIM
     from .world.catalog import Catalog
@@ -75,6 +84,7 @@ _LAZY: dict[str, str] = {
     "PROFILES": ".versions",
     "Action": ".versions",
     "AuthorType": ".versions",
+    "PimVersion": ".versions",
     "Profile": ".versions",
     "get_profile": ".versions",
     "resource_key": ".versions",
@@ -156,6 +166,7 @@ __all__ = [
     "AuthorType",
     "Delivery",
     "Event",
+    "PimVersion",
     "Profile",
     "get_profile",
     "resource_key",

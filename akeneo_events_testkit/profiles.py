@@ -15,8 +15,7 @@ from .errors import KitError, UsageError
 from .event_platform.profile import EVENT_PLATFORM_PROFILE
 from .events_api.profile import EVENTS_API
 from .judging.profile import WireProfile
-from .versions import Profile as PimVersion
-from .versions import resolve_profile_name
+from .versions import PimVersion, resolve_profile_name
 
 __all__ = ["WIRE_PROFILES", "ResolvedProfile", "foreign_options", "profile_of", "refuse_foreign_options", "resolve"]
 

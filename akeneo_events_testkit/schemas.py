@@ -40,7 +40,7 @@ from referencing.jsonschema import DRAFT202012
 
 from ._schema_compiler import Check, UnsupportedKeyword, compile_schema, is_number
 from .errors import UsageError
-from .versions import DEFAULT_PROFILE, Profile, get_profile
+from .versions import DEFAULT_PROFILE, PimVersion, get_profile, resolve_profile_name
 from .versions import EVENT_PLATFORM as EP_PROFILE
 
 __all__ = [
@@ -126,10 +126,10 @@ class _Options:
     strict: bool
 
 
-def _options(profile: str | Profile, uuid_mode: bool | None, strict: bool) -> _Options:
-    """Resolve a profile (name or :class:`Profile`) and check ``uuid_mode`` against it.
+def _options(profile: str | PimVersion, uuid_mode: bool | None, strict: bool) -> _Options:
+    """Resolve a profile (name or :class:`PimVersion`) and check ``uuid_mode`` against it.
 
-    ``uuid_mode=None`` accepts both modes of 7.0 and SaaS; a :class:`Profile` whose ``uuid_mode`` is set
+    ``uuid_mode=None`` accepts both modes of 7.0 and SaaS; a :class:`PimVersion` whose ``uuid_mode`` is set
     selects UUID mode.
     """
     resolved = get_profile(profile)
@@ -178,7 +178,7 @@ def _root_schema(options: _Options, root: Root) -> dict[str, Any]:
 
 
 def schema_for(
-    profile: str | Profile = DEFAULT_PROFILE,
+    profile: str | PimVersion = DEFAULT_PROFILE,
     *,
     uuid_mode: bool | None = None,
     strict: bool = False,
@@ -251,11 +251,12 @@ def _ep_checker() -> _Checker:
     return _Checker(validator, fast)
 
 
-def _is_ep(profile: str | Profile) -> bool:
-    return isinstance(profile, str) and profile.strip().lower() == EP_PROFILE
+def _is_ep(profile: str | PimVersion) -> bool:
+    """Whether ``profile`` names the Event Platform (the one resolver: :func:`~.versions.resolve_profile_name`)."""
+    return resolve_profile_name(profile)[0] == EP_PROFILE
 
 
-def _checker_for(profile: str | Profile, uuid_mode: bool | None, strict: bool, root: Root) -> _Checker:
+def _checker_for(profile: str | PimVersion, uuid_mode: bool | None, strict: bool, root: Root) -> _Checker:
     if _is_ep(profile):
         if uuid_mode is not None:
             raise UsageError("uuid_mode does not apply to the event-platform profile: products are always by uuid")
@@ -266,7 +267,7 @@ def _checker_for(profile: str | Profile, uuid_mode: bool | None, strict: bool, r
 
 
 def validator_for(
-    profile: str | Profile = DEFAULT_PROFILE,
+    profile: str | PimVersion = DEFAULT_PROFILE,
     *,
     uuid_mode: bool | None = None,
     strict: bool = False,
@@ -413,7 +414,7 @@ def _root_of(document: Any) -> Root:
 def validate_payload(
     document: Any,
     *,
-    profile: str | Profile = DEFAULT_PROFILE,
+    profile: str | PimVersion = DEFAULT_PROFILE,
     uuid_mode: bool | None = None,
     strict: bool = False,
 ) -> list[ValidationIssue]:
@@ -434,7 +435,7 @@ def validate_payload(
 def is_valid(
     document: Any,
     *,
-    profile: str | Profile = DEFAULT_PROFILE,
+    profile: str | PimVersion = DEFAULT_PROFILE,
     uuid_mode: bool | None = None,
     strict: bool = False,
 ) -> bool:
@@ -452,7 +453,7 @@ def _reject_constant(name: str) -> Any:
 def validate_bytes(
     raw: bytes | bytearray | memoryview | str,
     *,
-    profile: str | Profile = DEFAULT_PROFILE,
+    profile: str | PimVersion = DEFAULT_PROFILE,
     uuid_mode: bool | None = None,
     strict: bool = False,
     max_bytes: int = MAX_PAYLOAD_BYTES,

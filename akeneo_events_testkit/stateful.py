@@ -38,7 +38,7 @@ from .strategies._internal.common import AUTHORS, DEFAULT_START, check_int, chec
 from .strategies._internal.schedules import Schedule
 from .strategies._internal.workloads import ResourceHistory, Slot, operation_kind
 from .transport.sender import Outcome
-from .versions import AuthorType, Profile, format_event_datetime
+from .versions import AuthorType, PimVersion, format_event_datetime
 from .world.activity import Change, Operation
 from .world.catalog import DEFAULT_PIM_URL
 
@@ -213,7 +213,7 @@ def receiver_state_machine(
     make_receiver: Callable[[], Any],
     *,
     secret: str,
-    profile: str | Profile = "saas",
+    profile: str | PimVersion = "saas",
     uuid_mode: bool | None = None,
     clock: Clock | None = None,
     path: str = "/",

@@ -25,6 +25,7 @@ __all__ = [
     "PROFILES",
     "Action",
     "AuthorType",
+    "PimVersion",
     "Profile",
     "content_digest",
     "get_profile",
@@ -79,7 +80,7 @@ class AuthorType(str, Enum):
 
 
 @dataclass(frozen=True)
-class Profile:
+class PimVersion:
     """What one PIM version puts on the wire.
 
     ``uuid_mode`` is the 7.0/SaaS per-subscription "use UUID" option: products carry ``uuid`` and no root
@@ -110,15 +111,18 @@ class Profile:
             return base
         return (*base, ("User-Agent", self.user_agent))
 
-    def with_uuid_mode(self, enabled: bool = True) -> Profile:
+    def with_uuid_mode(self, enabled: bool = True) -> PimVersion:
         """This profile with the subscription's "use UUID" option set; only 7.0 and SaaS have it."""
         if enabled and not self.has_uuid:
             raise UsageError(f"profile {self.name} has no UUID mode: use 7.0 or saas for uuid_mode")
         return replace(self, uuid_mode=enabled)
 
 
-PROFILES: dict[str, Profile] = {
-    "5.0": Profile(
+#: The 0.1 name of :class:`PimVersion` (a PIM version, not a wire profile), kept for callers of 0.1.
+Profile = PimVersion
+
+PROFILES: dict[str, PimVersion] = {
+    "5.0": PimVersion(
         name="5.0",
         description="PIM 5.0 and SaaS until Nov 2021: identifiers, Guzzle's User-Agent, follows redirects",
         has_uuid=False,
@@ -126,7 +130,7 @@ PROFILES: dict[str, Profile] = {
         follow_redirects=True,
         metric_symbol=False,
     ),
-    "6.0": Profile(
+    "6.0": PimVersion(
         name="6.0",
         description="PIM 6.0 (Nov 2021 to Apr 2023): identifiers only, empty User-Agent, no redirects",
         has_uuid=False,
@@ -136,7 +140,7 @@ PROFILES: dict[str, Profile] = {
     ),
     # Whether PIM-10911 (the AkeneoPIM User-Agent) reached on-premise 7.0 is an open question (facts,
     # open question 1); 7.0 keeps the 6.0-era empty header.
-    "7.0": Profile(
+    "7.0": PimVersion(
         name="7.0",
         description="PIM 7.0: products carry uuid (optional UUID mode), empty User-Agent, no redirects",
         has_uuid=True,
@@ -144,7 +148,7 @@ PROFILES: dict[str, Profile] = {
         follow_redirects=False,
         metric_symbol=False,
     ),
-    "saas": Profile(
+    "saas": PimVersion(
         name="saas",
         description="SaaS (Serenity) today: uuid, AkeneoPIM User-Agent, metric symbol (May 2026)",
         has_uuid=True,
@@ -162,9 +166,9 @@ DEFAULT_PROFILE = "saas"
 _ALIASES = {"serenity": "saas", "5": "5.0", "6": "6.0", "7": "7.0"}
 
 
-def get_profile(name: str | Profile, *, uuid_mode: bool | None = None) -> Profile:
+def get_profile(name: str | PimVersion, *, uuid_mode: bool | None = None) -> PimVersion:
     """Look up a profile by name (``5.0``, ``6.0``, ``7.0``, ``saas``); raises :class:`UnknownProfile`."""
-    if isinstance(name, Profile):
+    if isinstance(name, PimVersion):
         profile = name
     else:
         key = _ALIASES.get(name, name)
@@ -181,14 +185,14 @@ EVENTS_API = "events-api"
 _EVENT_PLATFORM_NAMES = (EVENT_PLATFORM, "ep")
 
 
-def resolve_profile_name(name: str | Profile) -> tuple[str, Profile | None]:
+def resolve_profile_name(name: str | PimVersion) -> tuple[str, PimVersion | None]:
     """The one reading of a profile name: (wire profile, PIM version).
 
     ``5.0``, ``6.0``, ``7.0``, ``saas`` (and their aliases) are PIM versions of the Events API;
     ``event-platform`` (or ``ep``) is the Event Platform, which has no Events API version. Anything else
     raises :class:`UnknownProfile` naming every accepted name.
     """
-    if isinstance(name, Profile):
+    if isinstance(name, PimVersion):
         return EVENTS_API, name
     if not isinstance(name, str):
         raise UnknownProfile(repr(name), [*PROFILES, EVENT_PLATFORM])

@@ -15,7 +15,7 @@ from akeneo_events_testkit.clock import FakeClock
 from akeneo_events_testkit.errors import InvalidFaultSpec
 from akeneo_events_testkit.events_api.faults import (
     FAULT_KINDS,
-    FAULT_PROFILES,
+    FAULT_PRESETS,
     Fault,
     FaultInjector,
     FaultPlan,
@@ -206,7 +206,7 @@ def test_spec_parsing() -> None:
     assert parse_fault_spec(None).probabilities == {}
     assert parse_fault_spec("reorder=0.3,duplicate=0.2,drop=0.1").probabilities == {
         "reorder": 0.3, "duplicate": 0.2, "drop": 0.1}
-    assert parse_fault_spec("default").probabilities == FAULT_PROFILES["default"]
+    assert parse_fault_spec("default").probabilities == FAULT_PRESETS["default"]
 
 
 @pytest.mark.parametrize(("document", "message"), [

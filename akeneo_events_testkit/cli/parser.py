@@ -23,7 +23,7 @@ __all__ = ["build_parser"]
 
 def _fault_args(parser: argparse.ArgumentParser, default: str) -> None:
     parser.add_argument("--faults", default=default, metavar="SPEC",
-                        help="none, a profile (default, gentle, chaos) or kind=p,... with kinds reorder, duplicate,"
+                        help="none, a preset (default, gentle, chaos) or kind=p,... with kinds reorder, duplicate,"
                              f" drop, delay (default: {default})")
     parser.add_argument("--plan", metavar="FILE", help="replay the fault plan saved in FILE (JSON)")
     parser.add_argument("--save-plan", metavar="FILE", help="save the fault plan that was applied to FILE")

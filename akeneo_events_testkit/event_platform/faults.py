@@ -25,7 +25,7 @@ class EpFaults:
         return self.duplicate > 0 or self.reorder > 0
 
 
-_FAULT_PROFILES = {
+FAULT_PRESETS = {
     "none": EpFaults(),
     "default": EpFaults(duplicate=0.05, reorder=0.1),
     "gentle": EpFaults(duplicate=0.02, reorder=0.03),
@@ -39,15 +39,15 @@ def parse_ep_faults(spec: str | EpFaults | None) -> EpFaults:
         return EpFaults()
     if isinstance(spec, EpFaults):
         return spec
-    if spec in _FAULT_PROFILES:
-        return _FAULT_PROFILES[spec]
+    if spec in FAULT_PRESETS:
+        return FAULT_PRESETS[spec]
     values: dict[str, float] = {}
     for part in spec.split(","):
         name, _, raw = part.partition("=")
         name = name.strip()
         if name not in ("duplicate", "reorder", "reorder_window"):
             raise UsageError(f"Event Platform fault {name!r}: use duplicate=P, reorder=P or a profile "
-                             f"({', '.join(_FAULT_PROFILES)})")
+                             f"({', '.join(FAULT_PRESETS)})")
         try:
             values[name] = float(raw)
         except ValueError:

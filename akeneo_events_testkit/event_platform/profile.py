@@ -17,7 +17,7 @@ from .wire import PROFILE_NAME
 if TYPE_CHECKING:
     from ..judging.observation import ObservationSource
     from ..transport.targets import Target
-    from ..versions import Profile as PimVersion
+    from ..versions import PimVersion
     from .emitter import EpEmitter
     from .truth import EpTruth
 

@@ -23,7 +23,7 @@ from ..errors import InvalidFaultSpec
 
 __all__ = [
     "FAULT_KINDS",
-    "FAULT_PROFILES",
+    "FAULT_PRESETS",
     "Fault",
     "FaultInjector",
     "FaultPlan",
@@ -40,8 +40,8 @@ FAULT_KINDS: dict[str, tuple[str, ...]] = {
 }
 _ALL_FAULTS = frozenset(name for names in FAULT_KINDS.values() for name in names)
 
-#: Named profiles; ``default`` gives every fault a fair chance within a few hundred events.
-FAULT_PROFILES: dict[str, dict[str, float]] = {
+#: Named presets; ``default`` gives every fault a fair chance within a few hundred events.
+FAULT_PRESETS: dict[str, dict[str, float]] = {
     "none": {},
     "default": {"reorder": 0.15, "duplicate": 0.15, "drop": 0.05, "delay": 0.05},
     "gentle": {"reorder": 0.05, "duplicate": 0.05, "drop": 0.01, "delay": 0.02},
@@ -155,10 +155,10 @@ class FaultSpec:
 
 
 def parse_fault_spec(text: str | None) -> FaultSpec:
-    """Parse ``none``, a profile name (``default``...) or ``kind=p,...``; raises InvalidFaultSpec."""
+    """Parse ``none``, a preset name (``default``...) or ``kind=p,...``; raises InvalidFaultSpec."""
     text = (text or "none").strip()
-    if text in FAULT_PROFILES:
-        return FaultSpec(dict(FAULT_PROFILES[text]), text)
+    if text in FAULT_PRESETS:
+        return FaultSpec(dict(FAULT_PRESETS[text]), text)
     probabilities: dict[str, float] = {}
     for part in text.split(","):
         part = part.strip()
@@ -166,7 +166,7 @@ def parse_fault_spec(text: str | None) -> FaultSpec:
         name = name.strip()
         if not sep:
             raise InvalidFaultSpec(f"{part}: write kind=probability (e.g. drop=0.1), or one of "
-                                   f"{', '.join(FAULT_PROFILES)}")
+                                   f"{', '.join(FAULT_PRESETS)}")
         if name not in FAULT_KINDS:
             raise InvalidFaultSpec(f"{part}: unknown fault kind {name!r}: use one of {', '.join(FAULT_KINDS)}")
         try:

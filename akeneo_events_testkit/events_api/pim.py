@@ -19,7 +19,7 @@ from ..clock import Clock, FakeClock, SystemClock
 from ..errors import UsageError
 from ..transport.sender import DEFAULT_TIMEOUT, Attempt, Sender
 from ..transport.targets import Target
-from ..versions import DEFAULT_PROFILE, Profile, content_digest, format_event_datetime, get_profile
+from ..versions import DEFAULT_PROFILE, PimVersion, content_digest, format_event_datetime, get_profile
 from ..world.activity import Change, Operation
 from ..world.catalog import DEFAULT_PIM_URL
 from .batching import MAX_SUBSCRIPTIONS, Message, batch_operations, filter_own_events
@@ -72,7 +72,7 @@ class Subscription:
     path: str = ""
     uuid_mode: bool | None = None  # the subscription's "use UUID" option (7.0, SaaS); None: the PIM's profile
 
-    def profile_for(self, profile: Profile) -> Profile:
+    def profile_for(self, profile: PimVersion) -> PimVersion:
         return profile if self.uuid_mode is None else get_profile(profile, uuid_mode=self.uuid_mode)
 
     def __repr__(self) -> str:  # never print the secret
@@ -84,7 +84,7 @@ class RunResult:
     """The outcome of a run: the ground truth plus a few totals."""
 
     truth: GroundTruth
-    profile: Profile
+    profile: PimVersion
     seed: int
     data_mode: str
     events_generated: int = 0
@@ -113,7 +113,7 @@ class MockPim:
         *,
         seed: int = 0,
         events: int = 100,
-        profile: str | Profile = DEFAULT_PROFILE,
+        profile: str | PimVersion = DEFAULT_PROFILE,
         uuid_mode: bool | None = None,
         start: int | None = None,
         pim_url: str = DEFAULT_PIM_URL,
@@ -223,7 +223,7 @@ class MockPim:
                 yield Planned(seq, message, index, changes)
                 seq += 1
 
-    def _event_for(self, change: Change, message: Message, profile: Profile) -> tuple[Event, int] | None:
+    def _event_for(self, change: Change, message: Message, profile: PimVersion) -> tuple[Event, int] | None:
         """The event as sent now: data rebuilt from the catalog unless in snapshot mode."""
         if change.action.is_removal or self.data_mode == "snapshot":
             resource, version = change.snapshot, change.version

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..encoding import php_json_encode_bytes
-from ..versions import Action, AuthorType, Profile, format_event_datetime
+from ..versions import Action, AuthorType, PimVersion, format_event_datetime
 from .signing import sign
 from .wire import Event
 
@@ -135,7 +135,7 @@ class Probe:
     recipe: Recipe = GENUINE
 
 
-def _probe_event(rng: random.Random, profile: Profile, pim_source: str, epoch: int, number: int) -> Event:
+def _probe_event(rng: random.Random, profile: PimVersion, pim_source: str, epoch: int, number: int) -> Event:
     """A plausible product upsert on a resource of the probe's own."""
     identifier = f"probe-{number}-{rng.getrandbits(32):08x}"
     stamp = format_event_datetime(epoch)
@@ -174,7 +174,7 @@ def make_probe(
     rng: random.Random,
     secret: str,
     timestamp: int,
-    profile: Profile,
+    profile: PimVersion,
     pim_source: str,
     number: int = 0,
 ) -> Probe:

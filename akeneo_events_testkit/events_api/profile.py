@@ -19,7 +19,7 @@ from .summary import render_result
 if TYPE_CHECKING:
     from ..judging.observation import ObservationSource
     from ..transport.targets import Target
-    from ..versions import Profile as PimVersion
+    from ..versions import PimVersion
     from .pim import MockPim
     from .truth import RequestRecord
 

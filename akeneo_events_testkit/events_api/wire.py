@@ -14,7 +14,7 @@ from typing import Any
 
 from ..encoding import php_json_encode_bytes
 from ..errors import InvalidPayload
-from ..versions import DEFAULT_PROFILE, Action, AuthorType, Profile, get_profile, parse_event_datetime, resource_key
+from ..versions import DEFAULT_PROFILE, Action, AuthorType, PimVersion, get_profile, parse_event_datetime, resource_key
 from .signing import sign
 
 __all__ = [
@@ -113,7 +113,7 @@ class Delivery:
         *,
         secret: str,
         timestamp: int,
-        profile: Profile | str = DEFAULT_PROFILE,
+        profile: PimVersion | str = DEFAULT_PROFILE,
         subscription: str = "default",
     ) -> Delivery:
         """Encode ``events`` as the PIM does, sign them at ``timestamp`` and set the PIM's headers."""
@@ -125,7 +125,7 @@ class Delivery:
         headers = get_profile(profile).headers(signature, timestamp)
         return cls(batch, body, int(timestamp), signature, headers, subscription)
 
-    def resigned(self, *, secret: str, timestamp: int, profile: Profile | str = DEFAULT_PROFILE) -> Delivery:
+    def resigned(self, *, secret: str, timestamp: int, profile: PimVersion | str = DEFAULT_PROFILE) -> Delivery:
         """The same body signed again at another time (a Pub/Sub redelivery, a replay)."""
         signature = sign(secret, timestamp, self.body)
         headers = get_profile(profile).headers(signature, timestamp)

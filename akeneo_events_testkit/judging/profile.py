@@ -18,7 +18,7 @@ from .verdict import Verdict
 
 if TYPE_CHECKING:
     from ..transport.targets import Target
-    from ..versions import Profile as PimVersion
+    from ..versions import PimVersion
     from .observation import ObservationSource
 
 __all__ = ["CampaignOutcome", "ReplayOutcome", "TimelineRow", "WireProfile"]
@@ -164,5 +164,5 @@ class WireProfile(Protocol):
         ...
 
     def report_facts(self, result: Any) -> list[tuple[str, Any]]:
-        """Profile-specific facts for the report's header (ties, retries, suspension...)."""
+        """PimVersion-specific facts for the report's header (ties, retries, suspension...)."""
         ...

@@ -26,7 +26,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ..errors import UsageError
-from ..versions import DEFAULT_PROFILE, Action, AuthorType, Profile, get_profile
+from ..versions import DEFAULT_PROFILE, Action, AuthorType, PimVersion, get_profile
 from .catalog import DEFAULT_PIM_URL, Catalog, Saved, new_uuid4
 
 __all__ = [
@@ -116,7 +116,7 @@ class Activity:
         *,
         rng: random.Random,
         start: int,
-        profile: Profile | str | None = None,
+        profile: PimVersion | str | None = None,
         users: Sequence[str] = DEFAULT_USERS,
         connections: Sequence[str] = DEFAULT_CONNECTIONS,
         pim_source: str | None = None,
@@ -124,7 +124,7 @@ class Activity:
     ) -> None:
         if profile is not None:
             wanted = get_profile(profile)
-            if wanted.name != catalog.profile.name or (isinstance(profile, Profile) and wanted != catalog.profile):
+            if wanted.name != catalog.profile.name or (isinstance(profile, PimVersion) and wanted != catalog.profile):
                 raise UsageError(
                     f"the activity's profile {wanted.name} differs from the catalog's {catalog.profile.name}: "
                     "build the catalog with the profile (and uuid_mode) you want"
@@ -161,7 +161,7 @@ class Activity:
         }
 
     @classmethod
-    def from_seed(cls, seed: int | random.Random, *, start: int, profile: Profile | str = DEFAULT_PROFILE,
+    def from_seed(cls, seed: int | random.Random, *, start: int, profile: PimVersion | str = DEFAULT_PROFILE,
                   uuid_mode: bool | None = None, products: int = 24, product_models: int = 6,
                   pim_url: str = DEFAULT_PIM_URL, **options: Any) -> Activity:
         """A fresh catalog and its activity, both driven by one RNG seeded with ``seed``."""
@@ -397,7 +397,7 @@ def generate_activity(
     rng: random.Random | int,
     events: int,
     start: int,
-    profile: Profile | str = DEFAULT_PROFILE,
+    profile: PimVersion | str = DEFAULT_PROFILE,
     uuid_mode: bool | None = None,
     products: int = 24,
     product_models: int = 6,
@@ -419,7 +419,7 @@ def generate_activity(
     return activity.catalog, _take(activity.operations(), events)
 
 
-def generate_operations(*, seed: int, events: int, start: int, profile: Profile | str = DEFAULT_PROFILE,
+def generate_operations(*, seed: int, events: int, start: int, profile: PimVersion | str = DEFAULT_PROFILE,
                         **options: Any) -> Iterator[Operation]:
     """:func:`generate_activity` for an int seed, without the catalog."""
     return generate_activity(rng=seed, events=events, start=start, profile=profile, **options)[1]

@@ -33,7 +33,7 @@ from typing import Any, NamedTuple
 from uuid import UUID
 
 from ..errors import UsageError
-from ..versions import DEFAULT_PROFILE, Action, Profile, get_profile
+from ..versions import DEFAULT_PROFILE, Action, PimVersion, get_profile
 from ._records import LinkIndex, ModelRecord, Normalizer, ProductRecord, Record, Ref, associate, without
 from .edits import WORKFLOW_STATUSES, Edit, apply_edit, draw_mass_edit, draw_status, random_change
 from .structure import DEFAULT_CHANNELS, CatalogStructure, FamilyVariant, build_structure
@@ -75,7 +75,7 @@ class Catalog:
         self,
         rng: random.Random | int,
         *,
-        profile: Profile | str = DEFAULT_PROFILE,
+        profile: PimVersion | str = DEFAULT_PROFILE,
         uuid_mode: bool | None = None,
         now: int = 1_700_000_000,
         products: int = 24,

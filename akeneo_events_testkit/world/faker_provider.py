@@ -22,7 +22,7 @@ from typing import Any
 
 from faker.providers import BaseProvider
 
-from ..versions import DEFAULT_PROFILE, Action, AuthorType, Profile, format_event_datetime, get_profile
+from ..versions import DEFAULT_PROFILE, Action, AuthorType, PimVersion, format_event_datetime, get_profile
 from .activity import DEFAULT_CONNECTIONS, DEFAULT_USERS
 from .catalog import DEFAULT_PIM_URL, Catalog, new_uuid4
 from .values import METRIC_FAMILIES, format_c_date, media_file_key, metric_data, price_data
@@ -82,7 +82,7 @@ class PimProvider(BaseProvider):
         """A media file key: ``9/9/c/c/<40 hex>_sunglasses.jpg``."""
         return media_file_key(self._rng, filename or f"{self._rng.choice(_FILE_STEMS)}.jpg")
 
-    def _catalog(self, profile: Profile | str, uuid_mode: bool | None, pim_url: str) -> tuple[Catalog, int]:
+    def _catalog(self, profile: PimVersion | str, uuid_mode: bool | None, pim_url: str) -> tuple[Catalog, int]:
         """A small catalog of its own seed (drawn from Faker's RNG), and the time it was last saved by."""
         rng = random.Random(self._rng.getrandbits(64))
         now = rng.randint(_EPOCH_LOW, _EPOCH_HIGH)
@@ -90,7 +90,7 @@ class PimProvider(BaseProvider):
                           pim_url=pim_url)
         return catalog, now
 
-    def pim_product(self, profile: Profile | str = DEFAULT_PROFILE, *, uuid_mode: bool | None = None,
+    def pim_product(self, profile: PimVersion | str = DEFAULT_PROFILE, *, uuid_mode: bool | None = None,
                     pim_url: str = DEFAULT_PIM_URL) -> dict[str, Any]:
         """A complete product (simple or variant) in the connector format of ``profile`` (facts 4 and 7)."""
         catalog, _ = self._catalog(profile, uuid_mode, pim_url)
@@ -100,7 +100,7 @@ class PimProvider(BaseProvider):
         assert current is not None
         return current[1]
 
-    def pim_product_model(self, profile: Profile | str = DEFAULT_PROFILE, *,
+    def pim_product_model(self, profile: PimVersion | str = DEFAULT_PROFILE, *,
                           pim_url: str = DEFAULT_PIM_URL) -> dict[str, Any]:
         """A complete product model (root or sub-model): no ``enabled``, ``family_variant`` set."""
         catalog, _ = self._catalog(profile, None, pim_url)
@@ -110,7 +110,7 @@ class PimProvider(BaseProvider):
         assert current is not None
         return current[1]
 
-    def pim_event(self, action: Action | str = Action.PRODUCT_UPDATED, profile: Profile | str = DEFAULT_PROFILE,
+    def pim_event(self, action: Action | str = Action.PRODUCT_UPDATED, profile: PimVersion | str = DEFAULT_PROFILE,
                   *, uuid_mode: bool | None = None, pim_url: str = DEFAULT_PIM_URL) -> dict[str, Any]:
         """One event as in ``{"events": [...]}``, keys in the PIM's order (facts section 4)."""
         action = Action(action)

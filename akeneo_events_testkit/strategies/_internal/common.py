@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
 from ...errors import InvalidStrategyArgument, UnknownProfile
-from ...versions import Action, AuthorType, Profile, get_profile
+from ...versions import Action, AuthorType, PimVersion, get_profile
 
 __all__ = [
     "AUTHORS",
@@ -78,10 +78,10 @@ def check_secret(secret: object) -> str:
     return secret
 
 
-def resolve_profile(profile: object, uuid_mode: object) -> Profile:
-    """The :class:`Profile` named by ``profile``, checked against ``uuid_mode`` (True, False or None)."""
-    if not isinstance(profile, (str, Profile)):
-        fail(f"profile must be a profile name such as 'saas' or a Profile, got {profile!r}")
+def resolve_profile(profile: object, uuid_mode: object) -> PimVersion:
+    """The :class:`PimVersion` named by ``profile``, checked against ``uuid_mode`` (True, False or None)."""
+    if not isinstance(profile, (str, PimVersion)):
+        fail(f"profile must be a profile name such as 'saas' or a PimVersion, got {profile!r}")
     try:
         resolved = get_profile(profile)
     except UnknownProfile as exc:
@@ -93,7 +93,7 @@ def resolve_profile(profile: object, uuid_mode: object) -> Profile:
     return resolved
 
 
-def uuid_modes(profile: Profile, uuid_mode: bool | None) -> SearchStrategy[bool]:
+def uuid_modes(profile: PimVersion, uuid_mode: bool | None) -> SearchStrategy[bool]:
     """UUID mode exists in 7.0 and SaaS only; ``None`` draws either (it is a per-subscription option)."""
     if not profile.has_uuid:
         return st.just(False)

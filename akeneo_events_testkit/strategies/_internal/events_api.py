@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
 from ...events_api.wire import MAX_BATCH_SIZE, Delivery, Event
-from ...versions import Action, AuthorType, Profile, format_event_datetime
+from ...versions import Action, AuthorType, PimVersion, format_event_datetime
 from ...world.catalog import DEFAULT_PIM_URL
 from .common import (
     AUTHORS,
@@ -82,7 +82,7 @@ def _utc_offset(moment: object) -> int:
     return minutes
 
 
-def _draw_event(draw: st.DrawFn, *, profile: Profile, mode: bool, action: Action, code: str, author: str,
+def _draw_event(draw: st.DrawFn, *, profile: PimVersion, mode: bool, action: Action, code: str, author: str,
                 author_type: AuthorType, moment: datetime, pim_source: str, event_id: str) -> Event:
     offset = _utc_offset(moment)
     epoch = int(moment.timestamp())
@@ -98,7 +98,7 @@ _authors = st.sampled_from(sorted(AUTHORS.items()))
 
 def events(
     *,
-    profile: str | Profile = "saas",
+    profile: str | PimVersion = "saas",
     uuid_mode: bool | None = None,
     actions: SearchStrategy[Action] | None = None,
     identifiers: SearchStrategy[str] | None = None,
@@ -149,7 +149,7 @@ _pim_sources = st.sampled_from(_PIM_SOURCES)
 
 
 @st.composite
-def _batches(draw: st.DrawFn, profile: Profile, modes: SearchStrategy[bool]) -> list[Event]:
+def _batches(draw: st.DrawFn, profile: PimVersion, modes: SearchStrategy[bool]) -> list[Event]:
     """One message's events: one buffer kind, one author, save order, unique ids (facts section 4)."""
     actions, mode = draw(_buffers), draw(modes)
     author, author_type = draw(_authors)
@@ -171,7 +171,7 @@ def deliveries(
     events: SearchStrategy[Sequence[Event]] | None = None,
     secret: str = DEFAULT_SECRET,
     timestamps: SearchStrategy[int] | None = None,
-    profile: str | Profile = "saas",
+    profile: str | PimVersion = "saas",
     uuid_mode: bool | None = None,
 ) -> SearchStrategy[Delivery]:
     """Signed requests of 1 to 10 events, encoded and signed as the PIM does (``Delivery.build``).

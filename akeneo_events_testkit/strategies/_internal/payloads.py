@@ -17,7 +17,7 @@ from typing import Any
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
-from ...versions import Action, Profile, format_event_datetime
+from ...versions import Action, PimVersion, format_event_datetime
 from ...world.values import format_amount
 
 __all__ = [
@@ -152,7 +152,7 @@ def fixed_values(index: int, version: int, symbol: bool, pim_source: str) -> dic
 
 
 def product_payload(
-    profile: Profile, uuid_mode: bool, identifier: str, *, product_uuid: str | None = None, enabled: bool = True,
+    profile: PimVersion, uuid_mode: bool, identifier: str, *, product_uuid: str | None = None, enabled: bool = True,
     family: str | None = None,
     categories: Sequence[str] = (), groups: Sequence[str] = (), parent: str | None = None,
     values: Mapping[str, Any] | None = None, created: str, updated: str,
@@ -198,7 +198,7 @@ def model_payload(code: str, *, family: str | None, parent: str | None = None, c
             "associations": {}, "quantified_associations": {}}
 
 
-def removed_payload(action: Action, profile: Profile, code: str, product_uuid: str) -> dict[str, Any]:
+def removed_payload(action: Action, profile: PimVersion, code: str, product_uuid: str) -> dict[str, Any]:
     """``{identifier}`` before 7.0, ``{identifier, uuid}`` since, ``{code}`` for models (facts section 4)."""
     if action.entity == "product_model":
         return {"code": code}
@@ -214,7 +214,7 @@ _quantities = st.dictionaries(codes, st.integers(1, 12), max_size=2)
 _statuses = st.one_of(st.none(), st.sampled_from(_STATUSES))
 
 
-def draw_resource(draw: st.DrawFn, action: Action, profile: Profile, mode: bool, code: str, epoch: int,
+def draw_resource(draw: st.DrawFn, action: Action, profile: PimVersion, mode: bool, code: str, epoch: int,
                    offset: int, pim_source: str) -> dict[str, Any]:
     if action.is_removal:
         return removed_payload(action, profile, code, stable_uuid4("product", code))

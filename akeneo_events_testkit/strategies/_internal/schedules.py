@@ -16,7 +16,7 @@ from ...events_api.faults import FAULT_KINDS, Fault, FaultInjector, FaultPlan
 from ...events_api.schedule import Planned
 from ...events_api.truth import GeneratedEvent, GroundTruth
 from ...events_api.wire import MAX_BATCH_SIZE, Delivery, Event
-from ...versions import Profile, format_event_datetime
+from ...versions import PimVersion, format_event_datetime
 from ...world.activity import Operation
 from ...world.catalog import DEFAULT_PIM_URL
 from .common import DEFAULT_SECRET, DEFAULT_START, check_int, check_secret, check_strategy, fail, resolve_profile
@@ -127,7 +127,7 @@ class Schedule:
     operations: tuple[Operation, ...]
     plan: FaultPlan
     items: tuple[ScheduledDelivery, ...]
-    profile: Profile
+    profile: PimVersion
 
     @property
     def deliveries(self) -> tuple[Delivery, ...]:
@@ -182,7 +182,7 @@ def delivery_schedules(
     workloads: SearchStrategy[list[Operation]] | None = None,
     fault_plans: SearchStrategy[FaultPlan] | None = None,
     secret: str = DEFAULT_SECRET,
-    profile: str | Profile = "saas",
+    profile: str | PimVersion = "saas",
 ) -> SearchStrategy[Schedule]:
     """Concrete delivery schedules: a workload batched as the PIM does, with a fault plan applied.
 

@@ -15,7 +15,7 @@ from typing import Any
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
-from ...versions import Action, AuthorType, Profile
+from ...versions import Action, AuthorType, PimVersion
 from ...versions import resource_key as _resource_key
 from ...world.activity import Change, Operation
 from ...world.catalog import DEFAULT_PIM_URL
@@ -53,7 +53,7 @@ class ResourceHistory:
     build data at send time.
     """
 
-    def __init__(self, slots: Sequence[Slot], *, profile: Profile, uuid_mode: bool, pim_source: str) -> None:
+    def __init__(self, slots: Sequence[Slot], *, profile: PimVersion, uuid_mode: bool, pim_source: str) -> None:
         self.slots, self.profile, self.uuid_mode, self.pim_source = tuple(slots), profile, uuid_mode, pim_source
         self.keys: list[str | None] = [None] * len(self.slots)
         self.lives = [0] * len(self.slots)
@@ -126,7 +126,7 @@ def operation_kind(unitary: bool, changes: Sequence[Change], author_type: Author
 
 def workloads(
     *,
-    profile: str | Profile = "saas",
+    profile: str | PimVersion = "saas",
     uuid_mode: bool | None = None,
     min_events: int = 1,
     max_events: int = 50,
