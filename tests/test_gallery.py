@@ -28,7 +28,7 @@ from akeneo_events_testkit.events_api.truth import GeneratedEvent, GroundTruth, 
 from akeneo_events_testkit.judging.render import format_violations
 from akeneo_events_testkit.judging.verdict import Verdict, Violation
 
-from .gallery import (
+from .support.gallery import (
     BUGGY,
     CORRECT,
     GalleryReceiver,
@@ -99,10 +99,11 @@ def uvicorn_thread(receiver: GalleryReceiver) -> Iterator[str]:
 
 @contextlib.contextmanager
 def uvicorn_process(name: str) -> Iterator[str]:
-    """Serve gallery receiver ``name`` from another process (``python -m tests.gallery``); yields its base URL."""
+    """Serve gallery receiver ``name`` from another process (``python -m tests.support.gallery``); yields its
+    base URL."""
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     env = {**os.environ, "AKENEO_EVENTS_SECRET": SECRET, "PYTHONPATH": path}
-    proc = subprocess.Popen([sys.executable, "-m", "tests.gallery", name], cwd=ROOT, env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "tests.support.gallery", name], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
