@@ -15,7 +15,6 @@ import sys
 import threading
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -48,8 +47,8 @@ from .support.gallery import (
     slow_answers,
     strictly_newer,
 )
+from .support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 SECRET = "3kz9y947jps0wggoc84ww80000o0ogs0ssc444w008s8kkcgw"  # the docs' example secret (facts section 2)
 SEEDS = (1, 2, 3)
 PROFILES: tuple[tuple[str, bool | None], ...] = (

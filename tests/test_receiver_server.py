@@ -21,8 +21,7 @@ from akeneo_events_testkit.events_api.wire import Delivery
 from akeneo_events_testkit.receiver import ReceiverServer, ReferenceReceiver, SqliteStore
 
 from .support.events import NOW, SECRET, event
-
-ROOT = Path(__file__).resolve().parent.parent
+from .support.paths import ROOT
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import SHARED_REFERENCE, VENDORED_REFERENCE
+from .support.reference import SHARED_REFERENCE, VENDORED_REFERENCE
 
 
 def test_every_copy_equals_its_original() -> None:
