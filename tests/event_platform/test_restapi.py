@@ -19,9 +19,9 @@ from akeneo_events_testkit.judging.render import format_violations
 from akeneo_events_testkit.restapi import RestApi
 from akeneo_events_testkit.schemas import validate_payload
 
-from .support.cli import cli
-from .support.ep_receiver import START
-from .support.restapi_client import fetch_token, sync_client
+from ..support.cli import cli
+from ..support.ep_receiver import START
+from ..support.restapi_client import fetch_token, sync_client
 
 SECRET = "ep-secret"
 _CHANGES = ("created", "updated", "updated.delta", "deleted")

@@ -22,7 +22,7 @@ from akeneo_events_testkit.clock import FakeClock
 from akeneo_events_testkit.events_api.wire import Delivery, Event
 from akeneo_events_testkit.receiver import MemoryStore, ReceiverServer, ReferenceReceiver, SqliteStore
 
-from .support.hardening_corpus import (
+from ..support.hardening_corpus import (
     NOW,
     SECRET,
     SHUT_WR,

@@ -32,7 +32,7 @@ from akeneo_events_testkit.receiver import (
     open_store,
 )
 
-from .support.events import NOW, SECRET, event
+from ..support.events import NOW, SECRET, event
 
 
 def post(receiver: ReferenceReceiver, *events: Event, ts: int = NOW, path: str = "/webhook") -> Response:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pytest_httpserver import HTTPServer
 
-from .support.cli import cli
+from ..support.cli import cli
 
 SECRET_VECTOR_BODY = (
     '{"events":[{"action":"product.created","event_id":"7abae2fe-759a-4fce-aa43-f413980671b3",'

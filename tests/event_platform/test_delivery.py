@@ -17,7 +17,7 @@ from akeneo_events_testkit.event_platform.signing import EpSecrets
 from akeneo_events_testkit.event_platform.truth import EpTruth
 from akeneo_events_testkit.event_platform.wire import CloudEvent
 
-from .support.ep_receiver import START, EpReceiver
+from ..support.ep_receiver import START, EpReceiver
 
 
 class Compressed(EpEmitter):

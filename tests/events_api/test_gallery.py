@@ -27,7 +27,7 @@ from akeneo_events_testkit.events_api.truth import GeneratedEvent, GroundTruth, 
 from akeneo_events_testkit.judging.render import format_violations
 from akeneo_events_testkit.judging.verdict import Verdict, Violation
 
-from .support.gallery import (
+from ..support.gallery import (
     BUGGY,
     CORRECT,
     GalleryReceiver,
@@ -47,7 +47,7 @@ from .support.gallery import (
     slow_answers,
     strictly_newer,
 )
-from .support.paths import ROOT
+from ..support.paths import ROOT
 
 SECRET = "3kz9y947jps0wggoc84ww80000o0ogs0ssc444w008s8kkcgw"  # the docs' example secret (facts section 2)
 SEEDS = (1, 2, 3)

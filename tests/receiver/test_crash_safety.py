@@ -27,7 +27,7 @@ import pytest
 from akeneo_events_testkit.events_api.pim import MockPim
 from akeneo_events_testkit.events_api.wire import Delivery, Event
 
-from .support.paths import ROOT
+from ..support.paths import ROOT
 
 SECRET = "crashsafe4kz9y947jps0wggoc84ww80000o0ogs0ssc444w0"
 SEEDS = [101, 202, 303, 404, 505]
