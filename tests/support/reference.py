@@ -7,9 +7,10 @@ from pathlib import Path
 
 from .paths import ROOT
 
-#: The shared reference folder next to the project, the source of truth for the vectors and docs examples.
+#: The shared reference folder next to the project, the source of truth for the vectors, the docs examples
+#: and the two facts documents (events-api-facts.md, event-platform-facts.md).
 SHARED_REFERENCE = ROOT.parent / "shared" / "reference"
-#: Copies of its test data (vectors, docs examples) so that a lone clone, such as CI's, runs every test;
+#: Copies of all of it, so that a lone clone, such as CI's, runs every test and resolves every "facts section N";
 #: tests/test_reference_copies.py checks they equal the originals whenever those are present.
 VENDORED_REFERENCE = ROOT / "tests" / "reference"
 
