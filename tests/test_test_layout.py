@@ -28,13 +28,15 @@ def _forbidden_imports(path: Path, source: str | None = None) -> list[str]:
     package = here if path.name == "__init__.py" else here[:-1]
     wrong = []
     for node in ast.walk(tree):
+        if not isinstance(node, (ast.Import, ast.ImportFrom)):
+            continue
         targets: list[list[str]] = []
         if isinstance(node, ast.ImportFrom):
             base = package[: len(package) - node.level + 1] if node.level else []
             module = [*base, *(node.module.split(".") if node.module else [])]
             targets.append(module)
             targets += [[*module, alias.name] for alias in node.names]  # "from . import test_x" imports a module
-        elif isinstance(node, ast.Import):
+        else:
             targets += [alias.name.split(".") for alias in node.names]
         for target in targets:
             if target and (target[-1].startswith("test_") or target[-1] == "conftest"):
