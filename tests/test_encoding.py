@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from akeneo_events_testkit.encoding import php_float, php_json_encode, php_json_encode_bytes
 from akeneo_events_testkit.errors import EncodingError
 
-from .php import php_json_encode_many, requires_php
+from .support.php import php_json_encode_many, requires_php
 
 
 def _vectors(reference_dir: Any) -> list[dict[str, Any]]:

@@ -20,7 +20,8 @@ import pytest
 import akeneo_events_testkit.assertions
 import akeneo_events_testkit.receiver  # noqa: F401
 
-ROOT = Path(__file__).resolve().parent.parent
+from .support.paths import ROOT
+
 EXAMPLES = ROOT / "examples"
 PYTHON_EXAMPLES = {
     "flask_receiver": {"passed": 2},

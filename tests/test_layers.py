@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parent.parent / "akeneo_events_testkit"
+from .support.paths import ROOT
+
+PACKAGE = ROOT / "akeneo_events_testkit"
 
 #: Top-level names of the package, lowest layer first (ARCHITECTURE.md); one layer may import its own row.
 LAYERS: list[set[str]] = [

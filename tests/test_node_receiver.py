@@ -9,12 +9,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
+from .support.paths import ROOT
+
 NODE = shutil.which("node")
-RECEIVER = Path(__file__).resolve().parent.parent / "examples" / "node_receiver" / "receiver.js"
+RECEIVER = ROOT / "examples" / "node_receiver" / "receiver.js"
 pytestmark = pytest.mark.skipif(NODE is None, reason="Node.js is not installed")
 
 

@@ -7,13 +7,13 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from akeneo_events_testkit.judging.observation import parse_observation
 
-ROOT = Path(__file__).resolve().parent.parent
+from .support.paths import ROOT
+
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -14,34 +13,13 @@ from akeneo_events_testkit.clock import FakeClock
 from akeneo_events_testkit.events_api.campaign import CampaignConfig, run_campaign
 from akeneo_events_testkit.events_api.pim import MockPim
 from akeneo_events_testkit.events_api.signing import verify_request
-from akeneo_events_testkit.restapi import Credentials, RestApi
+from akeneo_events_testkit.restapi import RestApi
 from akeneo_events_testkit.schemas import validate_payload
 from akeneo_events_testkit.versions import parse_event_datetime, resource_key
 
+from .support.restapi_client import BASIC, CREDS, fetch_token, sync_client
+
 START = 1_700_000_000
-CREDS = Credentials()
-BASIC = "Basic " + base64.b64encode(f"{CREDS.client_id}:{CREDS.secret}".encode()).decode()
-
-
-def _token(client: httpx.Client) -> str:
-    answer = client.post("/api/oauth/v1/token", headers={"Authorization": BASIC},
-                         json={"grant_type": "password", "username": CREDS.username, "password": CREDS.password})
-    assert answer.status_code == 200, answer.text
-    return str(answer.json()["access_token"])
-
-
-def _sync_client(api: RestApi) -> httpx.Client:
-    """httpx's ASGITransport is async-only; the API's core is plain, so call it through a tiny WSGI shim."""
-    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
-        headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
-        status, extra, payload = api.handle(environ["REQUEST_METHOD"], environ["PATH_INFO"],
-                                            environ.get("QUERY_STRING", ""), headers, body)
-        from akeneo_events_testkit.encoding import php_json_encode_bytes
-
-        start_response(f"{status} X", [("Content-Type", "application/json"), *extra])
-        return [php_json_encode_bytes(payload)]
-    return httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://pim.test")
 
 
 @pytest.fixture
@@ -50,13 +28,13 @@ def client() -> Iterator[tuple[RestApi, httpx.Client, MockPim]]:
     pim = MockPim(seed=3, events=200, profile="7.0", clock=clock, start=START)
     api = RestApi(pim, clock=clock)
     list(pim.deliveries(secret="s"))
-    with _sync_client(api) as http:
+    with sync_client(api) as http:
         yield api, http, pim
 
 
 def test_token_flow(client: tuple[RestApi, httpx.Client, MockPim]) -> None:
     _api, http, _ = client
-    token = _token(http)
+    token = fetch_token(http)
     assert http.get("/api/rest/v1/products", headers={"Authorization": f"Bearer {token}"}).status_code == 200
     bad = http.post("/api/oauth/v1/token", headers={"Authorization": BASIC},
                     json={"grant_type": "password", "username": CREDS.username, "password": "nope"})
@@ -95,7 +73,7 @@ def test_401_without_a_valid_token(client: tuple[RestApi, httpx.Client, MockPim]
 
 def test_single_resources_match_the_catalog_and_validate(client: tuple[RestApi, httpx.Client, MockPim]) -> None:
     _api, http, pim = client
-    auth = {"Authorization": f"Bearer {_token(http)}"}
+    auth = {"Authorization": f"Bearer {fetch_token(http)}"}
     key = next(k for k in pim.catalog.product_keys())
     legacy = pim.catalog.current(key, uuid_mode=False)[1]
     by_identifier = http.get(f"/api/rest/v1/products/{legacy['identifier']}", headers=auth)
@@ -115,7 +93,7 @@ def test_single_resources_match_the_catalog_and_validate(client: tuple[RestApi, 
 
 def test_404_for_removed_and_unknown(client: tuple[RestApi, httpx.Client, MockPim]) -> None:
     _api, http, _pim = client
-    auth = {"Authorization": f"Bearer {_token(http)}"}
+    auth = {"Authorization": f"Bearer {fetch_token(http)}"}
     missing = http.get("/api/rest/v1/products/no-such-sku", headers=auth)
     assert missing.status_code == 404
     assert missing.json()["message"] == (
@@ -132,7 +110,7 @@ def test_404_for_removed_and_unknown(client: tuple[RestApi, httpx.Client, MockPi
 
 def test_list_search_and_pagination(client: tuple[RestApi, httpx.Client, MockPim]) -> None:
     _, http, pim = client
-    auth = {"Authorization": f"Bearer {_token(http)}"}
+    auth = {"Authorization": f"Bearer {fetch_token(http)}"}
     first = http.get("/api/rest/v1/products?limit=5&with_count=true", headers=auth).json()
     total = first["items_count"]
     assert total == len(pim.catalog.product_keys()) and len(first["_embedded"]["items"]) == 5
@@ -166,7 +144,7 @@ def test_list_search_and_pagination(client: tuple[RestApi, httpx.Client, MockPim
 def test_bad_query_parameters_answer_as_the_pim_never_500(client: tuple[RestApi, httpx.Client, MockPim],
                                                           query: str, status: int) -> None:
     _, http, _ = client
-    answer = http.get(f"/api/rest/v1/products?{query}", headers={"Authorization": f"Bearer {_token(http)}"})
+    answer = http.get(f"/api/rest/v1/products?{query}", headers={"Authorization": f"Bearer {fetch_token(http)}"})
     assert answer.status_code == status and set(answer.json()) == {"code", "message"}
 
 
@@ -190,7 +168,7 @@ class Refetcher:
 
     def _auth(self) -> dict[str, str]:
         if self.token is None:
-            self.token = _token(self.http)
+            self.token = fetch_token(self.http)
         return {"Authorization": f"Bearer {self.token}"}
 
     def _fetch(self, event: dict[str, Any]) -> dict[str, Any] | None:

@@ -28,7 +28,8 @@ from akeneo_events_testkit.events_api.signing import sign
 from akeneo_events_testkit.events_api.wire import Delivery
 from akeneo_events_testkit.receiver import MemoryStore, ReceiverServer, ReferenceReceiver, SqliteStore
 
-ROOT = Path(__file__).resolve().parent.parent
+from .support.paths import ROOT
+
 SECRET = "Zq81vK2wPmBx7tq0ggoc84ww80000o0ogs0ssc444w008s8kk"
 FORBIDDEN = (SECRET, SECRET[:12])
 ENV = "AKENEO_EVENTS_SECRET"

@@ -19,8 +19,9 @@ from akeneo_events_testkit.judging.render import format_violations
 from akeneo_events_testkit.restapi import RestApi
 from akeneo_events_testkit.schemas import validate_payload
 
-from .test_ep_delivery import START
-from .test_restapi import _sync_client, _token
+from ..support.cli import cli
+from ..support.ep_receiver import START
+from ..support.restapi_client import fetch_token, sync_client
 
 SECRET = "ep-secret"
 _CHANGES = ("created", "updated", "updated.delta", "deleted")
@@ -45,7 +46,7 @@ class EpRefetcher:
 
     def fetch(self, data: dict[str, Any]) -> dict[str, Any] | None:
         if self.token is None:
-            self.token = _token(self.http)
+            self.token = fetch_token(self.http)
         path = (f"/api/rest/v1/products-uuid/{data['product']['uuid']}" if "product" in data
                 else f"/api/rest/v1/product-models/{data['product_model']['code']}")
         answer = self.http.get(path, headers={"Authorization": f"Bearer {self.token}"})
@@ -122,8 +123,8 @@ def test_the_api_answers_with_the_state_at_the_virtual_clock() -> None:
     events = list(emitter.cloud_events())
     created = next(e for e in events if e.type.endswith("product.created"))
     uuid = created.key.split(":", 1)[1]
-    with _sync_client(api) as http:
-        auth = {"Authorization": f"Bearer {_token(http)}"}
+    with sync_client(api) as http:
+        auth = {"Authorization": f"Bearer {fetch_token(http)}"}
         clock.set(created.epoch - 1)
         assert http.get(f"/api/rest/v1/products-uuid/{uuid}", headers=auth).status_code == 404
         clock.set(created.epoch)
@@ -162,8 +163,6 @@ def test_assert_ep_campaign_judges_content_with_the_rest_api() -> None:
 
 
 def test_cli_serves_the_rest_api_beside_an_event_platform_run() -> None:
-    from .test_cli import cli
-
     result = cli("fuzz", "--profile", "event-platform", "--events", "40", "--rest-api", "--rest-lag", "5")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "http://127.0.0.1:" in result.stdout and "mock_client_id" in result.stdout

@@ -13,7 +13,7 @@ bug may cause (``allowed``); anything else in a verdict would be an oracle false
 Run one over real HTTP in its own process (the port is printed on stdout, the secret read from
 ``AKENEO_EVENTS_SECRET``)::
 
-    python -m tests.gallery no_signature_check
+    python -m tests.support.gallery no_signature_check
 """
 
 from __future__ import annotations
@@ -445,7 +445,7 @@ def main(argv: list[str]) -> int:
     import uvicorn
 
     if len(argv) != 1 or argv[0] not in {**BUGGY, **CORRECT}:
-        print(f"usage: python -m tests.gallery {{{','.join({**BUGGY, **CORRECT})}}}", file=sys.stderr)
+        print(f"usage: python -m tests.support.gallery {{{','.join({**BUGGY, **CORRECT})}}}", file=sys.stderr)
         return 2
     secret = os.environ.get("AKENEO_EVENTS_SECRET", "")
     if not secret:

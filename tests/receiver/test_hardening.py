@@ -1,6 +1,6 @@
 """The reference receiver on a real loopback server against hostile input: raw bytes, slow clients, races.
 
-Each corpus case (tests/hardening_corpus.py) must get its exact 4xx, or a closed connection when the client
+Each corpus case (tests/support/hardening_corpus.py) must get its exact 4xx, or a closed connection when the client
 left or spoke no HTTP; never a 5xx, nothing applied, and the server keeps serving (facts sections 1, 2, 6).
 """
 
@@ -22,7 +22,7 @@ from akeneo_events_testkit.clock import FakeClock
 from akeneo_events_testkit.events_api.wire import Delivery, Event
 from akeneo_events_testkit.receiver import MemoryStore, ReceiverServer, ReferenceReceiver, SqliteStore
 
-from .hardening_corpus import (
+from ..support.hardening_corpus import (
     NOW,
     SECRET,
     SHUT_WR,

@@ -3,31 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 from pytest_httpserver import HTTPServer
 
+from ..support.cli import cli
+
 SECRET_VECTOR_BODY = (
     '{"events":[{"action":"product.created","event_id":"7abae2fe-759a-4fce-aa43-f413980671b3",'
     '"event_datetime":"2020-01-01T00:00:00+00:00","author":"julia","author_type":"ui",'
     '"pim_source":"staging.akeneo.com","data":["data_1"]}]}'
 )
-
-
-def cli(*args: str, stdin: bytes | None = None, env: dict[str, str] | None = None,
-        timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    environment = {key: value for key, value in os.environ.items() if key != "AKENEO_EVENTS_SECRET"}
-    environment.update({"CI": "true", **(env or {})})
-    done = subprocess.run([sys.executable, "-m", "akeneo_events_testkit.cli", *args], input=stdin,
-                          capture_output=True, timeout=timeout, env=environment)
-    result = subprocess.CompletedProcess(done.args, done.returncode, done.stdout.decode(), done.stderr.decode())
-    assert "Traceback" not in result.stderr, result.stderr
-    return result
 
 
 def test_console_script_is_installed() -> None:

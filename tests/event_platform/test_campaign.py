@@ -17,7 +17,7 @@ from akeneo_events_testkit.event_platform.signing import EpSecrets
 from akeneo_events_testkit.migration import compare_profiles
 from akeneo_events_testkit.receiver import ReferenceReceiver
 
-from .test_ep_delivery import START, EpReceiver
+from ..support.ep_receiver import START, EpReceiver
 
 
 def test_two_correct_receivers_agree() -> None:

@@ -24,7 +24,7 @@ from akeneo_events_testkit.events_api.pim import MockPim
 from akeneo_events_testkit.events_api.truth import RequestRecord
 from akeneo_events_testkit.transport.sender import Outcome
 
-from .servers import raw_server, read_request
+from ..support.servers import raw_server, read_request
 
 SECRET = "hostile0ps0wggoc84ww80000o0ogs0ssc444w008s8kkcgw"
 SEED, EVENTS = 0, 12  # four requests: a handful of 0.5 s timeouts at most

@@ -16,7 +16,7 @@ from akeneo_events_testkit.event_platform.tape import compare_answers, is_ep_tap
 from akeneo_events_testkit.judging.observation import parse_observation
 from akeneo_events_testkit.receiver import ReferenceReceiver
 
-from .test_ep_delivery import START, EpReceiver
+from ..support.ep_receiver import START, EpReceiver
 
 SECRET = "first-platform-secret"
 

@@ -1,6 +1,6 @@
 """Snapshots of what the CLI prints, so that a change in the output people read is a deliberate one.
 
-Regenerate after an intended change with ``AKENEO_UPDATE_SNAPSHOTS=1 pytest tests/test_cli_snapshots.py``.
+Regenerate after an intended change with ``AKENEO_UPDATE_SNAPSHOTS=1 pytest tests/cli/test_snapshots.py``.
 """
 
 from __future__ import annotations

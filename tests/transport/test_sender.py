@@ -20,7 +20,7 @@ from akeneo_events_testkit.transport.sender import Attempt, Outcome, Sender
 from akeneo_events_testkit.transport.targets import check_request_url, make_transport
 from akeneo_events_testkit.versions import get_profile
 
-from .servers import raw_server, read_request
+from ..support.servers import raw_server, read_request
 
 BODY = b'{"events":[{"action":"product.removed","pim_source":"https:\\/\\/demo.akeneo.com"}]}'
 

@@ -20,9 +20,8 @@ from akeneo_events_testkit.errors import UsageError
 from akeneo_events_testkit.events_api.wire import Delivery
 from akeneo_events_testkit.receiver import ReceiverServer, ReferenceReceiver, SqliteStore
 
-from .test_receiver import NOW, SECRET, event
-
-ROOT = Path(__file__).resolve().parent.parent
+from ..support.events import NOW, SECRET, event
+from ..support.paths import ROOT
 
 
 @pytest.fixture(scope="module")

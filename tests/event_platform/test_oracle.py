@@ -16,7 +16,7 @@ from akeneo_events_testkit.judging.observation import Observation, ResourceState
 from akeneo_events_testkit.judging.render import format_violations
 from akeneo_events_testkit.judging.verdict import Verdict
 
-from .test_ep_delivery import START, EpReceiver
+from ..support.ep_receiver import START, EpReceiver
 
 
 def campaign(receiver: EpReceiver, *, seed: int = 1, events: int = 150, secrets: EpSecrets | None = None,

@@ -15,7 +15,6 @@ import sys
 import threading
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,7 +27,7 @@ from akeneo_events_testkit.events_api.truth import GeneratedEvent, GroundTruth, 
 from akeneo_events_testkit.judging.render import format_violations
 from akeneo_events_testkit.judging.verdict import Verdict, Violation
 
-from .gallery import (
+from ..support.gallery import (
     BUGGY,
     CORRECT,
     GalleryReceiver,
@@ -48,8 +47,8 @@ from .gallery import (
     slow_answers,
     strictly_newer,
 )
+from ..support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 SECRET = "3kz9y947jps0wggoc84ww80000o0ogs0ssc444w008s8kkcgw"  # the docs' example secret (facts section 2)
 SEEDS = (1, 2, 3)
 PROFILES: tuple[tuple[str, bool | None], ...] = (
@@ -99,10 +98,11 @@ def uvicorn_thread(receiver: GalleryReceiver) -> Iterator[str]:
 
 @contextlib.contextmanager
 def uvicorn_process(name: str) -> Iterator[str]:
-    """Serve gallery receiver ``name`` from another process (``python -m tests.gallery``); yields its base URL."""
+    """Serve gallery receiver ``name`` from another process (``python -m tests.support.gallery``); yields its
+    base URL."""
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     env = {**os.environ, "AKENEO_EVENTS_SECRET": SECRET, "PYTHONPATH": path}
-    proc = subprocess.Popen([sys.executable, "-m", "tests.gallery", name], cwd=ROOT, env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "tests.support.gallery", name], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None

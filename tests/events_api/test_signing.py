@@ -20,7 +20,7 @@ from akeneo_events_testkit.events_api.signing import (
     verify_signature,
 )
 
-from .php import PHP, php_hmac_many, requires_php
+from ..support.php import PHP, php_hmac_many, requires_php
 
 
 def test_signature_vectors(reference_dir: Any) -> None:

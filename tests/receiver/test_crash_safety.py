@@ -27,7 +27,8 @@ import pytest
 from akeneo_events_testkit.events_api.pim import MockPim
 from akeneo_events_testkit.events_api.wire import Delivery, Event
 
-ROOT = Path(__file__).resolve().parent.parent
+from ..support.paths import ROOT
+
 SECRET = "crashsafe4kz9y947jps0wggoc84ww80000o0ogs0ssc444w0"
 SEEDS = [101, 202, 303, 404, 505]
 KILLS = 4

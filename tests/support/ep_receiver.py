@@ -1,0 +1,146 @@
+"""A minimal correct Event Platform receiver with switchable bugs, and the virtual start time of the
+Event Platform tests (event-platform-facts.md sections 3 and 6)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from akeneo_events_testkit.event_platform.signing import ALGORITHM_HEADER, PRIMARY_HEADER, sign_body, verify_ep
+from akeneo_events_testkit.event_platform.wire import encode, ep_resource_key
+
+#: The virtual clock's start (2023-11-14T22:13:20Z) in the Event Platform tests.
+START = 1_700_000_000
+
+Script = Callable[[dict[str, Any], int], "int | None"]
+
+
+class EpReceiver:
+    """A minimal correct Event Platform receiver (ASGI), with switchable bugs for the gallery.
+
+    Verifies either signature against every secret held over the raw bytes, deduplicates on ``id``,
+    ignores events older than the resource's current ``time`` (ties applied), tombstones ``*.deleted``,
+    drops events authored by its own ``api`` client id (section 6) and reports the delta state it patched
+    from ``*.updated.delta`` events (``track_deltas``).
+    """
+
+    def __init__(self, secrets: Sequence[str], *, own_client_id: str | None = None,
+                 bugs: Sequence[str] = (), script: Script | None = None, delay: float = 0.0,
+                 track_deltas: bool = True) -> None:
+        self.secrets = list(secrets)
+        self.own_client_id = own_client_id
+        self.bugs = frozenset(bugs)
+        self.script = script
+        self.delay = delay
+        self.applied: list[str] = []
+        self.resources: dict[str, dict[str, Any]] = {}
+        self.seen: set[str] = set()
+        self.calls: dict[str, int] = {}
+        self.received: list[str] = []
+        self.deltas: dict[str, dict[str, Any]] = {}
+        self.track_deltas = track_deltas
+
+    def verify(self, body: bytes, headers: dict[str, str]) -> bool:
+        if "no_verify" in self.bugs:
+            return True
+        if "follows_algorithm" in self.bugs and headers.get(ALGORITHM_HEADER.lower()) == "HmacSHA1":
+            return any(hmac.new(s.encode(), body, hashlib.sha1).hexdigest() == headers.get(PRIMARY_HEADER.lower())
+                       for s in self.secrets)
+        if "ignores_algorithm" in self.bugs:
+            headers = {**headers, ALGORITHM_HEADER.lower(): "HmacSHA256"}
+        if "reserialised" in self.bugs:
+            try:
+                body = encode(json.loads(body))
+            except ValueError:
+                return False
+        if "primary_only" in self.bugs:
+            sent = headers.get(PRIMARY_HEADER.lower(), "")
+            return any(sign_body(s, body) == sent for s in self.secrets)
+        return verify_ep(body, headers, self.secrets)
+
+    def handle(self, headers: dict[str, str], body: bytes) -> int:
+        if not self.verify(body, headers):
+            return 401
+        try:
+            event = json.loads(body)
+            event_id, when, kind = str(event["id"]), str(event["time"]), str(event["type"])
+            data = event["data"]
+        except (ValueError, KeyError, TypeError):
+            return 400
+        self.calls[event_id] = self.calls.get(event_id, 0) + 1
+        self.received.append(event_id)
+        if self.script is not None:
+            status = self.script(event, self.calls[event_id])
+            if status is not None:
+                return status
+        key = ep_resource_key(event)
+        if "not_found_unknown" in self.bugs and kind.endswith("updated") and key not in self.resources:
+            return 404
+        if event_id in self.seen and "no_dedupe" not in self.bugs:
+            return 200
+        self.seen.add(event_id)
+        author = data.get("author") or {}
+        if (self.own_client_id and author.get("type") == "api" and author.get("identifier") == self.own_client_id
+                and "processes_own" not in self.bugs):
+            return 200
+        if "ignore_deletes" in self.bugs and kind.endswith(".deleted"):
+            return 200
+        current = self.resources.get(key)
+        changes = next((v.get("changes") for v in data.values() if isinstance(v, dict) and "changes" in v), None)
+        if "delta_any_order" in self.bugs and changes:
+            self.patch(key, changes)  # the bug: fields patched before the staleness check
+        if current is not None and when < current["time"] and "no_staleness" not in self.bugs:
+            return 200
+        self.applied.append(event_id)
+        removed = kind.endswith(".deleted")
+        self.resources[key] = {"event_id": event_id, "removed": removed, "time": when}
+        if removed:
+            self.deltas.pop(key, None)
+        elif changes and "delta_any_order" not in self.bugs:
+            self.patch(key, changes)
+        else:
+            self.deltas.setdefault(key, {"values": {}})
+        return 200
+
+    def patch(self, key: str, changes: dict[str, Any]) -> None:
+        """The delta state, written apart from the kit's ``apply_delta`` so that each checks the other."""
+        state = self.deltas.setdefault(key, {"values": {}})
+        for name in ("enabled", "family", "parent"):
+            if name in changes:
+                state[name] = changes[name]["new"]
+        for code, items in changes.get("values", {}).items():
+            slots = {(i["locale"], i["scope"]): i["data"] for i in state["values"].get(code, [])}
+            for item in items:
+                slots[(item["locale"], item["scope"])] = item["new"]
+            kept = [{"locale": loc, "scope": sc, "data": d} for (loc, sc), d in slots.items() if d is not None]
+            state["values"][code] = kept
+            if not kept:
+                del state["values"][code]
+
+    def observation(self) -> dict[str, Any]:
+        resources: dict[str, Any] = {}
+        for key, value in self.resources.items():
+            resources[key] = {"event_id": value["event_id"], "removed": value["removed"]}
+            if self.track_deltas and key in self.deltas and not value["removed"]:
+                resources[key]["delta"] = self.deltas[key]
+        return {"applied": list(self.applied), "resources": resources}
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        status = self.handle(headers, body)
+        await send({"type": "http.response.start", "status": status, "headers": [(b"content-length", b"0")]})
+        await send({"type": "http.response.body", "body": b""})
