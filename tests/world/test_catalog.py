@@ -21,7 +21,7 @@ from akeneo_events_testkit.world.catalog import Catalog, Edit
 from akeneo_events_testkit.world.faker_provider import PimProvider
 from akeneo_events_testkit.world.values import ATTRIBUTE_TYPES, PRODUCT_LINK, format_amount
 
-from .php import PHP, requires_php
+from ..support.php import PHP, requires_php
 
 NOW = 1_700_000_000
 MODES = [("5.0", None), ("6.0", None), ("7.0", False), ("7.0", True), ("saas", False), ("saas", True)]
