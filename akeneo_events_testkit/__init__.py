@@ -57,6 +57,7 @@ if typing.TYPE_CHECKING:
     from .errors import (
         EncodingError,
         InvalidFaultSpec,
+        InvalidObservation,
         InvalidPayload,
         KitError,
         ReceiverUnreachable,
@@ -133,6 +134,7 @@ _LAZY: dict[str, str] = {
     # Errors and failures
     "EncodingError": ".errors",
     "InvalidFaultSpec": ".errors",
+    "InvalidObservation": ".errors",
     "InvalidPayload": ".errors",
     "KitError": ".errors",
     "ReceiverUnreachable": ".errors",
@@ -212,6 +214,7 @@ __all__ = [
     # Errors and failures
     "EncodingError",
     "InvalidFaultSpec",
+    "InvalidObservation",
     "InvalidPayload",
     "KitError",
     "ReceiverUnreachable",
