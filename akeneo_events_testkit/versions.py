@@ -222,12 +222,24 @@ def resource_key(action: Action | str, resource: Mapping[str, Any]) -> str:
 _CONTENT_FIELDS = ("enabled", "family", "family_variant", "categories", "groups", "parent", "values", "updated")
 
 
+def _empty_as_list(value: Any) -> Any:
+    """``value`` with every empty object written as an empty list (PHP arrays cannot tell them apart)."""
+    if isinstance(value, Mapping):
+        return {k: _empty_as_list(v) for k, v in value.items()} if value else []
+    if isinstance(value, list):
+        return [_empty_as_list(v) for v in value]
+    return value
+
+
 def content_digest(resource: Mapping[str, Any] | None, *, identifier_attribute: str = "sku") -> str | None:
     """A fingerprint of what a resource *says*, the same whichever way it was read (None: absent).
 
     Events, ``/products/{identifier}`` and ``/products-uuid/{uuid}`` differ in identity fields (root
     ``identifier`` or not, associations by identifier or uuid, the identifier value kept in ``values`` in UUID
     mode); the fingerprint covers the content fields only, so a receiver holding any of them compares equal.
+    An empty object and an empty list compare equal: the PIM writes empty ``values``, ``associations``... as
+    ``{}`` (events-api-facts.md section 3), and PHP's ``json_decode($body, true)`` then ``json_encode`` turn
+    them into ``[]``: a receiver storing PHP arrays holds the same content.
     """
     if resource is None:
         return None
@@ -235,7 +247,7 @@ def content_digest(resource: Mapping[str, Any] | None, *, identifier_attribute: 
     values = projection.get("values")
     if isinstance(values, Mapping) and identifier_attribute in values:
         projection["values"] = {k: v for k, v in values.items() if k != identifier_attribute}
-    text = json.dumps(projection, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    text = json.dumps(_empty_as_list(projection), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha1(text.encode("ascii")).hexdigest()
 
 

@@ -26,7 +26,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ..errors import InvalidObservation
-from ..judging.checks import DETECTORS, ViolationFactory, count_ties, own_events
+from ..judging.checks import DETECTORS, ViolationFactory, count_ties, one_per_resource, own_events
 from ..judging.history import History, HistoryEvent, HistoryRequest, ProbeRule, Refusal
 from ..judging.observation import Observation
 from ..judging.render import format_violations
@@ -258,6 +258,7 @@ def judge_ep(truth: EpTruth, observation: Observation, *, reproduce: str = "", t
         "latency_p50": percentile(latencies, 0.50),
         "latency_p95": percentile(latencies, 0.95),
     }
+    verdict.violations = one_per_resource(verdict.violations)
     verdict.violations.sort(key=lambda v: (v.severity != "error", v.kind, v.resource or ""))
     return verdict
 

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from ..judging.checks import DETECTORS, count_ties
+from ..judging.checks import DETECTORS, count_ties, one_per_resource
 from ..judging.history import History, HistoryEvent, HistoryRequest, ProbeRule, Refusal
 from ..judging.observation import Observation
 from ..judging.verdict import KIND_GLOSSARY, Verdict, Violation, percentile
@@ -130,6 +130,7 @@ def judge(
         "latency_p99": percentile(latencies, 0.99),
         "dropped_by_pim": dict(truth.dropped),
     }
+    verdict.violations = one_per_resource(verdict.violations)
     verdict.violations.sort(key=lambda v: (v.severity != "error", v.kind, v.resource or ""))
     return verdict
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any, Protocol
 
 from .content import content_findings
@@ -30,6 +31,7 @@ __all__ = [
     "content",
     "count_ties",
     "final_state",
+    "one_per_resource",
     "own_events",
     "probes",
 ]
@@ -93,7 +95,8 @@ def probes(history: History, observation: Observation, violation: ViolationFacto
 
 def applications(history: History, observation: Observation, violation: ViolationFactory) -> Iterator[Violation]:
     """``duplicate_applied`` (an id applied twice) and ``stale_applied`` (an older event applied after a newer
-    one of the same resource; a tie of the second-precision time is never stale)."""
+    one of the same resource, re-applications included: a replayed update applied after the removal brings the
+    record back; a tie of the second-precision time is never stale)."""
     seen: Counter[str] = Counter()
     newest_applied: dict[str, Any] = {}
     for event_id in observation.applied:
@@ -104,12 +107,13 @@ def applications(history: History, observation: Observation, violation: Violatio
                             expected=history.duplicate_expected, received="applied again",
                             resource=event.key if event else None, event_ids=(event_id,),
                             requests=history.witness_for([event_id]))
-        if seen[event_id] > 1 or event is None:
+        if event is None:
             continue
         latest = newest_applied.get(event.key)
-        if latest is not None and event.epoch < latest.epoch:
-            yield violation("stale_applied", f"{event.key}: an older event was applied after a newer one",
-                            expected=f"{event.shown} ignored (older than {latest.shown})", received="applied",
+        if latest is not None and event.epoch < latest.epoch:  # a re-application too: a replay after a removal
+            again = " again" if seen[event_id] > 1 else ""
+            yield violation("stale_applied", f"{event.key}: an older event was applied{again} after a newer one",
+                            expected=f"{event.shown} ignored (older than {latest.shown})", received=f"applied{again}",
                             resource=event.key, event_ids=(latest.event_id, event_id),
                             requests=history.witness_for([latest.event_id, event_id]))
         if latest is None or event.epoch >= latest.epoch:
@@ -147,6 +151,12 @@ def final_state(history: History, observation: Observation, violation: Violation
                             event_ids=tuple(newest), requests=history.key_witness(key))
             continue
         current = history.events.get(state.event_id)
+        if current is not None and current.removal and not state.removed and current.epoch >= newest_epoch:
+            # the removal was noted as the resource's event, but the record is kept: it never propagated
+            yield violation("resurrected", f"{key}: its removal was applied, yet the record is kept",
+                            expected=f"removed by {current.event_id}", received=f"present with {current.shown}",
+                            resource=key, event_ids=(*newest, state.event_id), requests=history.key_witness(key))
+            continue
         if current is not None and current.epoch >= newest_epoch and (
                 state.removed == current.removal or state.event_id in newest):
             continue  # up to date (a tie is fine either way)
@@ -171,6 +181,32 @@ def content(history: History, observation: Observation, violation: ViolationFact
     for finding, key, message, expected, received in content_findings(history.content, observation):
         yield violation(finding, message, expected=expected, received=received, resource=key,
                         requests=history.key_witness(key))
+
+
+#: Violations that say a resource's final state is wrong, and those that say its reported data is.
+_STATE_KINDS = frozenset({"event_lost", "resurrected", "stale_final_state"})
+_CONTENT_KINDS = frozenset({"stale_content", "removal_not_propagated"})
+
+
+def one_per_resource(violations: list[Violation]) -> list[Violation]:
+    """One root cause, one violation per resource: where a receiver reports data and its content finding
+    (``removal_not_propagated``, ``stale_content``) names what is wrong with a resource, the final-state
+    violation of the same resource (``event_lost``, ``resurrected``...) says it again; it is folded into the
+    content violation's message instead of being listed twice. The content finding is kept because it is
+    what matters for every design, re-fetching receivers included."""
+    by_content = {v.resource for v in violations if v.kind in _CONTENT_KINDS and v.resource}
+    folded: dict[str, list[str]] = {}
+    for v in violations:
+        if v.kind in _STATE_KINDS and v.resource in by_content:
+            folded.setdefault(v.resource, []).append(v.kind)
+    kept = []
+    for v in violations:
+        if v.kind in _STATE_KINDS and v.resource in by_content:
+            continue
+        if v.kind in _CONTENT_KINDS and v.resource in folded:
+            v = replace(v, message=f"{v.message} (its final state shows it too: {', '.join(folded[v.resource])})")
+        kept.append(v)
+    return kept
 
 
 def count_ties(history: History) -> int:

@@ -134,3 +134,16 @@ def test_profiles() -> None:
         get_profile("6.0", uuid_mode=True)
     assert PROFILES["5.0"].follow_redirects and not PROFILES["6.0"].follow_redirects
     assert PROFILES["saas"].metric_symbol and not PROFILES["7.0"].metric_symbol
+
+
+def test_content_digest_treats_an_empty_object_and_an_empty_list_alike() -> None:
+    """PHP's json_decode(..., true) then json_encode turn ``{}`` into ``[]``: the same content."""
+    from akeneo_events_testkit.versions import content_digest
+
+    sent = {"family": "shoes", "values": {}, "associations": {"X_SELL": {"products": []}},
+            "quantified_associations": {}}
+    php = {"family": "shoes", "values": [], "associations": {"X_SELL": {"products": []}},
+           "quantified_associations": []}
+    assert content_digest(sent) == content_digest(php)
+    assert content_digest(sent) != content_digest({**php, "family": "boots"})
+    assert content_digest({"values": {"a": []}}) == content_digest({"values": {"a": {}}})

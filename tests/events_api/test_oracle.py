@@ -208,3 +208,43 @@ def test_kinds_are_the_documented_stable_names() -> None:
         "forged_accepted", "replay_accepted", "rejected_valid", "server_error", "slow_ack",
         "stale_content", "removal_not_propagated",
     }
+
+
+def test_a_removal_noted_but_the_record_kept_is_resurrected() -> None:
+    """The removal's id as the resource's event with ``removed: false``: the removal never propagated."""
+    h = History()
+    a, r = h.event("a", 10), h.event("r", 20, RM)
+    h.request(a)
+    h.request(r)
+    assert h.judge([a, r], {"product:a": {"event_id": r, "removed": False}}) == ["resurrected"]
+    assert h.judge([a, r], {"product:a": {"event_id": r, "removed": True}}) == []
+
+
+def test_a_replayed_older_update_applied_after_the_removal_is_stale_too() -> None:
+    """Staleness is judged on re-applications: a duplicate of an older update applied after a removal brings
+    the record back, whatever the dedupe did."""
+    h = History()
+    a, r = h.event("a", 10), h.event("r", 20, RM)
+    h.request(a)
+    h.request(r)
+    h.request(a, faults=("redeliver",))
+    kinds = h.judge([a, r, a], {"product:a": {"event_id": a, "removed": False}})
+    assert kinds == ["duplicate_applied", "resurrected", "stale_applied"]
+    # applied once only after the removal: the same staleness, no duplicate
+    assert h.judge([r, a], {"product:a": {"event_id": r, "removed": True}}) == ["stale_applied"]
+
+
+def test_one_root_cause_gives_one_violation_per_resource() -> None:
+    """A lost removal seen both in the final state and in the data held is reported once, by its content."""
+    from akeneo_events_testkit.judging.checks import one_per_resource
+    from akeneo_events_testkit.judging.verdict import Violation
+
+    state = Violation("resurrected", "error", "product:a: removed by the newest event, yet present",
+                      resource="product:a")
+    data = Violation("removal_not_propagated", "error", "product:a: removed in the PIM, still held",
+                     resource="product:a")
+    other = Violation("event_lost", "error", "product:b: lost", resource="product:b")
+    kept = one_per_resource([state, data, other])
+    assert [v.kind for v in kept] == ["removal_not_propagated", "event_lost"]
+    assert kept[0].message.endswith("(its final state shows it too: resurrected)")
+    assert one_per_resource([state, other]) == [state, other]
