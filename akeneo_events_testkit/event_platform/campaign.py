@@ -122,6 +122,8 @@ class EpCampaignResult:
             "suspension": self.verdict.stats.get("suspension"),
             "stats": self.verdict.stats,
             "violations": [v.to_json() for v in self.verdict.violations],
+            "hazards_never_exercised": [name for name, count in (self.verdict.stats.get("hazards") or {}).items()
+                                        if not count],
             "reproduce": self.reproduce,
         }
 

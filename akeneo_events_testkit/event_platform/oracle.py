@@ -26,7 +26,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ..errors import InvalidObservation
-from ..judging.checks import DETECTORS, ViolationFactory, count_ties, one_per_resource, own_events
+from ..judging.checks import DETECTORS, ViolationFactory, count_ties, hazards, one_per_resource, own_events
 from ..judging.history import History, HistoryEvent, HistoryRequest, ProbeRule, Refusal
 from ..judging.observation import Observation
 from ..judging.render import format_violations
@@ -143,7 +143,7 @@ def _request(attempt: EpAttempt, *, rotation: bool) -> HistoryRequest:
 def history(truth: EpTruth, *, timeout: float = EP_TIMEOUT) -> History:
     """The Event Platform ground truth in the oracle core's shape (:mod:`..judging.history`)."""
     events = {event_id: HistoryEvent(event_id, e.key, e.epoch, e.is_removal, e.self_triggered,
-                                     _fmt(e, event_id), e.author or "")
+                                     _fmt(e, event_id), e.author or "", creation=e.type.endswith(".created"))
               for event_id, e in truth.events.items()}
     acknowledged: dict[str, list[HistoryEvent]] = {}
     for event_id in truth.delivered:
@@ -254,6 +254,7 @@ def judge_ep(truth: EpTruth, observation: Observation, *, reproduce: str = "", t
         "resources_judged": len(past.acknowledged),
         "applied": len(observation.applied),
         "ties": count_ties(past),
+        "hazards": hazards(past),
         "delta_states_judged": len(deltas or {}),
         "latency_p50": percentile(latencies, 0.50),
         "latency_p95": percentile(latencies, 0.95),

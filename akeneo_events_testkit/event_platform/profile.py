@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..judging.checks import hazard_summary
 from ..judging.profile import CampaignOutcome, ReplayOutcome, TimelineRow
 from ..judging.verdict import Verdict
 from .campaign import EpCampaignConfig, EpCampaignResult, reproduce_ep, run_ep_campaign
@@ -159,7 +160,9 @@ class EventPlatformProfile:
         return format_ep_verdict(verdict, result.truth)
 
     def summary(self, result: EpCampaignResult, *, quiet: bool = False, colour: bool = False) -> str:
-        text = f"Event Platform fuzz of {result.target}, seed {result.config.seed}\n{result.failure_text()}"
+        hazards = hazard_summary(result.verdict.stats.get("hazards") or {})
+        text = (f"Event Platform fuzz of {result.target}, seed {result.config.seed}\n"
+                f"hazards exercised: {hazards}\n{result.failure_text()}")
         return text if result.passed else f"{text}\nReproduce with: {result.reproduce}"
 
     def is_tape(self, path: str | Path) -> bool:
@@ -204,7 +207,8 @@ class EventPlatformProfile:
 
     def report_facts(self, result: EpCampaignResult) -> list[tuple[str, Any]]:
         suspension = result.verdict.stats.get("suspension")
-        return [("retries", result.verdict.stats.get("retries")),
+        return [("hazards exercised", hazard_summary(result.verdict.stats.get("hazards") or {})),
+                ("retries", result.verdict.stats.get("retries")),
                 ("subscription", "suspended at {time} ({cause})".format(**suspension) if suspension else "active")]
 
 

@@ -97,6 +97,8 @@ class CampaignResult:
             "duration_seconds": round(self.duration, 3),
             "stats": self.verdict.stats,
             "violations": [v.to_json() for v in self.verdict.violations],
+            "hazards_never_exercised": [name for name, count in (self.verdict.stats.get("hazards") or {}).items()
+                                        if not count],
             "fault_plan": plan.to_json() if plan is not None else {"version": 1, "spec": "none", "faults": []},
             "reproduce": self.reproduce,
         }

@@ -1,9 +1,12 @@
 """Unreliable delivery on purpose: reorder, duplicate, drop and delay, as a replayable plan.
 
 Why each fault exists (events-api-facts.md section 6): Pub/Sub has no ordering key for business events and
-consumers run in parallel (reordering); it delivers at least once and acks only after the HTTP calls, so a
-slow handler gets the whole message redelivered with the same event ids and new data, timestamp and
-signature (duplicates); there is no retry, a failed publish or a vanished product loses events (drops).
+consumers run in parallel (reordering: ``swap`` and ``late``, rebuilt when sent, and ``overtaken``, built
+and signed in turn with the data of then but delivered after later requests, as when one consumer is
+slower than the other: an update built before a removal can arrive after it); it delivers at least once
+and acks only after the HTTP calls, so a slow handler gets the whole message redelivered with the same
+event ids and new data, timestamp and signature (duplicates); there is no retry, a failed publish or a
+vanished product loses events (drops).
 
 A :class:`Fault` is a small value naming one thing done to one planned request. A :class:`FaultPlan` is the
 list of them: printable, saved to and loaded from JSON, and replayed exactly. Faults are drawn from their
@@ -31,14 +34,15 @@ __all__ = [
     "parse_fault_spec",
 ]
 
-#: Each family the spec sets a probability for, and the concrete faults drawn for it.
+#: Each family the spec sets a probability for, and the concrete faults drawn for it (``overtaken`` is a
+#: reorder too, aimed at hazards by :class:`FaultInjector` rather than drawn: see there).
 FAULT_KINDS: dict[str, tuple[str, ...]] = {
     "reorder": ("swap", "late"),
     "duplicate": ("duplicate_event", "redeliver", "replay"),
     "drop": ("drop_event", "drop"),
     "delay": ("delay",),
 }
-_ALL_FAULTS = frozenset(name for names in FAULT_KINDS.values() for name in names)
+_ALL_FAULTS = frozenset(name for names in FAULT_KINDS.values() for name in names) | {"overtaken"}
 
 #: Named presets; ``default`` gives every fault a fair chance within a few hundred events.
 FAULT_PRESETS: dict[str, dict[str, float]] = {
@@ -50,6 +54,14 @@ FAULT_PRESETS: dict[str, dict[str, float]] = {
 
 _ON_ORIGINAL = frozenset({"swap", "late", "delay", "drop_event"})
 _MAX_SHIFT = 8  # how many requests later a late or duplicated request goes out, at most
+#: the share of the reorder probability spent on hazard-directed overtaking (FaultInjector)
+_AIMED_SHARE = 0.5
+#: the last update of a resource before its removal is overtaken this many times more often, and may stay in
+#: flight this many requests (removals are rare: without it, few runs ever deliver an update after one)
+_DOOMED_BOOST = 8.0
+_MAX_FLIGHT = 64
+#: creations too are aimed more often (a create delivered after its update): they are one in fifteen saves
+_CREATE_BOOST = 4.0
 _MAX_DELAY = 900  # virtual seconds
 
 
@@ -66,6 +78,7 @@ class Fault:
         texts = {
             "swap": f"events reordered within the request as {list(p.get('order', []))}",
             "late": f"sent {p.get('by')} requests later",
+            "overtaken": f"built and signed in turn, overtaken in flight by {p.get('by')} later requests",
             "delay": f"held back {p.get('seconds')} s of virtual time",
             "duplicate_event": f"event #{p.get('index')} sent again {p.get('after')} requests later",
             "redeliver": f"redelivered {p.get('after')} requests later, re-signed",
@@ -218,6 +231,18 @@ def _params(kind: str, size: int, a: int, b: int) -> dict[str, Any]:
 
 
 @dataclass
+class _InFlight:
+    """A request built and signed in its turn, not delivered yet (hazard-directed overtaking); ``by`` is the
+    distance it goes when a plan is replayed (None: until a request of its resources, or far)."""
+
+    position: int
+    keys: set[str]
+    order: Any
+    by: int | None = None
+    limit: int = 8
+
+
+@dataclass
 class _Held:
     release_position: int
     release_epoch: float | None
@@ -229,10 +254,24 @@ class FaultInjector:
 
     With a ``plan`` the faults are exactly those of the plan (replay); otherwise they are drawn from
     ``rng`` according to ``spec`` and appended to :attr:`plan` as they happen.
+
+    **Hazard-directed overtaking** (with ``hazard_rng``): faults drawn at random rarely put an older event of
+    a resource after a newer one, and almost never after its removal, yet those are the pairs that break
+    receivers. So, with half the spec's reorder probability, a request is built and signed in its turn and
+    kept in flight (a consumer held after building it while another goes on, facts section 6 [infer]); it is
+    delivered right after the next request that carries an event of one of its resources (an older update
+    after a newer one or after the removal, a create after its update), or after :data:`_MAX_SHIFT` requests
+    if none comes. The last update of a resource before its removal (``doomed``: the activity is a pure
+    function of the seed, so the PIM knows it from a second, read-only generation of it) is aimed eight times
+    as often (creations four times) and waits for its removal. Half of them are also delivered in their
+    turn, as a redelivery by another consumer, so the late copy is a duplicate after the newer event.
+    Delivery stays causal (the catalog sent from is never read ahead of its time); each decision is recorded
+    in the plan as an ``overtaken`` fault with the distance it went, so a saved plan replays it.
     """
 
     def __init__(self, spec: FaultSpec | str | None = None, *, rng: random.Random | None = None,
-                 plan: FaultPlan | None = None) -> None:
+                 plan: FaultPlan | None = None, hazard_rng: random.Random | None = None,
+                 doomed: frozenset[str] = frozenset()) -> None:
         if plan is not None and spec is None:
             spec = FaultSpec({}, plan.spec)  # replaying: the spec text only labels the plan
         self.spec = spec if isinstance(spec, FaultSpec) else parse_fault_spec(spec)
@@ -240,6 +279,10 @@ class FaultInjector:
         self._given = plan.by_target() if plan is not None else None
         self.plan = FaultPlan(spec=self.spec.text) if plan is None else plan
         self.skipped: list[Fault] = []
+        #: aims part of the reorder faults at hazards (below); None when replaying a plan, which says it all
+        self.hazard_rng = hazard_rng if plan is None else None
+        #: event ids of the last create or update of each resource before its removal (the activity's future)
+        self.doomed = doomed
 
     def faults_for(self, target: int, size: int) -> list[Fault]:
         if self._given is not None:
@@ -272,10 +315,55 @@ class FaultInjector:
                 position += 1
                 yield first.order
 
+        in_flight: list[_InFlight] = []
+
+        def land(sent_keys: set[str]) -> Iterator[Any]:
+            """Deliver the requests in flight that the last one overtook on a resource, or that went far."""
+            nonlocal position
+            for flight in list(in_flight):
+                went = position - flight.position
+                if flight.by is not None:  # replaying a plan: it lands where it landed
+                    landing = went >= flight.by
+                else:
+                    landing = bool(flight.keys & sent_keys) or went >= flight.limit
+                if landing:
+                    in_flight.remove(flight)
+                    if flight.by is None:
+                        self.plan.faults.append(Fault(flight.order.planned.seq, "overtaken",
+                                                      {"by": went, "aimed": bool(flight.keys & sent_keys)}))
+                    position += 1
+                    yield flight.order
+
         for item in planned:
             epoch = float(item.message.changes[0].epoch) if item.message.changes else None
             yield from ready(epoch)
             changes = list(item.changes)
+            keys = {change.key for change in changes}
+            given = self._given.get(item.seq, []) if self._given is not None else []
+            replayed = next((f for f in given if f.kind == "overtaken"), None)
+            doomed = any(change.event_id in self.doomed for change in changes)
+            created = any(change.action.value.endswith(".created") for change in changes)
+            reorder = self.spec.probabilities.get("reorder", 0.0)
+            aim = replayed is not None or (
+                self.hazard_rng is not None and not any(keys & f.keys for f in in_flight)
+                and self.hazard_rng.random() < min(1.0, reorder * (
+                    _DOOMED_BOOST if doomed else _CREATE_BOOST if created else _AIMED_SHARE)))
+            if aim:
+                redelivered = (any(f.kind == "redeliver" for f in given) if replayed is not None
+                               else self.hazard_rng is not None and self.hazard_rng.random() < 0.5)
+                main_id = new_id()
+                yield SendOrder(item, item.changes, (), None, main_id, True, build_only=True)
+                copy = SendOrder(item, item.changes, ("overtaken",), main_id, new_id())
+                by = _positive(replayed.params.get("by")) if replayed is not None else None
+                in_flight.append(_InFlight(position, keys, copy, by, _MAX_FLIGHT if doomed else _MAX_SHIFT))
+                if redelivered:  # another consumer got the redelivery and sent it in turn
+                    position += 1
+                    yield SendOrder(item, item.changes, ("redeliver",), None, new_id())
+                    if replayed is None:
+                        self.plan.faults.append(Fault(item.seq, "redeliver", {"after": 0}))
+                yield from ready(epoch)
+                yield from land(set())
+                continue
             faults = self.faults_for(item.seq, len(changes))
             # the original request is tagged only with what happened to it; duplicates carry their own tag
             names = tuple(f.kind for f in faults if f.kind in _ON_ORIGINAL)
@@ -299,9 +387,9 @@ class FaultInjector:
                 elif fault.kind == "duplicate_event" and _index_ok(p.get("index"), item.changes):
                     order = SendOrder(item, (item.changes[p["index"]],), ("duplicate_event",), None, new_id())
                     extras.append(_Held(position + _positive(p.get("after")), None, order))
-                elif fault.kind == "redeliver":
+                elif fault.kind == "redeliver":  # after 0: in turn, beside an overtaken copy (hazards, above)
                     order = SendOrder(item, item.changes, ("redeliver",), None, new_id())
-                    extras.append(_Held(position + _positive(p.get("after")), None, order))
+                    extras.append(_Held(position + _non_negative(p.get("after")), None, order))
                 elif fault.kind == "replay":
                     order = SendOrder(item, item.changes, ("replay",), main_id, new_id())
                     extras.append(_Held(position + _positive(p.get("after")), None, order))
@@ -316,9 +404,15 @@ class FaultInjector:
                     yield main
             held.extend(extras)
             yield from ready(epoch)
+            yield from land(keys)
         # end of the activity: everything held back goes out, in release order
+        yield from land(set().union(*(f.keys for f in in_flight)) if in_flight else set())
         for remaining in sorted(held, key=lambda h: (h.release_position, h.order.order_id)):
             yield remaining.order
+
+
+def _non_negative(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 1
 
 
 def _positive(value: Any) -> int:

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from ..judging.checks import DETECTORS, count_ties, one_per_resource
+from ..judging.checks import DETECTORS, count_ties, hazards, one_per_resource
 from ..judging.history import History, HistoryEvent, HistoryRequest, ProbeRule, Refusal
 from ..judging.observation import Observation
 from ..judging.verdict import KIND_GLOSSARY, Verdict, Violation, percentile
@@ -72,7 +72,8 @@ def _request(record: RequestRecord) -> HistoryRequest:
 def history(truth: GroundTruth, *, subscription: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> History:
     """The Events API ground truth of one subscription in the oracle core's shape (:mod:`..judging.history`)."""
     events = {event_id: HistoryEvent(event_id, e.key, e.epoch, e.is_removal, False,
-                                     f"{e.action.value} {event_id} at {e.epoch}")
+                                     f"{e.action.value} {event_id} at {e.epoch}",
+                                     creation=e.action.value.endswith(".created"))
               for event_id, e in truth.events.items()}
     requests = [r for r in truth.requests if subscription is None or r.subscription == subscription]
     acknowledged: dict[str, list[HistoryEvent]] = {}
@@ -123,6 +124,7 @@ def judge(
         "resources_judged": len(past.acknowledged),
         "applied": len(observation.applied),
         "ties": count_ties(past),
+        "hazards": hazards(past),
         "outcomes": dict(Counter(r.outcome.value for r in requests)),
         "faults": dict(Counter(f for r in genuine for f in r.faults)),
         "latency_p50": percentile(latencies, 0.50),

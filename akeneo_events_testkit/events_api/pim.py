@@ -23,7 +23,7 @@ from ..versions import DEFAULT_PROFILE, PimVersion, content_digest, format_event
 from ..world.activity import Change, Operation
 from ..world.catalog import DEFAULT_PIM_URL
 from .batching import MAX_SUBSCRIPTIONS, Message, batch_operations, filter_own_events
-from .faults import FaultInjector, FaultPlan, FaultSpec
+from .faults import FaultInjector, FaultPlan, FaultSpec, parse_fault_spec
 from .limits import (
     DEFAULT_REQUEST_LIMIT,
     LOG_NOT_FOUND,
@@ -200,8 +200,29 @@ class MockPim:
         rng = random.Random(f"faults:{self.seed}")
         if isinstance(self.faults, FaultPlan):
             return FaultInjector(rng=rng, plan=self.faults)  # the plan is replayed as is; its spec is a label
-        injector = FaultInjector(self.faults, rng=rng)
-        return no_faults if not injector.spec.enabled else injector
+        spec = parse_fault_spec(self.faults) if not isinstance(self.faults, FaultSpec) else self.faults
+        if not spec.enabled:
+            return no_faults
+        doomed = self._doomed_updates() if spec.probabilities.get("reorder", 0.0) > 0 else frozenset()
+        return FaultInjector(spec, rng=rng, hazard_rng=random.Random(f"hazards:{self.seed}"), doomed=doomed)
+
+    def _doomed_updates(self) -> frozenset[str]:
+        """The last create or update of each resource before each of its removals, read from a second
+        generation of the same seeded activity (its own catalog: the one sent from is not advanced)."""
+        from ..world.activity import generate_activity
+
+        _, operations = generate_activity(rng=random.Random(self.seed), profile=self.profile, events=self.events,
+                                          start=self.start, connections=self.connections, pim_url=self.pim_url)
+        last: dict[str, str] = {}
+        doomed: set[str] = set()
+        for operation in operations:
+            for change in operation.changes:
+                if change.action.is_removal:
+                    if change.key in last:
+                        doomed.add(last.pop(change.key))
+                else:
+                    last[change.key] = change.event_id
+        return frozenset(doomed)
 
     def messages(self) -> Iterator[Message]:
         return batch_operations(self.operations())
@@ -274,7 +295,7 @@ class MockPim:
         sent: dict[int, tuple[Delivery, tuple[int, ...]]] = {}
         for order in self.new_scheduler()(self._plan(subs, truth)):
             made = self._materialise(order, subs, truth, sent)
-            if made is not None:
+            if made is not None and not order.build_only:
                 yield made[0]
 
     # -- delivery -----------------------------------------------------------------------------------
@@ -321,6 +342,9 @@ class MockPim:
             current_message = -1
             pending: list[tuple[SendOrder, Delivery, tuple[int, ...]]] = []
             for order in scheduler(self._plan(subs, truth)):
+                if order.build_only:  # built and signed now, overtaken in flight: sent later (faults.py)
+                    self._materialise(order, subs, truth, sent)
+                    continue
                 same_send = order.planned.message.seq == current_message and all(
                     queued.planned.subscription != order.planned.subscription for queued, _, _ in pending)
                 if pending and not same_send:

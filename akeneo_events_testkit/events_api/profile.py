@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..judging.checks import hazard_summary
 from ..judging.profile import CampaignOutcome, ReplayOutcome, TimelineRow
 from ..judging.render import format_violations
 from ..judging.verdict import Verdict
@@ -172,7 +173,8 @@ class EventsApiProfile:
         return rows
 
     def report_facts(self, result: CampaignResult) -> list[tuple[str, Any]]:
-        return [("ties met", result.verdict.stats.get("ties"))]
+        return [("ties met", result.verdict.stats.get("ties")),
+                ("hazards exercised", hazard_summary(result.verdict.stats.get("hazards") or {}))]
 
 
 #: The Events API wire profile.

@@ -37,6 +37,8 @@ class SendOrder:
     replay_of: int | None = None
     order_id: int = 0
     keep_bytes: bool = False  # a later order replays these exact bytes
+    #: build (data read, body encoded, signed) now, send nothing: a later ``replay_of`` order sends it
+    build_only: bool = False
 
 
 Scheduler = Callable[[Iterator[Planned]], Iterator[SendOrder]]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
+from ..judging.checks import hazard_summary
 from ..judging.verdict import percentile
 
 if TYPE_CHECKING:
@@ -42,6 +43,8 @@ def summary_table(run: RunResult, verdict_stats: dict[str, Any] | None) -> str:
         rows.append(("hourly limit waits", f"{len(run.limiter_waits)} ({sum(run.limiter_waits):.0f} s virtual)"))
     if verdict_stats is not None:
         rows.append(("ties met", str(verdict_stats.get("ties", 0))))
+        if verdict_stats.get("hazards") is not None:
+            rows.append(("hazards exercised", hazard_summary(verdict_stats["hazards"])))
     width = max(len(name) for name, _ in rows)
     return "\n".join(f"  {name:<{width}}  {value}" for name, value in rows)
 

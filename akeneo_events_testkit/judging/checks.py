@@ -25,12 +25,15 @@ from .verdict import Violation
 
 __all__ = [
     "DETECTORS",
+    "HAZARDS",
     "ViolationFactory",
     "answers",
     "applications",
     "content",
     "count_ties",
     "final_state",
+    "hazard_summary",
+    "hazards",
     "one_per_resource",
     "own_events",
     "probes",
@@ -207,6 +210,50 @@ def one_per_resource(violations: list[Violation]) -> list[Violation]:
             v = replace(v, message=f"{v.message} (its final state shows it too: {', '.join(folded[v.resource])})")
         kept.append(v)
     return kept
+
+
+#: The orderings that break receivers, each with what it means; a run reports how often it delivered each.
+HAZARDS: dict[str, str] = {
+    "older_after_newer": "an event of a resource first delivered after a newer one of the same resource",
+    "update_after_removal": "an older create or update first delivered after the resource's removal",
+    "duplicate_after_removal": "an event delivered again after the removal of its resource",
+    "create_after_update": "a resource's creation delivered after one of its updates",
+}
+
+
+def hazards(history: History) -> dict[str, int]:
+    """How often each :data:`HAZARDS` ordering reached the receiver (genuine requests it answered, in send
+    order). A pass only proves what was exercised: a hazard never delivered is not covered by the verdict."""
+    counts = dict.fromkeys(HAZARDS, 0)
+    newest: dict[str, Any] = {}
+    delivered: set[str] = set()
+    for request in history.requests:
+        if request.probe is not None or request.status is None:
+            continue
+        for event_id in request.event_ids:
+            event = history.events.get(event_id)
+            if event is None:
+                continue
+            latest = newest.get(event.key)
+            if latest is not None and latest.removal and latest.epoch > event.epoch and event_id in delivered:
+                counts["duplicate_after_removal"] += 1
+            if latest is not None and event.epoch < latest.epoch and event_id not in delivered:
+                counts["older_after_newer"] += 1
+                if latest.removal and not event.removal:
+                    counts["update_after_removal"] += 1
+                if event.creation and not latest.removal:
+                    counts["create_after_update"] += 1
+            delivered.add(event_id)
+            if latest is None or event.epoch >= latest.epoch:
+                newest[event.key] = event
+    return counts
+
+
+def hazard_summary(counts: dict[str, int]) -> str:
+    """``older after newer 12, update after removal 3, ...``, then the hazards never exercised, if any."""
+    text = ", ".join(f"{name.replace('_', ' ')} {count}" for name, count in counts.items())
+    never = [name.replace("_", " ") for name, count in counts.items() if not count]
+    return text + (f"; never exercised: {', '.join(never)} (this pass does not cover them)" if never else "")
 
 
 def count_ties(history: History) -> int:

@@ -31,6 +31,8 @@ class HistoryEvent:
     shown: str
     #: who made the change, when the wire says (the Event Platform's ``author.identifier``)
     author: str = ""
+    #: whether it creates the resource (``product.created``...)
+    creation: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -230,3 +230,34 @@ def test_a_hand_written_plan_may_carry_any_label() -> None:
     pim = MockPim(seed=1, events=30, clock=FakeClock(START), start=START, faults=plan)
     clean = MockPim(seed=1, events=30, clock=FakeClock(START), start=START)
     assert len(list(pim.deliveries(secret="s"))) == len(list(clean.deliveries(secret="s"))) - 1
+
+
+def test_a_request_overtaken_in_flight_was_built_and_signed_before_the_removal_it_follows() -> None:
+    """Two consumers in parallel (facts section 6): an update built and signed while the product existed is
+    delivered after its removal; a late request rebuilt at send time could not be (the product is gone)."""
+    from akeneo_events_testkit.events_api.pim import MockPim
+
+    async def ok(scope: Any, receive: Any, send: Any) -> None:
+        while (await receive()).get("more_body"):
+            pass
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    run = MockPim(seed=7, events=300, faults="default").run(ok, secret="s3cret")
+    truth = run.truth
+    removed_at: dict[str, tuple[int, int]] = {}  # key -> (request seq, timestamp) of its removal
+    found = []
+    for record in truth.requests:
+        for event_id in record.event_ids:
+            event = truth.events.get(event_id)
+            if event is None:
+                continue
+            if event.is_removal:
+                removed_at[event.key] = (record.seq, record.timestamp)
+            elif event.key in removed_at and "overtaken" in record.faults:
+                found.append((record, removed_at[event.key]))
+    assert found, "the default faults never delivered an update after its removal"
+    for record, (removal_seq, removal_timestamp) in found:
+        assert record.seq > removal_seq and record.timestamp <= removal_timestamp  # signed before, sent after
+    assert run.fault_plan is not None and "overtaken" in run.fault_plan.counts()
+    assert any(f.params.get("aimed") for f in run.fault_plan.faults if f.kind == "overtaken")

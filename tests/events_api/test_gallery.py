@@ -42,9 +42,11 @@ from ..support.gallery import (
     no_staleness_check,
     refuses_reused_signatures,
     rejects_product_models,
+    removal_noted_record_kept,
     removal_without_tombstone,
     signature_over_reserialised_json,
     slow_answers,
+    staleness_on_first_delivery_only,
     strictly_newer,
 )
 from ..support.paths import ROOT
@@ -455,6 +457,42 @@ def test_accepts_stale_timestamps(seed: int) -> None:
     assert not strict.passed
     assert {v.kind for v in strict.verdict.errors} == {"replay_accepted"}
     assert len(strict.verdict.errors) == 2
+
+
+#: Seeds whose default 300-event campaign delivers an older update after a removal (hazard-directed faults).
+HAZARD_SEEDS = (1, 3, 7, 11)
+
+
+@pytest.mark.parametrize("seed", HAZARD_SEEDS)
+def test_removals_forgotten_are_caught_with_the_default_faults(seed: int) -> None:
+    """No hand-made plan: the default faults overtake the last update of a removed product in flight (built
+    before the removal, delivered after it), so a receiver without tombstones is caught."""
+    config = CampaignConfig(seed=seed, events=300)
+    _, result = campaign(removal_without_tombstone, "asgi", config)
+    assert result.verdict.stats["hazards"]["update_after_removal"] > 0
+    assert "stale_applied" in kinds(result.verdict.violations), explain(result.verdict)
+    assert kinds(result.verdict.violations) <= removal_without_tombstone.expected | removal_without_tombstone.allowed
+
+
+@pytest.mark.parametrize("seed", HAZARD_SEEDS)
+def test_removal_noted_record_kept(seed: int) -> None:
+    """The removal's id with ``removed: false``: resurrected, on every removal acknowledged."""
+    _, result = campaign(removal_noted_record_kept, "asgi", CampaignConfig(seed=seed, events=300))
+    found = result.verdict.violations
+    assert kinds(found) == {"resurrected"}, explain(result.verdict)
+    events = result.run.truth.events
+    removed = {key for key, state in result.observation["resources"].items()
+               if state["event_id"] in events and events[state["event_id"]].is_removal}
+    assert resources(found, "resurrected") == removed
+
+
+@pytest.mark.parametrize("seed", HAZARD_SEEDS)
+def test_staleness_on_first_delivery_only(seed: int) -> None:
+    """A redelivered older event re-applied after a newer one: the staleness of a re-application is judged."""
+    _, result = campaign(staleness_on_first_delivery_only, "asgi", CampaignConfig(seed=seed, events=300))
+    found = kinds(result.verdict.violations)
+    assert {"duplicate_applied", "stale_applied"} <= found, explain(result.verdict)
+    assert found <= staleness_on_first_delivery_only.expected | staleness_on_first_delivery_only.allowed
 
 
 def test_every_bug_is_covered_and_names_its_kinds() -> None:

@@ -248,3 +248,27 @@ def test_one_root_cause_gives_one_violation_per_resource() -> None:
     assert [v.kind for v in kept] == ["removal_not_propagated", "event_lost"]
     assert kept[0].message.endswith("(its final state shows it too: resurrected)")
     assert one_per_resource([state, other]) == [state, other]
+
+
+def test_hazards_count_the_orderings_that_reached_the_receiver() -> None:
+    from akeneo_events_testkit.events_api.oracle import history
+    from akeneo_events_testkit.judging.checks import hazard_summary, hazards
+
+    h = History()
+    c = h.event("c", 5, Action.PRODUCT_CREATED)
+    a, b, r = h.event("a", 10), h.event("b", 20), h.event("r", 30, RM)
+    h.request(b)        # the update first,
+    h.request(c)        # then its creation: create after update, older after newer
+    h.request(r)        # the removal,
+    h.request(a)        # then an older update, first delivered: update after removal
+    h.request(b)        # and a duplicate after the removal
+    h.request(a, status=None)  # no answer: never reached the receiver, not counted
+    counts = hazards(history(h.truth))
+    assert counts == {"older_after_newer": 2, "update_after_removal": 1, "duplicate_after_removal": 1,
+                      "create_after_update": 1}
+    assert "never exercised" not in hazard_summary(counts)
+    quiet = History()
+    quiet.request(quiet.event("x", 1))
+    text = hazard_summary(hazards(history(quiet.truth)))
+    assert text.endswith("never exercised: older after newer, update after removal, duplicate after removal, "
+                         "create after update (this pass does not cover them)")

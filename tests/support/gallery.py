@@ -336,6 +336,32 @@ class removal_without_tombstone(GalleryReceiver):
             super().store(item)
 
 
+class removal_noted_record_kept(GalleryReceiver):
+    """Notes the removal as the resource's latest event but keeps the record (a soft delete that never
+    happens): the observation says ``removed: false`` with the removal's id."""
+
+    expected = frozenset({"resurrected"})
+
+    def store(self, item: Item) -> None:
+        self.resources[item.key] = State(item.event_id, item.epoch, False)
+
+
+class staleness_on_first_delivery_only(GalleryReceiver):
+    """Checks ``event_datetime`` order for new events only; an id it has seen is applied again as it comes
+    (an upsert "to be safe"), so a redelivered older update after a newer event or the removal wins."""
+
+    expected = frozenset({"duplicate_applied", "stale_applied"})
+    allowed = frozenset({"stale_final_state", "resurrected"})
+
+    def apply(self, items: list[Item], body: bytes) -> None:
+        for item in items:
+            if self.first_delivery(item):
+                self.apply_event(item)
+            else:
+                self.store(item)
+                self.applied.append(item.event_id)
+
+
 class signature_over_reserialised_json(GalleryReceiver):
     """Verifies the HMAC over ``json.dumps(json.loads(body))``: PHP writes ``\\/`` and ``\\uXXXX``, so no
     genuine request ever matches (facts section 3)."""
@@ -433,7 +459,8 @@ class accepts_stale_timestamps(GalleryReceiver):
 BUGGY: dict[str, type[GalleryReceiver]] = {cls.__name__: cls for cls in (
     no_dedup, dedup_per_request, no_staleness_check, removal_without_tombstone, signature_over_reserialised_json,
     no_signature_check, accepts_trailing_junk, accepts_empty_secret, crash_on_malformed_body, slow_answers,
-    ack_without_apply, rejects_product_models, accepts_stale_timestamps,
+    ack_without_apply, rejects_product_models, accepts_stale_timestamps, removal_noted_record_kept,
+    staleness_on_first_delivery_only,
 )}
 CORRECT: dict[str, type[GalleryReceiver]] = {cls.__name__: cls for cls in (
     GalleryReceiver, strictly_newer, refuses_reused_signatures,
