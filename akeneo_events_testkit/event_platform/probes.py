@@ -1,4 +1,14 @@
-"""Event Platform security probes: crafted requests and what a correct receiver answers."""
+"""Event Platform security probes: crafted requests and what a correct receiver answers.
+
+The signature malleability probes (:data:`EP_SIGNATURE_MALLEABILITY`, all ``reject``) mirror the Events API's
+(see :mod:`akeneo_events_testkit.events_api.probes` for the variants left out, and why) on the signature
+headers of event-platform-facts.md section 2: the valid signature of the raw body, made with a secret the
+receiver holds, edited the ways a lax check lets through (Node's ``Buffer.from(sig, "hex")`` stops at the
+first non-hex character; ``startswith``, ``in``, a stripped ``sha256=`` prefix or a split on commas compare
+less than the whole value). The edited value is the only signature the probe carries: PRIMARY alone, or,
+for the ``ep_secondary_*`` probe, SECONDARY next to a forged PRIMARY, as in a rotation (either header may
+match, so a receiver that checks both must check both exactly).
+"""
 
 from __future__ import annotations
 
@@ -16,7 +26,15 @@ from ..transport.sender import Sender
 from ..transport.targets import Target
 from ..versions import Action, AuthorType
 from .rules import EP_TIMEOUT, classify
-from .signing import ALGORITHM_HEADER, PRIMARY_HEADER, SECONDARY_HEADER, EpSecrets, ep_headers, sign_body
+from .signing import (
+    ALGORITHM,
+    ALGORITHM_HEADER,
+    PRIMARY_HEADER,
+    SECONDARY_HEADER,
+    EpSecrets,
+    ep_headers,
+    sign_body,
+)
 from .truth import EpAttempt, EpTruth
 from .wire import cloud_event
 
@@ -25,6 +43,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EP_PROBES",
+    "EP_SIGNATURE_MALLEABILITY",
     "EpProbeKind",
 ]
 
@@ -47,7 +66,49 @@ EP_PROBES: dict[str, EpProbeKind] = {p.name: p for p in (
     EpProbeKind("ep_no_algorithm", "warn", "valid signatures, no X-AKENEO-SIGNATURE-ALGORITHM header"),
     EpProbeKind("ep_secondary_only", "accept", "forged primary, secondary valid with a secret the receiver "
                                                "holds (section 2: either header may match)"),
+    EpProbeKind("ep_primary_hex_suffix", "reject", "the valid primary followed by two more hex digits"),
+    EpProbeKind("ep_primary_non_hex_suffix", "reject", "the valid primary followed by non-hex characters"),
+    EpProbeKind("ep_primary_odd_suffix", "reject", "the valid primary followed by one more hex digit"),
+    EpProbeKind("ep_primary_inner_whitespace", "reject", "the valid primary with a space or tab inside a byte"),
+    EpProbeKind("ep_primary_one_char_short", "reject", "the valid primary without its last character"),
+    EpProbeKind("ep_primary_half", "reject", "the first half of the valid primary"),
+    EpProbeKind("ep_primary_prefixed", "reject", "the valid primary written sha256=<hex>"),
+    EpProbeKind("ep_primary_list_valid_first", "reject", "in the primary: the valid signature, a comma and a "
+                                                         "forged one"),
+    EpProbeKind("ep_primary_list_valid_last", "reject", "in the primary: a forged signature, a comma and the "
+                                                        "valid one"),
+    EpProbeKind("ep_secondary_non_hex_suffix", "reject", "forged primary, the valid secondary followed by non-hex "
+                                                         "characters (a rotation)"),
 )}
+
+#: The signature malleability probes (see the module's docstring), in the order of :data:`EP_PROBES`.
+EP_SIGNATURE_MALLEABILITY = ("ep_primary_hex_suffix", "ep_primary_non_hex_suffix", "ep_primary_odd_suffix",
+                             "ep_primary_inner_whitespace", "ep_primary_one_char_short", "ep_primary_half",
+                             "ep_primary_prefixed", "ep_primary_list_valid_first", "ep_primary_list_valid_last",
+                             "ep_secondary_non_hex_suffix")
+_NON_HEX = ("zz", "--", "g")
+
+
+def _mangled(name: str, valid: str, rng: random.Random) -> str:
+    """``valid`` edited as malleability probe ``name`` says; every choice is drawn from ``rng``."""
+    mutation = name.split("_", 2)[2]
+    if mutation == "hex_suffix":
+        return valid + "00"
+    if mutation == "non_hex_suffix":
+        return valid + rng.choice(_NON_HEX)
+    if mutation == "odd_suffix":
+        return valid + rng.choice("0123456789abcdef")
+    if mutation == "inner_whitespace":
+        at = rng.randrange(1, 64, 2)  # inside a byte: bytes.fromhex skips whitespace between two bytes
+        return valid[:at] + rng.choice((" ", "\t")) + valid[at:]
+    if mutation == "one_char_short":
+        return valid[:-1]
+    if mutation == "half":
+        return valid[:32]
+    if mutation == "prefixed":
+        return "sha256=" + valid
+    forged = f"{rng.getrandbits(256):064x}"
+    return f"{valid}, {forged}" if mutation == "list_valid_first" else f"{forged}, {valid}"
 
 
 def _probe_request(name: str, raw: bytes, body: Mapping[str, Any], secrets: EpSecrets,
@@ -73,6 +134,11 @@ def _probe_request(name: str, raw: bytes, body: Mapping[str, Any], secrets: EpSe
     if name == "ep_secondary_only":
         return raw, [("Content-Type", "application/json"), (PRIMARY_HEADER, sign_body(stranger.primary, raw)),
                      (SECONDARY_HEADER, sign_body(held[0], raw)), (ALGORITHM_HEADER, "HmacSHA256")]
+    if name in EP_SIGNATURE_MALLEABILITY:
+        edited = _mangled(name, sign_body(held[0], raw), rng)
+        signatures = ([(PRIMARY_HEADER, sign_body(stranger.primary, raw)), (SECONDARY_HEADER, edited)]
+                      if name.startswith("ep_secondary_") else [(PRIMARY_HEADER, edited)])
+        return raw, [("Content-Type", "application/json"), *signatures, (ALGORITHM_HEADER, ALGORITHM)]
     raise UsageError(f"unknown Event Platform probe {name!r}: use any of {', '.join(EP_PROBES)}")
 
 

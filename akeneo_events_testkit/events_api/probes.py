@@ -12,6 +12,34 @@ without flagging a correct receiver:
 
 Probe events touch only resources of their own (identifiers ``probe-...``), so applying one never disturbs
 the judgement of the real traffic.
+
+**Signature malleability** (:data:`SIGNATURE_MALLEABILITY`, all ``authenticity``): the valid signature of
+the probe's own body (facts section 2), edited the ways a lax check lets through. Node's
+``Buffer.from(sig, "hex")`` stops at the first non-hex character and drops an odd last digit; ``startswith``,
+``in``, ``strpos``, ``substr``, a stripped ``sha256=`` prefix or a split on commas compare less than the
+whole value. A suffix, a prefix or a list still needs the valid signature, so it forges no content; but no
+hex decoding of the header is the 32-byte MAC, so only a comparison that is not an equality accepts it,
+and the truncated variants show the forgeable form of such a comparison (a prefix of the MAC, down to an
+empty one, is enough). ``signature_other_timestamp`` is signed for another second than the one sent: a
+receiver accepting it lets anyone re-date a captured request past its freshness check. What is left out,
+and why: a header that a standard hex decoder reads as exactly the MAC is no forgery, so it is not flagged:
+
+* upper-case hex (``uppercase_signature``, robustness): ``Buffer.from(sig, "hex")``, ``bytes.fromhex``
+  and ``hex2bin`` all decode it to the MAC, so a receiver comparing decoded bytes accepts it; upper-casing
+  needs no secret, but the request is still the one the PIM signed (same body, same timestamp);
+* whitespace between two bytes: ``bytes.fromhex`` skips it (Python 3.7+), so ``signature_inner_whitespace``
+  puts its space or tab inside a byte (an odd position), where no decoder yields the MAC;
+* leading or trailing whitespace: RFC 9110 section 5.5 excludes it from the field value; uvicorn (h11) and
+  Node's ``http`` strip it before the application sees it (PHP's built-in server keeps some of it), and
+  h11, httpx's HTTP/1.1 client, refuses to send it: over real HTTP the probe would be a genuine request to
+  a correct receiver, or no request at all;
+* the same header sent twice: a server hands the application the first, the last, or both joined with
+  ", ", so what a correct receiver sees depends on its framework. One header holding two values
+  (``signature_list_valid_first``, ``signature_list_valid_last``) is what a joining server produces and
+  reaches every application unchanged.
+
+``non_numeric_timestamp`` is robustness: it is signed over the header text as sent, so a receiver that
+verifies that text and then casts it is not fooled by anyone (whoever signed holds the secret).
 """
 
 from __future__ import annotations
@@ -28,7 +56,7 @@ from ..versions import Action, AuthorType, PimVersion, format_event_datetime
 from .signing import sign
 from .wire import Event
 
-__all__ = ["GENUINE", "PROBE_KINDS", "Probe", "ProbeKind", "Recipe", "make_probe"]
+__all__ = ["GENUINE", "PROBE_KINDS", "SIGNATURE_MALLEABILITY", "Probe", "ProbeKind", "Recipe", "make_probe"]
 
 HeaderValue = str | bytes
 
@@ -46,12 +74,21 @@ class ProbeKind:
 
 PROBE_KINDS: dict[str, ProbeKind] = {kind.name: kind for kind in (
     ProbeKind("forged_signature", "authenticity", "a signature made with another secret"),
-    ProbeKind("signature_trailing_junk", "authenticity", "the valid signature followed by extra characters"),
+    ProbeKind("signature_trailing_junk", "authenticity", "the valid signature followed by two more hex digits"),
+    ProbeKind("signature_non_hex_suffix", "authenticity", "the valid signature followed by non-hex characters"),
+    ProbeKind("signature_odd_suffix", "authenticity", "the valid signature followed by one more hex digit"),
+    ProbeKind("signature_inner_whitespace", "authenticity", "the valid signature with a space or tab inside a byte"),
+    ProbeKind("signature_one_char_short", "authenticity", "the valid signature without its last character"),
+    ProbeKind("signature_half", "authenticity", "the first half of the valid signature"),
+    ProbeKind("signature_prefixed", "authenticity", "the valid signature written sha256=<hex>"),
+    ProbeKind("signature_list_valid_first", "authenticity", "the valid signature, a comma and a forged one"),
+    ProbeKind("signature_list_valid_last", "authenticity", "a forged signature, a comma and the valid one"),
+    ProbeKind("signature_other_timestamp", "authenticity", "a valid signature for T sent with timestamp T+1"),
     ProbeKind("empty_secret", "authenticity", "a signature made with an empty secret"),
     ProbeKind("tampered_body", "authenticity", "the body changed after signing"),
     ProbeKind("missing_signature", "authenticity", "no X-Akeneo-Request-Signature header"),
     ProbeKind("missing_timestamp", "authenticity", "no X-Akeneo-Request-Timestamp header"),
-    ProbeKind("non_numeric_timestamp", "authenticity", "a timestamp that is not a number"),
+    ProbeKind("non_numeric_timestamp", "robustness", "validly signed over a timestamp that is not a number"),
     ProbeKind("non_ascii_signature", "authenticity", "a signature header with non-ASCII bytes"),
     ProbeKind("stale_timestamp", "freshness", "validly signed, timestamp 10 minutes old"),
     ProbeKind("future_timestamp", "freshness", "validly signed, timestamp 10 minutes ahead"),
@@ -62,7 +99,15 @@ PROBE_KINDS: dict[str, ProbeKind] = {kind.name: kind for kind in (
     ProbeKind("uppercase_signature", "robustness", "the valid signature in upper case"),
 )}
 
+#: The signature malleability family (see the module's docstring), in the order of :data:`PROBE_KINDS`.
+SIGNATURE_MALLEABILITY = ("signature_trailing_junk", "signature_non_hex_suffix", "signature_odd_suffix",
+                          "signature_inner_whitespace", "signature_one_char_short", "signature_half",
+                          "signature_prefixed", "signature_list_valid_first", "signature_list_valid_last",
+                          "signature_other_timestamp")
+
 _FRESHNESS_OFFSET = 600
+#: Non-hex suffixes: each stops Node's hex decoder right after the valid signature.
+_NON_HEX = ("zz", "--", "g")
 
 
 @dataclass(frozen=True)
@@ -77,6 +122,11 @@ class Recipe:
     signed_body: bytes | None = None  # the body that was signed, when another one is sent
     timestamp_offset: int = 0
     timestamp_suffix: str = ""
+    signed_timestamp_offset: int | None = None  # signed for this offset, not for the timestamp sent
+    signature_length: int | None = None  # only the first characters of the signature are sent
+    signature_insert: str = ""  # inserted at signature_insert_at
+    signature_insert_at: int = 0
+    signature_prefix: str = ""
     signature_suffix: str = ""
     upper: bool = False
     non_ascii: bool = False
@@ -87,9 +137,13 @@ class Recipe:
         self, secret: str, timestamp: int, body: bytes, user_agent: str | None
     ) -> tuple[tuple[str, HeaderValue], ...]:
         ts_text = f"{timestamp + self.timestamp_offset}{self.timestamp_suffix}"
+        signed_ts = ts_text if self.signed_timestamp_offset is None else str(timestamp + self.signed_timestamp_offset)
         key = {"secret": secret, "other": secret + "-not-the-secret", "empty": ""}[self.key]
-        text = sign(key, ts_text, self.signed_body if self.signed_body is not None else body)
-        text = (text.upper() if self.upper else text) + self.signature_suffix
+        text = sign(key, signed_ts, self.signed_body if self.signed_body is not None else body)
+        text = (text.upper() if self.upper else text)[:self.signature_length]
+        if self.signature_insert:
+            text = text[:self.signature_insert_at] + self.signature_insert + text[self.signature_insert_at:]
+        text = self.signature_prefix + text + self.signature_suffix
         signature: HeaderValue = text[:62].encode("ascii") + "é".encode() if self.non_ascii else text
         headers: list[tuple[str, HeaderValue]] = [("Content-Type", self.content_type)]
         if "signature" not in self.omit:
@@ -156,6 +210,10 @@ def _probe_event(rng: random.Random, profile: PimVersion, pim_source: str, epoch
 _RECIPES: dict[str, Recipe] = {
     "forged_signature": Recipe(key="other"),
     "signature_trailing_junk": Recipe(signature_suffix="00"),
+    "signature_one_char_short": Recipe(signature_length=63),
+    "signature_half": Recipe(signature_length=32),
+    "signature_prefixed": Recipe(signature_prefix="sha256="),
+    "signature_other_timestamp": Recipe(timestamp_offset=1, signed_timestamp_offset=0),
     "empty_secret": Recipe(key="empty"),
     "missing_signature": Recipe(omit=("signature",)),
     "missing_timestamp": Recipe(omit=("timestamp",)),
@@ -166,6 +224,21 @@ _RECIPES: dict[str, Recipe] = {
     "wrong_content_type": Recipe(content_type="text/plain"),
     "uppercase_signature": Recipe(upper=True),
 }
+
+
+def _drawn_recipe(name: str, rng: random.Random) -> Recipe:
+    """The recipe of a malleability probe whose mutation is drawn from the probe RNG (GENUINE otherwise)."""
+    if name == "signature_non_hex_suffix":
+        return Recipe(signature_suffix=rng.choice(_NON_HEX))
+    if name == "signature_odd_suffix":
+        return Recipe(signature_suffix=rng.choice("0123456789abcdef"))
+    if name == "signature_inner_whitespace":
+        return Recipe(signature_insert=rng.choice((" ", "\t")), signature_insert_at=rng.randrange(1, 64, 2))
+    if name in ("signature_list_valid_first", "signature_list_valid_last"):
+        forged = f"{rng.getrandbits(256):064x}"
+        return (Recipe(signature_suffix=f", {forged}") if name.endswith("first")
+                else Recipe(signature_prefix=f"{forged}, "))
+    return GENUINE
 
 
 def make_probe(
@@ -183,7 +256,7 @@ def make_probe(
     count = 11 if name == "too_many_events" else 1
     events = [_probe_event(rng, profile, pim_source, timestamp, number * 100 + i) for i in range(count)]
     body = php_json_encode_bytes({"events": [event.to_dict() for event in events]})
-    recipe = _RECIPES.get(name, GENUINE)
+    recipe = _RECIPES[name] if name in _RECIPES else _drawn_recipe(name, rng)
     if name == "not_json":
         body = b'{"events":[{"action":"product.updated",'
     elif name == "wrong_shape":

@@ -23,6 +23,7 @@ import uvicorn
 from akeneo_events_testkit.events_api.campaign import CampaignConfig, CampaignResult, run_campaign
 from akeneo_events_testkit.events_api.faults import Fault, FaultPlan
 from akeneo_events_testkit.events_api.pim import MockPim
+from akeneo_events_testkit.events_api.probes import SIGNATURE_MALLEABILITY
 from akeneo_events_testkit.events_api.truth import GeneratedEvent, GroundTruth, RequestRecord
 from akeneo_events_testkit.judging.render import format_violations
 from akeneo_events_testkit.judging.verdict import Verdict, Violation
@@ -31,9 +32,11 @@ from ..support.gallery import (
     BUGGY,
     CORRECT,
     GalleryReceiver,
+    accepts_any_listed,
     accepts_empty_secret,
     accepts_stale_timestamps,
     accepts_trailing_junk,
+    accepts_truncated_signature,
     ack_without_apply,
     crash_on_malformed_body,
     dedup_per_request,
@@ -44,10 +47,12 @@ from ..support.gallery import (
     rejects_product_models,
     removal_noted_record_kept,
     removal_without_tombstone,
+    removes_whitespace,
     signature_over_reserialised_json,
     slow_answers,
     staleness_on_first_delivery_only,
     strictly_newer,
+    strips_sha256_prefix,
 )
 from ..support.paths import ROOT
 
@@ -57,8 +62,11 @@ PROFILES: tuple[tuple[str, bool | None], ...] = (
     ("5.0", None), ("6.0", None), ("7.0", False), ("7.0", True), ("saas", False), ("saas", True),
 )
 #: Probes that are bad signatures (missing timestamps are refused by the freshness check before).
-UNSIGNED_PROBES = {"forged_signature", "signature_trailing_junk", "empty_secret", "tampered_body",
-                   "missing_signature", "non_ascii_signature"}
+UNSIGNED_PROBES = {"forged_signature", "empty_secret", "tampered_body", "missing_signature", "non_ascii_signature",
+                   *SIGNATURE_MALLEABILITY}
+#: What ``startswith(expected)`` lets through: the valid signature followed by anything.
+SUFFIX_PROBES = {"signature_trailing_junk", "signature_non_hex_suffix", "signature_odd_suffix",
+                 "signature_list_valid_first"}
 
 
 # -- transports -----------------------------------------------------------------------------------------------
@@ -228,6 +236,20 @@ def test_refusing_a_reused_signature_is_not_rejecting_a_valid_request(seed: int)
         assert repeats(genuine, r), r
 
 
+@pytest.mark.parametrize(("name", "probes"), [
+    ("compares_decoded_bytes", {"uppercase_signature"}),
+    ("reads_leading_digits", {"non_numeric_timestamp"}),
+])
+def test_harmless_variants_are_accepted_and_not_flagged(name: str, probes: set[str]) -> None:
+    """These correct receivers accept a probe the PIM would not send (upper-case hex read as bytes, a timestamp
+    signed with junk after its digits): the request is still one only the secret's holder could make, so the
+    verdict is clean. This is why both probes are robustness, not authenticity."""
+    _, result = campaign(CORRECT[name], "http", config_for(2, 19, events=60))
+    assert result.verdict.violations == [], explain(result.verdict)
+    answers = {r.probe: r.status for r in result.run.truth.requests if r.probe in probes}
+    assert answers.keys() == probes and all(status == 200 for status in answers.values()), answers
+
+
 # -- one bug each ---------------------------------------------------------------------------------------------
 
 
@@ -360,8 +382,47 @@ def test_accepts_trailing_junk(seed: int) -> None:
     found = result.verdict.violations
     assert not result.passed
     assert kinds(found) == {"forged_accepted"}, explain(result.verdict)
-    assert flagged_probes(found, "forged_accepted") == {"signature_trailing_junk"}
+    assert flagged_probes(found, "forged_accepted") == SUFFIX_PROBES
+    assert len(found) == len(SUFFIX_PROBES)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_strips_sha256_prefix(seed: int) -> None:
+    """Over real HTTP: the prefixed header reaches the application as sent, and only it passes."""
+    _, result = campaign(strips_sha256_prefix, "http", config_for(seed, 15, events=60))
+    found = result.verdict.violations
+    assert not result.passed
+    assert kinds(found) == {"forged_accepted"}, explain(result.verdict)
+    assert flagged_probes(found, "forged_accepted") == {"signature_prefixed"}
     assert len(found) == 1
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_accepts_truncated_signature(seed: int) -> None:
+    _, result = campaign(accepts_truncated_signature, "asgi", config_for(seed, 16, events=60))
+    found = result.verdict.violations
+    assert not result.passed
+    assert kinds(found) == {"forged_accepted"}, explain(result.verdict)
+    assert flagged_probes(found, "forged_accepted") == {"signature_one_char_short", "signature_half"}
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_removes_whitespace(seed: int) -> None:
+    """Over real HTTP: a space or tab inside the value is not stripped by the server, so the bug shows."""
+    _, result = campaign(removes_whitespace, "http", config_for(seed, 17, events=60))
+    found = result.verdict.violations
+    assert not result.passed
+    assert kinds(found) == {"forged_accepted"}, explain(result.verdict)
+    assert flagged_probes(found, "forged_accepted") == {"signature_inner_whitespace"}
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_accepts_any_listed(seed: int) -> None:
+    _, result = campaign(accepts_any_listed, "wsgi", config_for(seed, 18, events=60))
+    found = result.verdict.violations
+    assert not result.passed
+    assert kinds(found) == {"forged_accepted"}, explain(result.verdict)
+    assert flagged_probes(found, "forged_accepted") == {"signature_list_valid_first", "signature_list_valid_last"}
 
 
 @pytest.mark.parametrize("seed", SEEDS)

@@ -23,6 +23,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import socket
 import sys
 import threading
@@ -283,6 +284,39 @@ class refuses_reused_signatures(GalleryReceiver):
         return None
 
 
+class compares_decoded_bytes(GalleryReceiver):
+    """NOT a bug: compares the MAC's bytes with ``bytes.fromhex(signature)``, which reads upper-case hex and
+    skips whitespace between two bytes; either way the header is exactly the MAC the PIM made for this body
+    and timestamp, so no probe may flag it (events_api/probes.py: the malleability rule)."""
+
+    def signature_matches(self, signature: str, timestamp: str, body: bytes) -> bool:
+        try:
+            sent = bytes.fromhex(signature)
+        except ValueError:
+            return False
+        return hmac.compare_digest(bytes.fromhex(hmac_hex(self.secret, timestamp, body)), sent)
+
+
+class strips_the_signature(GalleryReceiver):
+    """NOT a bug: ``signature.strip()`` before comparing. RFC 9110 (section 5.5) leaves leading and trailing
+    whitespace out of a field value, and servers strip it before the application sees it."""
+
+    def signature_matches(self, signature: str, timestamp: str, body: bytes) -> bool:
+        return super().signature_matches(signature.strip(), timestamp, body)
+
+
+class reads_leading_digits(GalleryReceiver):
+    """NOT a bug: verifies the signature over the timestamp text as sent, then judges freshness by its leading
+    digits. A timestamp with junk after them was signed as sent, so only the secret's holder made it."""
+
+    def authentic(self, headers: Mapping[str, str], body: bytes) -> bool:
+        signature, timestamp = headers.get(SIGNATURE), headers.get(TIMESTAMP)
+        if signature is None or timestamp is None or not self.signature_matches(signature, timestamp, body):
+            return False
+        digits = re.match(r"[0-9]+", timestamp)
+        return digits is not None and abs(time.time() - int(digits.group())) <= TOLERANCE
+
+
 # -- one bug each ---------------------------------------------------------------------------------------------
 
 
@@ -395,6 +429,45 @@ class accepts_trailing_junk(GalleryReceiver):
         return signature.startswith(hmac_hex(self.secret, timestamp, body))
 
 
+class strips_sha256_prefix(GalleryReceiver):
+    """Removes a GitHub-style ``sha256=`` prefix before comparing: a header the PIM never sends passes."""
+
+    expected = frozenset({"forged_accepted"})
+
+    def signature_matches(self, signature: str, timestamp: str, body: bytes) -> bool:
+        return super().signature_matches(signature.removeprefix("sha256="), timestamp, body)
+
+
+class accepts_truncated_signature(GalleryReceiver):
+    """Compares only as many characters as were sent (``expected[:len(signature)]``): any prefix of the
+    signature passes, so a short enough one can be guessed."""
+
+    expected = frozenset({"forged_accepted"})
+
+    def signature_matches(self, signature: str, timestamp: str, body: bytes) -> bool:
+        expected = hmac_hex(self.secret, timestamp, body)
+        return hmac.compare_digest(expected[:len(signature)].encode("ascii"), signature.encode("latin-1"))
+
+
+class removes_whitespace(GalleryReceiver):
+    """Deletes every whitespace character of the signature before comparing (``"".join(sig.split())``)."""
+
+    expected = frozenset({"forged_accepted"})
+
+    def signature_matches(self, signature: str, timestamp: str, body: bytes) -> bool:
+        return super().signature_matches("".join(signature.split()), timestamp, body)
+
+
+class accepts_any_listed(GalleryReceiver):
+    """Splits the header on commas, as if it were a list, and accepts when any item matches."""
+
+    expected = frozenset({"forged_accepted"})
+
+    def signature_matches(self, signature: str, timestamp: str, body: bytes) -> bool:
+        matches = super().signature_matches
+        return any(matches(item.strip(), timestamp, body) for item in signature.split(","))
+
+
 class accepts_empty_secret(GalleryReceiver):
     """Also accepts a signature made with an empty secret (e.g. a fallback for an unset environment variable)."""
 
@@ -460,10 +533,12 @@ BUGGY: dict[str, type[GalleryReceiver]] = {cls.__name__: cls for cls in (
     no_dedup, dedup_per_request, no_staleness_check, removal_without_tombstone, signature_over_reserialised_json,
     no_signature_check, accepts_trailing_junk, accepts_empty_secret, crash_on_malformed_body, slow_answers,
     ack_without_apply, rejects_product_models, accepts_stale_timestamps, removal_noted_record_kept,
-    staleness_on_first_delivery_only,
+    staleness_on_first_delivery_only, strips_sha256_prefix, accepts_truncated_signature, removes_whitespace,
+    accepts_any_listed,
 )}
 CORRECT: dict[str, type[GalleryReceiver]] = {cls.__name__: cls for cls in (
-    GalleryReceiver, strictly_newer, refuses_reused_signatures,
+    GalleryReceiver, strictly_newer, refuses_reused_signatures, compares_decoded_bytes, strips_the_signature,
+    reads_leading_digits,
 )}
 
 
