@@ -45,6 +45,7 @@ MARKER_ARGUMENTS: dict[str, str] = {
     "strict": "True or False (Events API profiles)",
     "delta": "a ratio in [0, 1]: the share of updates sent as *.updated.delta (event-platform only)",
     "client_id": "the receiver's own API client id, whose events it must drop, or None (event-platform only)",
+    "design": "apply (default) or refetch (a notify-then-re-fetch receiver; needs akeneo_check(..., rest_api=))",
 }
 _DEFAULTS: dict[str, Any] = {"seed": 0, "faults": "default", "profile": "saas"}
 _OPTIONS = ("seed", "faults", "profile")  # settable by --akeneo-<name> and the ini key akeneo_<name>
@@ -98,6 +99,9 @@ def _check(name: str, value: Any, *, where: str, option: bool = False) -> Any:
             raise bad() from None
     elif name == "delta":
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            raise bad()
+    elif name == "design":
+        if value not in ("apply", "refetch"):
             raise bad()
     elif name == "client_id":
         if value is not None and (not isinstance(value, str) or not value):
@@ -498,7 +502,7 @@ class AkeneoCheck:
                 changes["profile"] = wanted.version.name
             return dataclasses.replace(self.config, **changes)
         base = {"seed": self.config.seed, "events": self.config.events, "faults": self.config.faults,
-                "probes": self.config.probes}
+                "probes": self.config.probes, "design": self.config.design}
         return _make_config({**base, **overrides})
 
 

@@ -153,10 +153,13 @@ def test_bad_query_parameters_answer_as_the_pim_never_500(client: tuple[RestApi,
 class Refetcher:
     """Treats each event as a notification and reads the resource from the REST API (a WSGI app).
 
-    ``ignore_removals``: a bug, the resource is kept when a removal arrives.
+    ``ignore_removals``: a bug, the resource is kept when a removal arrives. ``order_blind``: the Sylius
+    design, correct for a re-fetching receiver: no dedupe and no date check, every notification re-reads.
     """
 
-    def __init__(self, secret: str, api_url: str, *, ignore_removals: bool = False) -> None:
+    def __init__(self, secret: str, api_url: str, *, ignore_removals: bool = False, order_blind: bool = False
+                 ) -> None:
+        self.order_blind = order_blind
         self.secret = secret
         self.http = httpx.Client(base_url=api_url, timeout=5, trust_env=False)
         self.ignore_removals = ignore_removals
@@ -195,12 +198,12 @@ class Refetcher:
             start_response("400 Bad Request", [])
             return [b""]
         for event in events:
-            if event["event_id"] in self.seen:
+            if event["event_id"] in self.seen and not self.order_blind:
                 continue
             self.seen.add(event["event_id"])
             key = resource_key(event["action"], event["data"]["resource"])
             epoch = parse_event_datetime(event["event_datetime"])
-            if epoch < self.epochs.get(key, float("-inf")):
+            if epoch < self.epochs.get(key, float("-inf")) and not self.order_blind:
                 continue
             self.epochs[key] = epoch
             if event["action"].endswith(".removed"):
@@ -218,12 +221,14 @@ class Refetcher:
         return {"applied": self.applied, "resources": self.resources}
 
 
-def _fuzz(seed: int, *, lag: float = 0.0, ignore_removals: bool = False, profile: str = "saas") -> Any:
+def _fuzz(seed: int, *, lag: float = 0.0, ignore_removals: bool = False, profile: str = "saas",
+          order_blind: bool = False, design: str = "apply") -> Any:
     api = RestApi(lag=lag)
     with api.server() as server:
-        receiver = Refetcher("s3cret", server.base_url, ignore_removals=ignore_removals)
+        receiver = Refetcher("s3cret", server.base_url, ignore_removals=ignore_removals, order_blind=order_blind)
         try:
-            return run_campaign(CampaignConfig(seed=seed, events=150, profile=profile, faults="default", content=True),
+            return run_campaign(CampaignConfig(seed=seed, events=150, profile=profile, faults="default", content=True,
+                                               design=design),
                                 target=receiver, secret="s3cret", observe=receiver.observation, rest_api=api)
         finally:
             receiver.http.close()
@@ -249,3 +254,35 @@ def test_a_receiver_ignoring_removals_is_caught(seed: int) -> None:
 def test_a_receiver_trusting_a_lagging_read_is_caught(seed: int) -> None:
     result = _fuzz(seed, lag=600)
     assert "stale_content" in result.verdict.counts(), result.failure_text()
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_an_order_blind_refetching_receiver_passes_under_design_refetch(seed: int) -> None:
+    """The Sylius design: every notification re-reads the product, in any order, duplicates included. Judged as
+    ``apply`` it fails on order and duplicates, with a hint; as ``refetch`` those are harmless warnings and its
+    content, right in every run, is what is judged."""
+    from akeneo_events_testkit.judging.checks import REFETCH_HARMLESS
+
+    applied = _fuzz(seed, order_blind=True)
+    assert not applied.passed and {v.kind for v in applied.verdict.errors} <= REFETCH_HARMLESS
+    assert "--design refetch" in applied.verdict.stats["design_hint"]
+    refetched = _fuzz(seed, order_blind=True, design="refetch")
+    assert refetched.passed, refetched.failure_text()
+    assert refetched.verdict.violations and {v.severity for v in refetched.verdict.violations} == {"warning"}
+    assert all("harmless for a receiver that re-reads" in v.message for v in refetched.verdict.violations)
+    assert refetched.verdict.stats["design_hint"] is None and "--design refetch" in refetched.reproduce
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_design_refetch_still_catches_what_matters(seed: int) -> None:
+    result = _fuzz(seed, order_blind=True, ignore_removals=True, design="refetch")
+    assert "removal_not_propagated" in {v.kind for v in result.verdict.errors}, result.failure_text()
+
+
+def test_design_refetch_needs_the_rest_api_and_known_designs() -> None:
+    from akeneo_events_testkit.errors import UsageError
+
+    with pytest.raises(UsageError, match="serve the mock REST API"):
+        run_campaign(CampaignConfig(events=10, design="refetch"))
+    with pytest.raises(UsageError, match="use one of apply, refetch"):
+        CampaignConfig(design="re-fetch")

@@ -127,6 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--junit", metavar="FILE.xml", help="write a JUnit XML report")
     p.add_argument("--html", metavar="FILE.html", help="write a self-contained HTML report with timelines")
     p.add_argument("--record", metavar="FILE.jsonl", help="write the ground truth as JSON Lines")
+    p.add_argument("--design", choices=["apply", "refetch"], default="apply",
+                   help="the receiver's design: apply (default: it applies each event's data in order) or refetch "
+                        "(notify-then-re-fetch: it re-reads each resource from the REST API; implies --rest-api; "
+                        "order and duplicates become warnings, its data is judged)")
     p.add_argument("--rest-api", action="store_true",
                    help="serve a mock PIM REST API of the same timeline for receivers that re-fetch, and judge the"
                         " data they report")

@@ -36,8 +36,9 @@ def _config(args: argparse.Namespace, *, probes: bool) -> Any:
     else:
         del given["client_id"]
     specific = {name: value for name, value in given.items() if name == "client_id" or value not in (None, False)}
+    common = {"design": args.design} if getattr(args, "design", None) else {}
     return resolved.wire.config(resolved.version, seed=args.seed, events=args.events, faults=args.faults,
-                                probes=probes, **specific)
+                                probes=probes, **common, **specific)
 
 
 def _start(args: argparse.Namespace) -> int:
@@ -125,6 +126,8 @@ def cmd_fuzz(args: argparse.Namespace, out: TextIO) -> int:
 
     if args.compare:
         return _compare(args, out)
+    if args.design == "refetch":
+        args.rest_api = True  # a re-fetching receiver reads the mock REST API, and its data is judged
     config = _config(args, probes=not args.no_probes)
     profile = profile_of(config)
     if args.url and not args.state_url:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from ..clock import FakeClock
 from ..credentials import generate_secret
 from ..errors import ReceiverUnreachable, UsageError
+from ..judging.checks import REFETCH_NEEDS_API, check_design
 from ..judging.observation import ObservationSource, observation_reader, parse_observation, settle_observation
 from ..judging.verdict import Verdict
 from ..transport.targets import Target
@@ -66,6 +67,8 @@ class EpCampaignConfig:
     enforce_suspension: bool = True
     source: str = DEFAULT_SOURCE
     settle_timeout: float = 10.0
+    #: ``apply`` or ``refetch`` (see :class:`~akeneo_events_testkit.events_api.campaign.CampaignConfig`)
+    design: str = "apply"
 
     @property
     def profile(self) -> str:
@@ -74,6 +77,7 @@ class EpCampaignConfig:
     def __post_init__(self) -> None:
         if self.events < 1:
             raise UsageError(f"--events must be at least 1, got {self.events}")
+        check_design(self.design)
         if self.rotation is not None and self.rotation not in ROTATIONS:
             raise UsageError(f"rotation={self.rotation!r}: use one of {', '.join(ROTATIONS)} (the secrets the "
                              "receiver holds while the platform signs with new and old)")
@@ -181,6 +185,8 @@ def reproduce_ep(config: EpCampaignConfig, *, url: str | None = None, start: int
             parts += ["--old-secret", "$AKENEO_EVENTS_OLD_SECRET"]
     if not config.probes:
         parts.append("--no-probes")
+    if config.design != "apply":
+        parts += ["--design", config.design]
     if url:
         parts += ["--url", url, "--state-url", "STATE_URL", "--secret", "$AKENEO_EVENTS_SECRET"]
     return " ".join(shlex.quote(p) if not p.startswith("$") else p for p in parts)
@@ -209,6 +215,8 @@ def run_ep_campaign(
     clock's time, and the data a re-fetching receiver reports is judged (``stale_content``...).
     """
     started = time.monotonic()
+    if config.design == "refetch" and rest_api is None:
+        raise UsageError(REFETCH_NEEDS_API)
     if secrets is None:
         secrets = EpSecrets(generate_secret(), generate_secret() if config.rotation else None)
     if config.rotation is not None and secrets.secondary is None:
@@ -242,7 +250,7 @@ def run_ep_campaign(
         raw = settle_observation(reader, config.settle_timeout, time.sleep)
         observation = parse_observation(raw)
         reproduce = reproduce_ep(config, url=target if isinstance(target, str) else None, start=emitter.start)
-        verdict = judge_ep(truth, observation, reproduce=reproduce, deltas=delta_states(raw))
+        verdict = judge_ep(truth, observation, reproduce=reproduce, deltas=delta_states(raw), design=config.design)
         if record is not None:
             from .tape import write_ep_tape
 

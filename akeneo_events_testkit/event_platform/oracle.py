@@ -26,7 +26,16 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ..errors import InvalidObservation
-from ..judging.checks import DETECTORS, ViolationFactory, count_ties, hazards, one_per_resource, own_events
+from ..judging.checks import (
+    DETECTORS,
+    ViolationFactory,
+    count_ties,
+    design_hint,
+    for_design,
+    hazards,
+    one_per_resource,
+    own_events,
+)
 from ..judging.history import History, HistoryEvent, HistoryRequest, ProbeRule, Refusal
 from ..judging.observation import Observation
 from ..judging.render import format_violations
@@ -218,7 +227,7 @@ CHECKS = (*DETECTORS, own_events)
 
 
 def judge_ep(truth: EpTruth, observation: Observation, *, reproduce: str = "", timeout: float = EP_TIMEOUT,
-             deltas: Mapping[str, Mapping[DeltaPath, str]] | None = None) -> Verdict:
+             deltas: Mapping[str, Mapping[DeltaPath, str]] | None = None, design: str = "apply") -> Verdict:
     """All violations of ``observation`` against ``truth`` (the receiver behind one subscription).
 
     ``deltas`` (from :func:`delta_states`) are the receivers' delta states, judged when given.
@@ -255,11 +264,13 @@ def judge_ep(truth: EpTruth, observation: Observation, *, reproduce: str = "", t
         "applied": len(observation.applied),
         "ties": count_ties(past),
         "hazards": hazards(past),
+        "design": design,
+        "design_hint": design_hint(observation, design, verdict.violations),
         "delta_states_judged": len(deltas or {}),
         "latency_p50": percentile(latencies, 0.50),
         "latency_p95": percentile(latencies, 0.95),
     }
-    verdict.violations = one_per_resource(verdict.violations)
+    verdict.violations = for_design(one_per_resource(verdict.violations), design)
     verdict.violations.sort(key=lambda v: (v.severity != "error", v.kind, v.resource or ""))
     return verdict
 

@@ -161,8 +161,9 @@ class EventPlatformProfile:
 
     def summary(self, result: EpCampaignResult, *, quiet: bool = False, colour: bool = False) -> str:
         hazards = hazard_summary(result.verdict.stats.get("hazards") or {})
+        hint = result.verdict.stats.get("design_hint")
         text = (f"Event Platform fuzz of {result.target}, seed {result.config.seed}\n"
-                f"hazards exercised: {hazards}\n{result.failure_text()}")
+                f"hazards exercised: {hazards}\n" + (f"hint: {hint}\n" if hint else "") + result.failure_text())
         return text if result.passed else f"{text}\nReproduce with: {result.reproduce}"
 
     def is_tape(self, path: str | Path) -> bool:

@@ -19,6 +19,7 @@ from typing import Any
 from ..clock import Clock
 from ..credentials import generate_secret
 from ..errors import ReceiverUnreachable, UsageError
+from ..judging.checks import REFETCH_NEEDS_API, check_design
 from ..judging.observation import ObservationSource, observation_reader, parse_observation, settle_observation
 from ..judging.render import format_violations
 from ..judging.verdict import Verdict
@@ -54,10 +55,14 @@ class CampaignConfig:
     content: bool = False
     #: Unix time the activity starts at (None: now); fixing it makes event times reproducible too
     start: int | None = None
+    #: the receiver's design: ``apply`` (applies each event in order) or ``refetch`` (re-reads the resource
+    #: from the REST API when notified: order and duplicates are harmless, its content is judged)
+    design: str = "apply"
 
     def __post_init__(self) -> None:
         if self.events < 1:
             raise UsageError(f"--events must be at least 1, got {self.events}")
+        check_design(self.design)
         if self.plan is None:
             parse_fault_spec(self.faults)  # fail early, naming the bad part
 
@@ -118,6 +123,8 @@ def reproduce_command(config: CampaignConfig, *, url: str | None = None, state_u
         parts.append("--strict")
     if config.start is not None:
         parts += ["--start", str(config.start)]
+    if config.design != "apply":
+        parts += ["--design", config.design]
     if url:
         parts += ["--url", url, "--state-url", state_url or "STATE_URL", "--secret", "$AKENEO_EVENTS_SECRET"]
     return " ".join(shlex.quote(p) if not p.startswith("$") else p for p in parts)
@@ -138,6 +145,8 @@ def run_campaign(
 ) -> CampaignResult:
     """Run one campaign. Without ``target``, fuzz the reference receiver on a loopback port."""
     started = time.monotonic()
+    if config.design == "refetch" and rest_api is None:
+        raise UsageError(REFETCH_NEEDS_API)
     with ExitStack() as stack:
         if target is None:
             from ..receiver import ReceiverServer, ReferenceReceiver, SqliteStore
@@ -179,7 +188,8 @@ def run_campaign(
         observation = parse_observation(raw)
         reproduce = reproduce_command(config, url=target if isinstance(target, str) and label != "the reference "
                                       "receiver" else None, state_url=state_url)
-        verdict = judge(run.truth, observation, strict=config.strict, timeout=pim.timeout, reproduce=reproduce)
+        verdict = judge(run.truth, observation, strict=config.strict, timeout=pim.timeout, reproduce=reproduce,
+                        design=config.design)
         return CampaignResult(config, run, verdict, raw if isinstance(raw, Mapping) else {}, label,
                               time.monotonic() - started, reproduce)
 

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from ..judging.checks import DETECTORS, count_ties, hazards, one_per_resource
+from ..judging.checks import DETECTORS, count_ties, design_hint, for_design, hazards, one_per_resource
 from ..judging.history import History, HistoryEvent, HistoryRequest, ProbeRule, Refusal
 from ..judging.observation import Observation
 from ..judging.verdict import KIND_GLOSSARY, Verdict, Violation, percentile
@@ -100,8 +100,10 @@ def judge(
     strict: bool = False,
     timeout: float = DEFAULT_TIMEOUT,
     reproduce: str = "",
+    design: str = "apply",
 ) -> Verdict:
-    """All violations of ``observation`` against ``truth`` for one subscription's receiver."""
+    """All violations of ``observation`` against ``truth`` for one subscription's receiver, weighed for the
+    receiver's ``design`` (:data:`~..judging.checks.DESIGNS`)."""
     verdict = Verdict(strict=strict)
     past = history(truth, subscription=subscription, timeout=timeout)
 
@@ -125,6 +127,8 @@ def judge(
         "applied": len(observation.applied),
         "ties": count_ties(past),
         "hazards": hazards(past),
+        "design": design,
+        "design_hint": design_hint(observation, design, verdict.violations),
         "outcomes": dict(Counter(r.outcome.value for r in requests)),
         "faults": dict(Counter(f for r in genuine for f in r.faults)),
         "latency_p50": percentile(latencies, 0.50),
@@ -132,7 +136,7 @@ def judge(
         "latency_p99": percentile(latencies, 0.99),
         "dropped_by_pim": dict(truth.dropped),
     }
-    verdict.violations = one_per_resource(verdict.violations)
+    verdict.violations = for_design(one_per_resource(verdict.violations), design)
     verdict.violations.sort(key=lambda v: (v.severity != "error", v.kind, v.resource or ""))
     return verdict
 

@@ -45,6 +45,10 @@ def summary_table(run: RunResult, verdict_stats: dict[str, Any] | None) -> str:
         rows.append(("ties met", str(verdict_stats.get("ties", 0))))
         if verdict_stats.get("hazards") is not None:
             rows.append(("hazards exercised", hazard_summary(verdict_stats["hazards"])))
+        if verdict_stats.get("design", "apply") != "apply":
+            rows.append(("receiver design", str(verdict_stats["design"])))
+        if verdict_stats.get("design_hint"):
+            rows.append(("hint", str(verdict_stats["design_hint"])))
     width = max(len(name) for name, _ in rows)
     return "\n".join(f"  {name:<{width}}  {value}" for name, value in rows)
 

@@ -18,20 +18,27 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any, Protocol
 
+from ..errors import UsageError
 from .content import content_findings
 from .history import History
 from .observation import Observation
 from .verdict import Violation
 
 __all__ = [
+    "DESIGNS",
     "DETECTORS",
     "HAZARDS",
+    "REFETCH_HARMLESS",
+    "REFETCH_NEEDS_API",
     "ViolationFactory",
     "answers",
     "applications",
+    "check_design",
     "content",
     "count_ties",
+    "design_hint",
     "final_state",
+    "for_design",
     "hazard_summary",
     "hazards",
     "one_per_resource",
@@ -210,6 +217,51 @@ def one_per_resource(violations: list[Violation]) -> list[Violation]:
             v = replace(v, message=f"{v.message} (its final state shows it too: {', '.join(folded[v.resource])})")
         kept.append(v)
     return kept
+
+
+#: Receiver designs the oracle knows: ``apply`` applies each event's data in order (today's judging);
+#: ``refetch`` treats an event as a notification and re-reads the resource from the REST API.
+DESIGNS = ("apply", "refetch")
+#: What a notify-then-re-fetch receiver may do without harm: the order and the count of notifications it
+#: handled do not matter, since it reads the current state each time; its content is what is judged.
+REFETCH_HARMLESS = frozenset({"stale_applied", "stale_final_state", "duplicate_applied"})
+_REFETCH_NOTE = (" (harmless for a receiver that re-reads the resource from the REST API when notified: its "
+                 "data is judged instead, by stale_content and removal_not_propagated)")
+
+
+#: The usage error of ``design="refetch"`` without the mock REST API a re-fetching receiver reads.
+REFETCH_NEEDS_API = ("design 'refetch' judges the data a re-fetching receiver reads from the PIM's REST API: "
+                     "serve the mock REST API (fuzz --rest-api; in pytest, akeneo_check(..., rest_api="
+                     "akeneo_rest_api))")
+
+
+def check_design(design: str) -> str:
+    """``design`` if known, else a :class:`~akeneo_events_testkit.errors.UsageError` naming the designs."""
+    if design not in DESIGNS:
+        raise UsageError(f"design {design!r}: use one of {', '.join(DESIGNS)} (apply: the receiver applies each "
+                         "event's data; refetch: it re-reads the resource from the REST API when notified)")
+    return design
+
+
+def for_design(violations: list[Violation], design: str) -> list[Violation]:
+    """``violations`` as they weigh for ``design``: under ``refetch``, the kinds of
+    :data:`REFETCH_HARMLESS` become warnings that say why."""
+    if design == "apply":
+        return violations
+    return [replace(v, severity="warning", message=v.message + _REFETCH_NOTE) if v.kind in REFETCH_HARMLESS
+            else v for v in violations]
+
+
+def design_hint(observation: Observation, design: str, violations: list[Violation]) -> str | None:
+    """A word for the user when the receiver reports the data it holds, is judged as ``apply`` and fails on
+    order or duplicates: that is what a correct re-fetching receiver looks like under the wrong design."""
+    if design != "apply" or not any(state.has_data for state in observation.resources.values()):
+        return None
+    if not any(v.kind in REFETCH_HARMLESS and v.severity == "error" for v in violations):
+        return None
+    return ("the receiver reports the data it holds: if it re-reads each resource from the REST API when "
+            "notified, judge it with --design refetch (design='refetch'), which weighs its content rather than "
+            "the order it handled notifications in")
 
 
 #: The orderings that break receivers, each with what it means; a run reports how often it delivered each.

@@ -301,3 +301,16 @@ def test_start_option() -> None:
     from akeneo_events_testkit.cli.common import start_time as _start_time
 
     assert _start_time("1767225600") == _start_time("2026-01-01T00:00:00+00:00") == _start_time("2026-01-01T00:00:00Z")
+
+
+def test_fuzz_design_refetch_serves_the_rest_api_and_weighs_content(tmp_path: Path) -> None:
+    report = tmp_path / "report.json"
+    result = cli("fuzz", "--design", "refetch", "--events", "40", "--seed", "2", "--report", str(report), "--quiet")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "REST API" in result.stdout or "REST API" in result.stderr  # --design refetch implies --rest-api
+    data = json.loads(report.read_text())
+    assert data["stats"]["design"] == "refetch" and "--design refetch" in data["reproduce"]
+    assert set(data["stats"]["hazards"]) == {"older_after_newer", "update_after_removal", "duplicate_after_removal",
+                                             "create_after_update"}
+    bad = cli("fuzz", "--design", "re-fetch")
+    assert bad.returncode == 2 and "invalid choice" in bad.stderr
