@@ -527,6 +527,9 @@ def make_refetcher(secret, api, *, ignore_removals=False):
                               environ.get("HTTP_X_AKENEO_REQUEST_SIGNATURE")):
             start_response("401 Unauthorized", [])
             return [b""]
+        if not body:  # the PIM's "Test" button
+            start_response("200 OK", [])
+            return [b""]
         try:
             events = json.loads(body)["events"]
             assert isinstance(events, list) and 0 < len(events) <= 10

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from http import HTTPStatus
 from typing import Any
 
 from ..judging.checks import DETECTORS, count_ties
@@ -19,6 +20,7 @@ from ..judging.history import History, HistoryEvent, HistoryRequest, ProbeRule, 
 from ..judging.observation import Observation
 from ..judging.verdict import KIND_GLOSSARY, Verdict, Violation, percentile
 from ..transport.sender import DEFAULT_TIMEOUT, Outcome
+from .limits import TEST_BUTTON_TIMEOUT
 from .probes import PROBE_KINDS
 from .truth import GroundTruth, RequestRecord
 
@@ -69,6 +71,35 @@ def _request(record: RequestRecord) -> HistoryRequest:
         witness=_request_witness(record))
 
 
+#: How verdicts name the Test request.
+TEST_REQUEST_LABEL = 'the "Test" request (empty body signed over "<ts>.")'
+#: What the PIM's UI shows for a Test answered with a redirection (facts section 4).
+_REDIRECT_SHOWN = "Server response contains a redirection. This is not allowed."
+
+
+def _test_request(record: RequestRecord) -> HistoryRequest:
+    """The "Test" request: the PIM's UI shows the Test as failed for any answer but a 2xx, a 3xx included
+    (redirects are never followed), and waits for it without the 0.5 s timeout (facts section 4)."""
+    status = record.status
+    refusal = None
+    if status is not None and not 200 <= status < 300:
+        try:
+            phrase = HTTPStatus(status).phrase
+        except ValueError:
+            phrase = ""
+        shown = _REDIRECT_SHOWN if 300 <= status < 400 else f"{status} {phrase}".rstrip()
+        refusal = Refusal("rejected_valid", f': the PIM\'s UI shows the Test as failed ("{shown}")', "2xx")
+    witness: dict[str, Any] = {"request": "test", "events": [], "status": status, "outcome": record.outcome.value}
+    if record.reason:
+        witness["reason"] = record.reason
+    return HistoryRequest(
+        seq=record.seq, event_ids=(), status=status, latency=record.latency, reason=record.reason,
+        timed_out=record.outcome is Outcome.FAILED and record.reason == "timeout",
+        broken=record.outcome is Outcome.FAILED or (status is not None and status >= 500),
+        refusal=refusal, probe=None, witness=witness, label=TEST_REQUEST_LABEL, deadline=TEST_BUTTON_TIMEOUT,
+        expected="2xx (the PIM's UI shows any other answer as a failed Test)")
+
+
 def history(truth: GroundTruth, *, subscription: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> History:
     """The Events API ground truth of one subscription in the oracle core's shape (:mod:`..judging.history`)."""
     events = {event_id: HistoryEvent(event_id, e.key, e.epoch, e.is_removal, False,
@@ -84,7 +115,8 @@ def history(truth: GroundTruth, *, subscription: str | None = None, timeout: flo
             event = events.get(event_id)
             if event is not None:
                 acknowledged.setdefault(event.key, []).append(event)
-    return History(events, [_request(r) for r in requests], acknowledged, timeout, content=truth.content)
+    tests = [_test_request(r) for r in truth.test_requests if subscription is None or r.subscription == subscription]
+    return History(events, [*tests, *(_request(r) for r in requests)], acknowledged, timeout, content=truth.content)
 
 
 #: What the Events API judges: the shared detectors (the oracle core), in order.
@@ -129,6 +161,8 @@ def judge(
         "latency_p95": percentile(latencies, 0.95),
         "latency_p99": percentile(latencies, 0.99),
         "dropped_by_pim": dict(truth.dropped),
+        "test_request": [r.status or r.outcome.value for r in truth.test_requests
+                         if subscription is None or r.subscription == subscription],
     }
     verdict.violations.sort(key=lambda v: (v.severity != "error", v.kind, v.resource or ""))
     return verdict

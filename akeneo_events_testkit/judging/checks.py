@@ -46,23 +46,24 @@ Detector = Callable[[History, Observation, ViolationFactory], Iterator[Violation
 
 def answers(history: History, observation: Observation, violation: ViolationFactory) -> Iterator[Violation]:
     """``slow_ack``, ``server_error`` and the refusals of genuine requests (``rejected_valid``...)."""
-    timeout = history.timeout
     for request in history.requests:
+        timeout = history.timeout if request.deadline is None else request.deadline
+        name = request.label or f"request {request.seq}"
         if request.timed_out or (request.status is not None and request.latency > timeout):
-            yield violation("slow_ack", f"request {request.seq} was not answered within {timeout} s",
+            yield violation("slow_ack", f"{name} was not answered within {timeout} s",
                             expected=history.answer_expected.format(timeout=timeout),
                             received=f"{'no answer' if request.status is None else request.status} after "
                                      f"{request.latency:.3f} s",
                             event_ids=request.event_ids, requests=(request.witness,))
         elif request.broken:
             probe = f" (probe {request.probe.name})" if request.probe is not None else ""
-            yield violation("server_error", f"request {request.seq}{probe} broke the receiver",
-                            expected=history.broken_expected, received=request.answer(),
+            yield violation("server_error", f"{name}{probe} broke the receiver",
+                            expected=request.expected or history.broken_expected, received=request.answer(),
                             event_ids=request.event_ids, requests=(request.witness,))
         elif request.probe is None and request.refusal is not None:
             refusal = request.refusal
-            yield violation(refusal.kind, f"genuine request {request.seq} was refused{refusal.suffix}",
-                            expected=refusal.expected, received=f"HTTP {request.status}",
+            yield violation(refusal.kind, f"{request.label or f'genuine request {request.seq}'} was refused"
+                            f"{refusal.suffix}", expected=refusal.expected, received=f"HTTP {request.status}",
                             event_ids=request.event_ids, requests=(request.witness,))
 
 

@@ -57,7 +57,11 @@ class Refusal:
 class HistoryRequest:
     """One request as sent and answered. ``timed_out``: no answer within the platform's timeout; ``broken``:
     the receiver failed (5xx, connection reset...); ``refusal``: how a refused genuine request is named (None
-    when it was not refused, or its refusal is legitimate); ``witness``: the request as reports show it."""
+    when it was not refused, or its refusal is legitimate); ``witness``: the request as reports show it.
+
+    A request that is not a delivery (the Events API's "Test" request) says how messages name it
+    (``label``), its own answer deadline (``deadline``) and what it must get instead of 2xx-or-4xx
+    (``expected``)."""
 
     seq: int
     event_ids: tuple[str, ...]
@@ -69,6 +73,9 @@ class HistoryRequest:
     refusal: Refusal | None
     probe: ProbeRule | None
     witness: Mapping[str, Any]
+    label: str = ""
+    deadline: float | None = None
+    expected: str = ""
 
     @property
     def accepted(self) -> bool:

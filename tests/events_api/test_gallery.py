@@ -22,6 +22,7 @@ import uvicorn
 
 from akeneo_events_testkit.events_api.campaign import CampaignConfig, CampaignResult, run_campaign
 from akeneo_events_testkit.events_api.faults import Fault, FaultPlan
+from akeneo_events_testkit.events_api.oracle import TEST_REQUEST_LABEL
 from akeneo_events_testkit.events_api.pim import MockPim
 from akeneo_events_testkit.events_api.truth import GeneratedEvent, GroundTruth, RequestRecord
 from akeneo_events_testkit.judging.render import format_violations
@@ -36,11 +37,13 @@ from ..support.gallery import (
     accepts_trailing_junk,
     ack_without_apply,
     crash_on_malformed_body,
+    crash_on_test_request,
     dedup_per_request,
     no_dedup,
     no_signature_check,
     no_staleness_check,
     refuses_reused_signatures,
+    refuses_test_request,
     rejects_product_models,
     removal_without_tombstone,
     signature_over_reserialised_json,
@@ -336,8 +339,11 @@ def test_signature_over_reserialised_json(seed: int) -> None:
     assert not result.passed
     assert kinds(found) == {"rejected_valid"}, explain(result.verdict)
     assert {r.status for r in genuine} == {401}
-    # refusing a byte-for-byte repeat is allowed (it may be a replay), so it is not reported
-    assert len(found) == len([r for r in genuine if not repeats(genuine, r)]) > 0
+    # refusing a byte-for-byte repeat is allowed (it may be a replay), so it is not reported; the Test
+    # request's empty body is no JSON, so it is refused too
+    assert len(found) == len([r for r in genuine if not repeats(genuine, r)]) + 1 > 1
+    assert [v.message for v in found if v.requests[0]["request"] == "test"] == [
+        f'{TEST_REQUEST_LABEL} was refused: the PIM\'s UI shows the Test as failed ("401 Unauthorized")']
     assert receiver.observation()["applied"] == []
 
 
@@ -455,6 +461,35 @@ def test_accepts_stale_timestamps(seed: int) -> None:
     assert not strict.passed
     assert {v.kind for v in strict.verdict.errors} == {"replay_accepted"}
     assert len(strict.verdict.errors) == 2
+
+
+def test_crash_on_test_request() -> None:
+    """The Test request is judged before the traffic, in-process too: a 500 to it is one server_error that
+    names it; the batches are all handled correctly."""
+    for transport in ("asgi", "wsgi", "http"):
+        _, result = campaign(crash_on_test_request, transport, config_for(1, 15, events=60))
+        found = result.verdict.violations
+        assert not result.passed
+        assert kinds(found) == {"server_error"}, explain(result.verdict)
+        [violation] = found
+        assert violation.message == f"{TEST_REQUEST_LABEL} broke the receiver"
+        assert violation.received == "HTTP 500"
+        assert violation.requests == ({"request": "test", "events": [], "status": 500, "outcome": "error"},)
+        assert result.verdict.stats["test_request"] == [500]
+        assert "#test -> 500" in explain(result.verdict)
+
+
+def test_refuses_test_request() -> None:
+    """A 400 because the empty body holds no events: the PIM's UI shows any non-2xx as a failed Test, so it
+    is rejected_valid, the UI's text in the message."""
+    _, result = campaign(refuses_test_request, "asgi", config_for(2, 16, events=60))
+    found = result.verdict.violations
+    assert not result.passed
+    assert kinds(found) == {"rejected_valid"}, explain(result.verdict)
+    [violation] = found
+    assert violation.message == (f'{TEST_REQUEST_LABEL} was refused: the PIM\'s UI shows the Test as failed '
+                                 '("400 Bad Request")')
+    assert violation.expected == "2xx" and violation.received == "HTTP 400"
 
 
 def test_every_bug_is_covered_and_names_its_kinds() -> None:

@@ -2,9 +2,9 @@
 
 :class:`GalleryReceiver` is a small, correct receiver written independently of the kit's reference receiver
 (it shares only :func:`~akeneo_events_testkit.versions.resource_key` and the ``event_datetime`` parser, which
-the observation contract is defined by). Each decision a receiver makes is one hook: authenticate,
-parse, refuse, deduplicate, order, store, apply, answer late. Every buggy receiver overrides a single hook,
-so whatever the oracle reports about it comes from that bug alone.
+the observation contract is defined by). Each decision a receiver makes is one hook: authenticate, answer
+the Test request, process a batch (parse, refuse, deduplicate, order, store, apply), answer late. Every buggy
+receiver overrides a single hook, so whatever the oracle reports about it comes from that bug alone.
 
 Buggy receivers are named after their bug (lower case on purpose: the name is what a report shows).
 Each class names the violation kinds its bug must produce (``expected``) and the further kinds the same
@@ -164,17 +164,12 @@ class GalleryReceiver:
         """Seconds to wait before answering the ``number``-th POST (1-based)."""
         return 0.0
 
-    # -- HTTP ---------------------------------------------------------------------------------------------
+    def test_request(self) -> tuple[int, Any]:
+        """The answer to the PIM's "Test" request (an authentic empty body, facts section 4)."""
+        return 200, {"test": True}
 
-    def handle(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> tuple[int, Any]:
-        if path == "/state":
-            return (200, self.observation()) if method == "GET" else (405, {"error": "use GET"})
-        if method != "POST":
-            return 405, {"error": "use POST"}
-        if not self.authentic(headers, body):
-            return 401, {"error": "bad signature or timestamp"}
-        if not body:  # the "Test" button
-            return 200, {"test": True}
+    def process(self, headers: Mapping[str, str], body: bytes) -> tuple[int, Any]:
+        """Answer an authentic batch: validate it whole (400 when malformed), then apply it."""
         try:
             items = self.parse(body)
         except Malformed as exc:
@@ -185,6 +180,19 @@ class GalleryReceiver:
                 return refused, {"error": "refused"}
             self.apply(items, body)
         return 200, {"ok": True}
+
+    # -- HTTP ---------------------------------------------------------------------------------------------
+
+    def handle(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> tuple[int, Any]:
+        if path == "/state":
+            return (200, self.observation()) if method == "GET" else (405, {"error": "use GET"})
+        if method != "POST":
+            return 405, {"error": "use POST"}
+        if not self.authentic(headers, body):
+            return 401, {"error": "bad signature or timestamp"}
+        if not body:  # the "Test" button
+            return self.test_request()
+        return self.process(headers, body)
 
     def respond(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> tuple[int, bytes, float]:
         """Status, JSON body and delay; an exception is a 500, as any web framework would answer."""
@@ -430,10 +438,31 @@ class accepts_stale_timestamps(GalleryReceiver):
         return timestamp.isascii() and timestamp.isdigit()
 
 
+class crash_on_test_request(GalleryReceiver):
+    """Reads the events of every authentic request, the empty body of the "Test" request too: it raises (a
+    500), so the PIM's UI shows the Test as failed (facts section 4)."""
+
+    expected = frozenset({"server_error"})
+
+    def test_request(self) -> tuple[int, Any]:
+        return 200, {"events": len(json.loads(b"")["events"])}
+
+
+class refuses_test_request(GalleryReceiver):
+    """Answers 400 to the "Test" request because its body holds no events; the PIM's UI shows any non-2xx as
+    a failed Test (facts section 4)."""
+
+    expected = frozenset({"rejected_valid"})
+
+    def test_request(self) -> tuple[int, Any]:
+        return 400, {"error": "no events"}
+
+
 BUGGY: dict[str, type[GalleryReceiver]] = {cls.__name__: cls for cls in (
     no_dedup, dedup_per_request, no_staleness_check, removal_without_tombstone, signature_over_reserialised_json,
     no_signature_check, accepts_trailing_junk, accepts_empty_secret, crash_on_malformed_body, slow_answers,
-    ack_without_apply, rejects_product_models, accepts_stale_timestamps,
+    ack_without_apply, rejects_product_models, accepts_stale_timestamps, crash_on_test_request,
+    refuses_test_request,
 )}
 CORRECT: dict[str, type[GalleryReceiver]] = {cls.__name__: cls for cls in (
     GalleryReceiver, strictly_newer, refuses_reused_signatures,
