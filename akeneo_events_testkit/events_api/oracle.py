@@ -48,10 +48,13 @@ def _request_witness(record: RequestRecord) -> dict[str, Any]:
     return witness
 
 
-def _probe_rule(name: str) -> ProbeRule:
+def _probe_rule(name: str, must_apply: tuple[str, ...] = ()) -> ProbeRule:
     """Forged requests must be refused and replays too (a warning unless strict); robustness probes only
-    must not break the receiver (facts section 6)."""
+    must not break the receiver (facts section 6), and an envelope probe answered 2xx must have applied its
+    valid events (:mod:`.probes`)."""
     kind = PROBE_KINDS[name]
+    if kind.expect:
+        return ProbeRule(name, kind.description, kind.expect, "rejected_valid", must_apply)
     if kind.family == "robustness":
         return ProbeRule(name, kind.description, "any", "")
     return ProbeRule(name, kind.description, "reject",
@@ -67,7 +70,7 @@ def _request(record: RequestRecord) -> HistoryRequest:
         timed_out=record.outcome is Outcome.FAILED and record.reason == "timeout",
         broken=record.outcome is Outcome.FAILED or (status is not None and status >= 500),
         refusal=Refusal("rejected_valid") if refused else None,
-        probe=_probe_rule(record.probe) if record.probe is not None else None,
+        probe=_probe_rule(record.probe, record.must_apply) if record.probe is not None else None,
         witness=_request_witness(record))
 
 

@@ -387,6 +387,7 @@ class MockPim:
             truth.add_request(attempt_to_record(
                 attempt, seq=len(truth.requests), subscription=subscription.name, event_ids=probe.event_ids,
                 versions=(), timestamp=int(self.clock.now()), body_size=len(probe.body), probe=name,
+                must_apply=probe.must_apply,
             ), body=probe.body, headers=probe.headers, recipe=probe.recipe.to_json())
             result.probes_sent += 1
 

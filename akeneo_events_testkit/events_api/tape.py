@@ -51,7 +51,7 @@ def _record(data: Mapping[str, Any]) -> RequestRecord:
         versions=tuple(data["versions"]), timestamp=data["timestamp"], body_size=data["body_size"],
         outcome=Outcome(data["outcome"]), status=data["status"], latency=data["latency"],
         reason=data.get("reason", ""), faults=tuple(data.get("faults", ())), probe=data.get("probe"),
-        message=data.get("message"),
+        message=data.get("message"), must_apply=tuple(data.get("must_apply", ())),
     )
 
 
@@ -114,7 +114,7 @@ def replay_tape(
                 truth.add_request(attempt_to_record(
                     attempt, seq=len(truth.requests), subscription=old.subscription, event_ids=old.event_ids,
                     versions=old.versions, timestamp=timestamp, body_size=len(item.body), faults=old.faults,
-                    probe=old.probe, message=old.message,
+                    probe=old.probe, message=old.message, must_apply=old.must_apply,
                 ))
 
     asyncio.run(run())

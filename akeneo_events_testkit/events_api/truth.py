@@ -61,6 +61,7 @@ class RequestRecord:
     faults: tuple[str, ...] = ()
     probe: str | None = None  # the probe kind, for security probes
     message: int | None = None
+    must_apply: tuple[str, ...] = ()  # an envelope probe's valid events, to be applied if it is accepted
 
     @property
     def acknowledged(self) -> bool:
@@ -70,6 +71,8 @@ class RequestRecord:
         data = asdict(self)
         data["outcome"] = self.outcome.value
         data["latency"] = round(self.latency, 6)
+        if not self.must_apply:
+            del data["must_apply"]
         return data
 
 
@@ -191,9 +194,10 @@ def attempt_to_record(
     faults: tuple[str, ...] = (),
     probe: str | None = None,
     message: int | None = None,
+    must_apply: tuple[str, ...] = (),
 ) -> RequestRecord:
     return RequestRecord(
         seq=seq, subscription=subscription, event_ids=event_ids, versions=versions, timestamp=timestamp,
         body_size=body_size, outcome=attempt.outcome, status=attempt.status, latency=attempt.latency,
-        reason=attempt.reason, faults=faults, probe=probe, message=message,
+        reason=attempt.reason, faults=faults, probe=probe, message=message, must_apply=must_apply,
     )

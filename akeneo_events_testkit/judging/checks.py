@@ -69,7 +69,8 @@ def answers(history: History, observation: Observation, violation: ViolationFact
 
 def probes(history: History, observation: Observation, violation: ViolationFactory) -> Iterator[Violation]:
     """Probes answered against their rule: forged or replayed requests accepted or applied, a missing
-    algorithm header accepted, a validly signed rotation probe refused."""
+    algorithm header accepted, a validly signed rotation probe refused; a validly signed envelope answered
+    2xx without its valid events applied (``event_lost``), or refused when it must be taken."""
     applied_set = set(observation.applied)
     for request in history.requests:
         rule = request.probe
@@ -78,6 +79,21 @@ def probes(history: History, observation: Observation, violation: ViolationFacto
         accepted = request.accepted
         applied = [event_id for event_id in request.event_ids if event_id in applied_set]
         what = f"probe {rule.name} ({rule.description}) was"
+        if rule.expect in ("robust_apply", "accept_apply"):
+            if request.broken or request.timed_out:
+                continue  # answers() names it: server_error or slow_ack
+            missing = tuple(event_id for event_id in rule.must_apply if event_id not in applied_set)
+            if accepted and missing:
+                yield violation("event_lost", f"{what} accepted, but {len(missing)} of its "
+                                f"{len(rule.must_apply)} valid events were not applied",
+                                expected="every valid event applied (a 2xx says the receiver took the request)",
+                                received=f"HTTP {request.status}, not applied: {', '.join(missing)}",
+                                event_ids=missing, requests=(request.witness,))
+            elif not accepted and rule.expect == "accept_apply":
+                yield violation(rule.kind, f"{what} refused", expected="2xx, every event applied",
+                                received=request.answer(), event_ids=request.event_ids,
+                                requests=(request.witness,))
+            continue
         if rule.expect == "reject" and (accepted or applied):
             yield violation(rule.kind, f"{what} {'accepted' if accepted else 'refused'}"
                             f"{' and applied' if applied else ''}", expected="4xx and nothing applied",

@@ -36,12 +36,16 @@ class HistoryEvent:
 @dataclass(frozen=True, slots=True)
 class ProbeRule:
     """What a probe request must get: ``expect`` is ``reject`` (4xx and nothing applied), ``warn`` (a 2xx is
-    a warning-level finding), ``accept`` (2xx) or ``any``; ``kind`` is the violation when it does not."""
+    a warning-level finding), ``accept`` (2xx), ``any``, ``robust_apply`` (any answer but a 5xx; a 2xx must
+    have applied ``must_apply``) or ``accept_apply`` (2xx, with ``must_apply`` applied); ``kind`` is the
+    violation when it does not (``event_lost`` when a 2xx left out some of ``must_apply``)."""
 
     name: str
     description: str
     expect: str
     kind: str
+    #: the valid events the request carried, which a receiver that answers 2xx must have applied
+    must_apply: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

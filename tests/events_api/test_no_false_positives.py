@@ -12,6 +12,7 @@ import pytest
 
 from akeneo_events_testkit.events_api.campaign import CampaignConfig, CampaignResult, run_campaign
 from akeneo_events_testkit.events_api.oracle import judge
+from akeneo_events_testkit.events_api.probes import PROBE_KINDS
 from akeneo_events_testkit.events_api.truth import GeneratedEvent, GroundTruth, RequestRecord
 from akeneo_events_testkit.judging.observation import parse_observation
 from akeneo_events_testkit.judging.render import format_violations
@@ -77,7 +78,7 @@ def test_correct_receivers_pass_every_seed(seed: int, tie_break: str) -> None:
     assert result.passed
     stats = result.verdict.stats
     assert stats["events_acknowledged"] > 0
-    assert stats["probes"] == 15
+    assert stats["probes"] == len(PROBE_KINDS)
     assert stats["test_request"] == [200]  # the PIM's Test request, sent in-process too
 
 
@@ -99,7 +100,7 @@ def test_wsgi_delivery_is_judged_like_asgi(seed: int) -> None:
     server) rather than fail in the transport and report a 500 against a correct receiver."""
     result = run_reference(sweep_config(seed), ("later", "earlier")[seed % 2], "wsgi")
     assert result.verdict.violations == [], describe(result)
-    assert result.verdict.stats["probes"] == 15
+    assert result.verdict.stats["probes"] == len(PROBE_KINDS)
 
 
 def _record(seq: int, timestamp: int, status: int, faults: tuple[str, ...] = ()) -> RequestRecord:
