@@ -13,6 +13,7 @@ from akeneo_events_testkit.cli import main
 from akeneo_events_testkit.clock import FakeClock
 from akeneo_events_testkit.errors import UsageError
 from akeneo_events_testkit.event_platform.campaign import EpCampaignConfig, rotation_secrets, run_ep_campaign
+from akeneo_events_testkit.event_platform.probes import EP_PROBES
 from akeneo_events_testkit.event_platform.signing import EpSecrets
 from akeneo_events_testkit.migration import compare_profiles
 from akeneo_events_testkit.receiver import ReferenceReceiver
@@ -51,7 +52,7 @@ def test_campaign_report_and_reproduce() -> None:
     result = run_ep_campaign(EpCampaignConfig(seed=2, events=120, settle_timeout=0.0), clock=FakeClock(START))
     report = json.loads(json.dumps(result.report(), default=str))
     assert report["verdict"] == "pass" and report["suspended"] is False and report["profile"] == "event-platform"
-    assert report["stats"]["probes"] == 6
+    assert report["stats"]["probes"] == len(EP_PROBES)
     assert "--profile event-platform" in result.reproduce
 
 
