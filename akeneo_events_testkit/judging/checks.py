@@ -84,8 +84,8 @@ def probes(history: History, observation: Observation, violation: ViolationFacto
                 continue  # answers() names it: server_error or slow_ack
             missing = tuple(event_id for event_id in rule.must_apply if event_id not in applied_set)
             if accepted and missing:
-                yield violation("event_lost", f"{what} accepted, but {len(missing)} of its "
-                                f"{len(rule.must_apply)} valid events were not applied",
+                yield violation("event_lost", f"{what} accepted without applying {len(missing)} of its "
+                                f"{len(rule.must_apply)} valid events",
                                 expected="every valid event applied (a 2xx says the receiver took the request)",
                                 received=f"HTTP {request.status}, not applied: {', '.join(missing)}",
                                 event_ids=missing, requests=(request.witness,))
