@@ -67,13 +67,14 @@ def make_app(secret, recorder, *, dedup):
             start_response("401 Unauthorized", [])
             return [b""]
         if body:
+            from akeneo_events_testkit.versions import Action, parse_event_datetime
             try:
                 events = json.loads(body)["events"]
-                [(e["event_id"], e["event_datetime"], e["data"]["resource"]) for e in events]
+                [(e["event_id"], Action(e["action"]), parse_event_datetime(e["event_datetime"]),
+                  e["data"]["resource"].items()) for e in events]
             except Exception:
                 start_response("400 Bad Request", [])
                 return [b""]
-            from akeneo_events_testkit.versions import parse_event_datetime
             for event in events:
                 if dedup and event["event_id"] in seen:
                     continue
@@ -527,9 +528,16 @@ def make_refetcher(secret, api, *, ignore_removals=False):
                               environ.get("HTTP_X_AKENEO_REQUEST_SIGNATURE")):
             start_response("401 Unauthorized", [])
             return [b""]
+        if not body:  # the PIM's "Test" button
+            start_response("200 OK", [])
+            return [b""]
         try:
             events = json.loads(body)["events"]
             assert isinstance(events, list) and 0 < len(events) <= 10
+            for event in events:  # the whole batch is checked before any of it is applied
+                resource = event["data"]["resource"]
+                assert isinstance(event["event_id"], str) and isinstance(resource.get("uuid") or resource["code"], str)
+                resource_key(event["action"], resource), parse_event_datetime(event["event_datetime"])
         except Exception:
             start_response("400 Bad Request", [])
             return [b""]

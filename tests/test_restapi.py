@@ -191,10 +191,18 @@ class Refetcher:
                               environ.get("HTTP_X_AKENEO_REQUEST_SIGNATURE")):
             start_response("401 Unauthorized", [])
             return [b""]
+        if not body:  # the PIM's "Test" button
+            start_response("200 OK", [])
+            return [b""]
         try:
             events = json.loads(body)["events"]
             assert isinstance(events, list) and 1 <= len(events) <= 10
-        except (ValueError, KeyError, TypeError, AssertionError):
+            for event in events:  # the whole batch is checked before any of it is applied
+                resource = event["data"]["resource"]
+                identity = resource.get("code") or resource.get("uuid") or resource.get("identifier")
+                assert isinstance(event["event_id"], str) and isinstance(identity, str)
+                resource_key(event["action"], resource), parse_event_datetime(event["event_datetime"])
+        except (ValueError, KeyError, TypeError, AttributeError, AssertionError):
             start_response("400 Bad Request", [])
             return [b""]
         for event in events:

@@ -130,7 +130,8 @@ def _path_text(path: DeltaPath) -> str:
 
 def _probe_rule(name: str) -> ProbeRule:
     probe = EP_PROBES[name]
-    kind = {"reject": "forged_accepted", "warn": "algorithm_ignored", "accept": "rotation_rejected"}[probe.expect]
+    kind = {"reject": "forged_accepted", "warn": "algorithm_ignored", "accept": "rotation_rejected",
+            "any": ""}[probe.expect]
     return ProbeRule(probe.name, probe.description, probe.expect, kind)
 
 

@@ -36,7 +36,7 @@ from .signing import (
     sign_body,
 )
 from .truth import EpAttempt, EpTruth
-from .wire import cloud_event
+from .wire import cloud_event, encode
 
 if TYPE_CHECKING:
     pass
@@ -48,9 +48,14 @@ __all__ = [
 ]
 
 
+#: A type that exists only on a branch of the docs (event-platform-facts.md section 4).
+UNKNOWN_TYPE = "com.akeneo.pim.v1.workflow.task.completed"
+
+
 @dataclass(frozen=True)
 class EpProbeKind:
-    """A crafted request: ``expect`` is ``reject`` (4xx, nothing applied), ``accept`` (2xx) or ``warn``."""
+    """A crafted request: ``expect`` is ``reject`` (4xx, nothing applied), ``accept`` (2xx), ``warn`` or
+    ``any`` (anything but a 5xx)."""
 
     name: str
     expect: str
@@ -80,6 +85,13 @@ EP_PROBES: dict[str, EpProbeKind] = {p.name: p for p in (
     EpProbeKind("ep_secondary_non_hex_suffix", "reject", "forged primary, the valid secondary followed by non-hex "
                                                          "characters (a rotation)"),
 )}
+#: Validly signed CloudEvents a receiver may take or refuse, never answer 5xx (retried, then counted towards
+#: suspension, section 3): one without ``data``, one of a type it does not know (the live list of types may
+#: differ from the documented one, section 4).
+EP_PROBES.update({p.name: p for p in (
+    EpProbeKind("ep_missing_data", "any", "a validly signed CloudEvent without data"),
+    EpProbeKind("ep_unknown_type", "any", f"a validly signed CloudEvent of type {UNKNOWN_TYPE}"),
+)})
 
 #: The signature malleability probes (see the module's docstring), in the order of :data:`EP_PROBES`.
 EP_SIGNATURE_MALLEABILITY = ("ep_primary_hex_suffix", "ep_primary_non_hex_suffix", "ep_primary_odd_suffix",
@@ -131,6 +143,11 @@ def _probe_request(name: str, raw: bytes, body: Mapping[str, Any], secrets: EpSe
         return raw, [*headers, (ALGORITHM_HEADER, "HmacSHA1")]
     if name == "ep_no_algorithm":
         return raw, [h for h in genuine if h[0] != ALGORITHM_HEADER]
+    if name in ("ep_missing_data", "ep_unknown_type"):
+        changed = {k: v for k, v in body.items() if k != "data"} if name == "ep_missing_data" else {
+            **body, "type": UNKNOWN_TYPE}
+        resigned = encode(changed)
+        return resigned, list(ep_headers(resigned, secrets))
     if name == "ep_secondary_only":
         return raw, [("Content-Type", "application/json"), (PRIMARY_HEADER, sign_body(stranger.primary, raw)),
                      (SECONDARY_HEADER, sign_body(held[0], raw)), (ALGORITHM_HEADER, "HmacSHA256")]

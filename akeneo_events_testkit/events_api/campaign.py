@@ -171,10 +171,12 @@ def run_campaign(
                       track_content=config.content)
         if rest_api is not None:
             rest_api.attach(pim)
-        if isinstance(target, str):
-            check = pim.test_button(target, secret=secret)
-            if check.outcome is Outcome.FAILED and check.reason.startswith("connect"):
-                raise ReceiverUnreachable(f"nothing answers at {target}: start the receiver, or check the URL")
+        # The PIM's "Test" button, first: it checks that a URL is reachable, and its answer is judged, for
+        # in-process apps too (the PIM sends it to any subscription URL whenever the user clicks Test).
+        check = pim.check_reachability(target, secret=secret)
+        if isinstance(target, str) and check.attempt.outcome is Outcome.FAILED \
+                and check.attempt.reason.startswith("connect"):
+            raise ReceiverUnreachable(f"nothing answers at {target}: start the receiver, or check the URL")
         truth_stream = None
         if record is not None:
             from .truth import GroundTruth
@@ -182,7 +184,7 @@ def run_campaign(
             truth_stream = GroundTruth()
             truth_stream.stream_to(record)
             stack.callback(truth_stream.close)
-        run = pim.run(target, secret=secret, truth=truth_stream, on_request=on_request)
+        run = pim.run(target, secret=secret, truth=truth_stream, on_request=on_request, test_requests=(check,))
         reader = observation_reader(observe, state_url)
         raw = settle_observation(reader, config.settle_timeout, time.sleep)
         observation = parse_observation(raw)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from http import HTTPStatus
 from typing import Any
 
 from ..judging.checks import DETECTORS, count_ties, design_hint, for_design, hazards, one_per_resource
@@ -19,6 +20,7 @@ from ..judging.history import History, HistoryEvent, HistoryRequest, ProbeRule, 
 from ..judging.observation import Observation
 from ..judging.verdict import KIND_GLOSSARY, Verdict, Violation, percentile
 from ..transport.sender import DEFAULT_TIMEOUT, Outcome
+from .limits import TEST_BUTTON_TIMEOUT
 from .probes import PROBE_KINDS
 from .truth import GroundTruth, RequestRecord
 
@@ -46,10 +48,13 @@ def _request_witness(record: RequestRecord) -> dict[str, Any]:
     return witness
 
 
-def _probe_rule(name: str) -> ProbeRule:
+def _probe_rule(name: str, must_apply: tuple[str, ...] = ()) -> ProbeRule:
     """Forged requests must be refused and replays too (a warning unless strict); robustness probes only
-    must not break the receiver (facts section 6)."""
+    must not break the receiver (facts section 6), and an envelope probe answered 2xx must have applied its
+    valid events (:mod:`.probes`)."""
     kind = PROBE_KINDS[name]
+    if kind.expect:
+        return ProbeRule(name, kind.description, kind.expect, "rejected_valid", must_apply)
     if kind.family == "robustness":
         return ProbeRule(name, kind.description, "any", "")
     return ProbeRule(name, kind.description, "reject",
@@ -65,8 +70,37 @@ def _request(record: RequestRecord) -> HistoryRequest:
         timed_out=record.outcome is Outcome.FAILED and record.reason == "timeout",
         broken=record.outcome is Outcome.FAILED or (status is not None and status >= 500),
         refusal=Refusal("rejected_valid") if refused else None,
-        probe=_probe_rule(record.probe) if record.probe is not None else None,
+        probe=_probe_rule(record.probe, record.must_apply) if record.probe is not None else None,
         witness=_request_witness(record))
+
+
+#: How verdicts name the Test request.
+TEST_REQUEST_LABEL = 'the "Test" request (empty body signed over "<ts>.")'
+#: What the PIM's UI shows for a Test answered with a redirection (facts section 4).
+_REDIRECT_SHOWN = "Server response contains a redirection. This is not allowed."
+
+
+def _test_request(record: RequestRecord) -> HistoryRequest:
+    """The "Test" request: the PIM's UI shows the Test as failed for any answer but a 2xx, a 3xx included
+    (redirects are never followed), and waits for it without the 0.5 s timeout (facts section 4)."""
+    status = record.status
+    refusal = None
+    if status is not None and not 200 <= status < 300:
+        try:
+            phrase = HTTPStatus(status).phrase
+        except ValueError:
+            phrase = ""
+        shown = _REDIRECT_SHOWN if 300 <= status < 400 else f"{status} {phrase}".rstrip()
+        refusal = Refusal("rejected_valid", f': the PIM\'s UI shows the Test as failed ("{shown}")', "2xx")
+    witness: dict[str, Any] = {"request": "test", "events": [], "status": status, "outcome": record.outcome.value}
+    if record.reason:
+        witness["reason"] = record.reason
+    return HistoryRequest(
+        seq=record.seq, event_ids=(), status=status, latency=record.latency, reason=record.reason,
+        timed_out=record.outcome is Outcome.FAILED and record.reason == "timeout",
+        broken=record.outcome is Outcome.FAILED or (status is not None and status >= 500),
+        refusal=refusal, probe=None, witness=witness, label=TEST_REQUEST_LABEL, deadline=TEST_BUTTON_TIMEOUT,
+        expected="2xx (the PIM's UI shows any other answer as a failed Test)")
 
 
 def history(truth: GroundTruth, *, subscription: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> History:
@@ -85,7 +119,8 @@ def history(truth: GroundTruth, *, subscription: str | None = None, timeout: flo
             event = events.get(event_id)
             if event is not None:
                 acknowledged.setdefault(event.key, []).append(event)
-    return History(events, [_request(r) for r in requests], acknowledged, timeout, content=truth.content)
+    tests = [_test_request(r) for r in truth.test_requests if subscription is None or r.subscription == subscription]
+    return History(events, [*tests, *(_request(r) for r in requests)], acknowledged, timeout, content=truth.content)
 
 
 #: What the Events API judges: the shared detectors (the oracle core), in order.
@@ -135,6 +170,8 @@ def judge(
         "latency_p95": percentile(latencies, 0.95),
         "latency_p99": percentile(latencies, 0.99),
         "dropped_by_pim": dict(truth.dropped),
+        "test_request": [r.status or r.outcome.value for r in truth.test_requests
+                         if subscription is None or r.subscription == subscription],
     }
     verdict.violations = for_design(one_per_resource(verdict.violations), design)
     verdict.violations.sort(key=lambda v: (v.severity != "error", v.kind, v.resource or ""))

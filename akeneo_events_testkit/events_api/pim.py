@@ -36,12 +36,13 @@ from .limits import (
 from .probes import PROBE_KINDS, make_probe, probe_positions
 from .schedule import Planned, Scheduler, SendOrder, no_faults
 from .signing import sign
-from .truth import GeneratedEvent, GroundTruth, attempt_to_record
+from .truth import GeneratedEvent, GroundTruth, RequestRecord, attempt_to_record
 from .wire import Delivery, Event
 
 __all__ = [
     "DATA_MODES",
     "MockPim",
+    "ReachabilityCheck",
     "RunResult",
     "Subscription",
 ]
@@ -77,6 +78,21 @@ class Subscription:
 
     def __repr__(self) -> str:  # never print the secret
         return f"Subscription(name={self.name!r}, target={self.target!r}, secret='[redacted]')"
+
+
+@dataclass(frozen=True)
+class ReachabilityCheck:
+    """One "Test" request as sent (its send time and headers; the body is empty) and what it got."""
+
+    attempt: Attempt
+    timestamp: int
+    headers: tuple[tuple[str, str], ...]
+    subscription: str = "default"
+
+    def record(self, seq: int = 0) -> RequestRecord:
+        """The check as the ground truth keeps it."""
+        return attempt_to_record(self.attempt, seq=seq, subscription=self.subscription, event_ids=(), versions=(),
+                                 timestamp=self.timestamp, body_size=0)
 
 
 @dataclass
@@ -308,10 +324,15 @@ class MockPim:
         subscriptions: Iterable[Subscription] | None = None,
         truth: GroundTruth | None = None,
         on_request: Callable[[int], None] | None = None,
+        test_requests: Sequence[ReachabilityCheck] = (),
     ) -> RunResult:
-        """Generate the activity and deliver it; returns the ground truth. Synchronous."""
+        """Generate the activity and deliver it; returns the ground truth. Synchronous.
+
+        ``test_requests``: the "Test" requests sent before the run (:meth:`check_reachability`), kept in the
+        ground truth so that the oracle judges their answers.
+        """
         return asyncio.run(self.arun(target, secret=secret, subscriptions=subscriptions, truth=truth,
-                                     on_request=on_request))
+                                     on_request=on_request, test_requests=test_requests))
 
     async def arun(
         self,
@@ -321,12 +342,15 @@ class MockPim:
         subscriptions: Iterable[Subscription] | None = None,
         truth: GroundTruth | None = None,
         on_request: Callable[[int], None] | None = None,
+        test_requests: Sequence[ReachabilityCheck] = (),
     ) -> RunResult:
         """:meth:`run` for callers already inside an event loop (e.g. an ASGI receiver's test)."""
         subs = self._subscriptions(target, secret, subscriptions)
         truth = truth if truth is not None else GroundTruth()
         truth.set_meta(seed=self.seed, profile=self.profile.name, uuid_mode=self.profile.uuid_mode,
                        events=self.events, data_mode=self.data_mode, start=self.start)
+        for check in test_requests:
+            truth.add_test_request(check.record(len(truth.test_requests)), headers=check.headers)
         result = RunResult(truth, self.profile, self.seed, self.data_mode)
         limiter = RequestLimiter(self.request_limit, clock=self.limiter_clock)
         senders = [Sender(self.wrap_target(s.target), follow_redirects=self.profile.follow_redirects,
@@ -387,6 +411,7 @@ class MockPim:
             truth.add_request(attempt_to_record(
                 attempt, seq=len(truth.requests), subscription=subscription.name, event_ids=probe.event_ids,
                 versions=(), timestamp=int(self.clock.now()), body_size=len(probe.body), probe=name,
+                must_apply=probe.must_apply,
             ), body=probe.body, headers=probe.headers, recipe=probe.recipe.to_json())
             result.probes_sent += 1
 
@@ -482,12 +507,18 @@ class MockPim:
 
     def test_button(self, target: Target, *, secret: str, path: str = "") -> Attempt:
         """The reachability check: an empty body, signed over ``"<ts>."``, redirects not followed."""
-        async def check() -> Attempt:
+        return self.check_reachability(target, secret=secret, path=path).attempt
+
+    def check_reachability(
+        self, target: Target, *, secret: str, path: str = "", subscription: str = "default"
+    ) -> ReachabilityCheck:
+        """:meth:`test_button`, with the request as sent; pass it to :meth:`run` to have its answer judged."""
+        async def check() -> ReachabilityCheck:
             timestamp = int(self.clock.now())
-            headers = self.profile.headers(sign(secret, timestamp, b""), timestamp)
+            headers = tuple(self.profile.headers(sign(secret, timestamp, b""), timestamp))
             async with Sender(self.wrap_target(target), follow_redirects=False, timeout=TEST_BUTTON_TIMEOUT,
                               path=path) as sender:
-                return await sender.post(b"", headers)
+                return ReachabilityCheck(await sender.post(b"", headers), timestamp, headers, subscription)
 
         return asyncio.run(check())
 

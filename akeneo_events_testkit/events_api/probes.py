@@ -10,6 +10,13 @@ without flagging a correct receiver:
 * ``robustness`` probes are validly signed, so only the secret's holder can make them: accepting or
   rejecting them are both correct; a 5xx or a broken connection is not.
 
+The *envelope* probes (:data:`ENVELOPE_PROBES`, family ``robustness``) are genuine envelopes holding one
+malformed event between valid events of probe resources. The receiver may refuse the request (4xx: the PIM
+logs an error and never resends it, facts sections 1 and 6, so what it applied of the valid events is not
+judged) or take it; a 2xx says it took the request, so every valid event must then be applied. Unknown extra
+fields (``unknown_fields``) are no malformation: the PIM adds fields over time (``uuid`` in 7.0, metric
+``symbol`` in 2026, facts section 0), so that request must be answered 2xx with all its events applied.
+
 Probe events touch only resources of their own (identifiers ``probe-...``), so applying one never disturbs
 the judgement of the real traffic.
 
@@ -56,7 +63,8 @@ from ..versions import Action, AuthorType, PimVersion, format_event_datetime
 from .signing import sign
 from .wire import Event
 
-__all__ = ["GENUINE", "PROBE_KINDS", "SIGNATURE_MALLEABILITY", "Probe", "ProbeKind", "Recipe", "make_probe"]
+__all__ = ["ENVELOPE_PROBES", "GENUINE", "PROBE_KINDS", "SIGNATURE_MALLEABILITY", "Probe", "ProbeKind", "Recipe",
+           "make_probe"]
 
 HeaderValue = str | bytes
 
@@ -66,6 +74,8 @@ class ProbeKind:
     name: str
     family: str  # authenticity, freshness, robustness
     description: str
+    #: the oracle's rule when not the family's (``robust_apply``, ``accept_apply``: judging.history.ProbeRule)
+    expect: str = ""
 
     @property
     def must_reject(self) -> bool:
@@ -104,6 +114,19 @@ SIGNATURE_MALLEABILITY = ("signature_trailing_junk", "signature_non_hex_suffix",
                           "signature_inner_whitespace", "signature_one_char_short", "signature_half",
                           "signature_prefixed", "signature_list_valid_first", "signature_list_valid_last",
                           "signature_other_timestamp")
+#: Malformed events inside genuine envelopes, between valid events of probe resources (robustness).
+ENVELOPE_PROBES: dict[str, ProbeKind] = {kind.name: kind for kind in (
+    ProbeKind("event_without_data", "robustness", "an event without data", "robust_apply"),
+    ProbeKind("event_without_resource", "robustness", "an event whose data has no resource", "robust_apply"),
+    ProbeKind("unknown_action", "robustness", "an event with an action the PIM never sends", "robust_apply"),
+    ProbeKind("resource_without_key", "robustness", "a resource without identifier or uuid", "robust_apply"),
+    ProbeKind("event_id_not_uuid", "robustness", "an event_id that is not a UUID", "robust_apply"),
+    ProbeKind("unparsable_event_datetime", "robustness", "an event_datetime that is no date", "robust_apply"),
+    ProbeKind("non_object_event", "robustness", "null or a string in the events list", "robust_apply"),
+    ProbeKind("unknown_fields", "robustness", "unknown extra fields in the envelope, an event and its resource "
+              "(must be accepted and applied)", "accept_apply"),
+)}
+PROBE_KINDS.update(ENVELOPE_PROBES)
 
 _FRESHNESS_OFFSET = 600
 #: Non-hex suffixes: each stops Node's hex decoder right after the valid signature.
@@ -187,6 +210,8 @@ class Probe:
     event_ids: tuple[str, ...]
     keys: tuple[str, ...]
     recipe: Recipe = GENUINE
+    #: the valid events of an envelope probe, which a receiver answering 2xx must have applied
+    must_apply: tuple[str, ...] = ()
 
 
 def _probe_event(rng: random.Random, profile: PimVersion, pim_source: str, epoch: int, number: int) -> Event:
@@ -252,6 +277,9 @@ def make_probe(
     number: int = 0,
 ) -> Probe:
     """Build the probe ``name`` signed (or mis-signed) at ``timestamp``."""
+    if name in ENVELOPE_PROBES:
+        return _envelope_probe(name, rng=rng, secret=secret, timestamp=timestamp, profile=profile,
+                               pim_source=pim_source, number=number)
     kind = PROBE_KINDS[name]
     count = 11 if name == "too_many_events" else 1
     events = [_probe_event(rng, profile, pim_source, timestamp, number * 100 + i) for i in range(count)]
@@ -267,6 +295,53 @@ def make_probe(
     headers = recipe.headers(secret, timestamp, body, profile.user_agent)
     carried = events if name not in ("not_json", "wrong_shape") else []
     return Probe(kind, body, headers, tuple(e.event_id for e in carried), tuple(e.key for e in carried), recipe)
+
+
+def _malform(name: str, event: dict[str, Any], rng: random.Random) -> Any:
+    """The event (as decoded JSON) with the flaw of probe ``name``."""
+    resource = event["data"]["resource"]
+    if name == "event_without_data":
+        del event["data"]
+    elif name == "event_without_resource":
+        event["data"] = {}
+    elif name == "unknown_action":
+        event["action"] = "product.archived"
+    elif name == "resource_without_key":
+        resource.pop("identifier", None)
+        resource.pop("uuid", None)
+    elif name == "event_id_not_uuid":
+        event["event_id"] = f"probe-event-{rng.getrandbits(48):012x}"
+    elif name == "unparsable_event_datetime":
+        event["event_datetime"] = "2021-02-30T25:61:00+00:00"
+    elif name == "non_object_event":
+        return rng.choice((None, event["event_id"]))
+    elif name == "unknown_fields":
+        event["event_version"] = 2
+        resource["future_field"] = {"added_in": "a later PIM version", "values": []}
+    return event
+
+
+def _envelope_probe(
+    name: str, *, rng: random.Random, secret: str, timestamp: int, profile: PimVersion, pim_source: str,
+    number: int,
+) -> Probe:
+    """A genuine envelope (validly signed, at most 10 events) holding one malformed event between 1 to 3
+    valid events of probe resources on each side."""
+    before, after = rng.randint(1, 3), rng.randint(1, 3)
+    events = [_probe_event(rng, profile, pim_source, timestamp, number * 100 + i) for i in range(before + after + 1)]
+    odd = events[before]
+    entries: list[Any] = [event.to_dict() for event in events]
+    entries[before] = _malform(name, {**entries[before], "data": {"resource": dict(odd.resource)}}, rng)
+    envelope: dict[str, Any] = {"events": entries}
+    if name == "unknown_fields":
+        envelope["future_field"] = True
+    body = php_json_encode_bytes(envelope)
+    headers = GENUINE.headers(secret, timestamp, body, profile.user_agent)
+    valid = [event.event_id for event in events if event is not odd]
+    carried = [entry["event_id"] for entry in entries if isinstance(entry, dict) and "event_id" in entry]
+    must_apply = tuple(carried) if name == "unknown_fields" else tuple(valid)
+    return Probe(PROBE_KINDS[name], body, headers, tuple(carried), tuple(event.key for event in events), GENUINE,
+                 must_apply)
 
 
 def probe_positions(rng: random.Random, names: Sequence[str], horizon: int) -> list[tuple[int, str]]:

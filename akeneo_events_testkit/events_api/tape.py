@@ -1,9 +1,10 @@
 """Replay a delivery tape: the exact traffic of a recorded run, re-signed, against a (fixed) receiver.
 
-A tape is the JSON Lines file written by ``--record`` on ``emit`` and ``fuzz``: the run's settings, every
-generated event, and every request with its exact body bytes, headers (signature redacted) and the recipe
-that signs it. Replaying re-signs each request at its new send time with the secret given now, keeping each
-probe's flaw, and sends them in the recorded order like the PIM (0.5 s timeout, no retry).
+A tape is the JSON Lines file written by ``--record`` on ``emit`` and ``fuzz``: the run's settings, the
+"Test" request (``fuzz``), every generated event, and every request with its exact body bytes, headers
+(signature redacted) and the recipe that signs it. Replaying re-signs each request at its new send time
+with the secret given now, keeping each probe's flaw, and sends them in the recorded order like the PIM
+(0.5 s timeout, no retry; the Test request first, without the timeout).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from ..judging.tapes import read_tape_lines
 from ..transport.sender import Outcome, Sender
 from ..transport.targets import Target
 from ..versions import Action, get_profile
-from .probes import Recipe
+from .limits import TEST_BUTTON_TIMEOUT
+from .probes import GENUINE, Recipe
 from .truth import GeneratedEvent, GroundTruth, RequestRecord, attempt_to_record
 
 __all__ = ["Tape", "TapeRequest", "load_tape", "replay_tape"]
@@ -39,6 +41,18 @@ class Tape:
     meta: dict[str, Any] = field(default_factory=dict)
     events: list[GeneratedEvent] = field(default_factory=list)
     requests: list[TapeRequest] = field(default_factory=list)
+    #: the "Test" requests sent before the run (empty bodies), replayed first
+    test_requests: list[RequestRecord] = field(default_factory=list)
+
+
+def _record(data: Mapping[str, Any]) -> RequestRecord:
+    return RequestRecord(
+        seq=data["seq"], subscription=data["subscription"], event_ids=tuple(data["event_ids"]),
+        versions=tuple(data["versions"]), timestamp=data["timestamp"], body_size=data["body_size"],
+        outcome=Outcome(data["outcome"]), status=data["status"], latency=data["latency"],
+        reason=data.get("reason", ""), faults=tuple(data.get("faults", ())), probe=data.get("probe"),
+        message=data.get("message"), must_apply=tuple(data.get("must_apply", ())),
+    )
 
 
 def load_tape(path: str | Path) -> Tape:
@@ -52,15 +66,10 @@ def load_tape(path: str | Path) -> Tape:
             elif data["type"] == "event":
                 tape.events.append(GeneratedEvent(data["event_id"], data["key"], Action(data["action"]),
                                                   data["epoch"], data["version"], data["author"], data["operation"]))
+            elif data["type"] == "test_request":
+                tape.test_requests.append(_record(data))
             elif data["type"] == "request" and "body_b64" in data:
-                record = RequestRecord(
-                    seq=data["seq"], subscription=data["subscription"], event_ids=tuple(data["event_ids"]),
-                    versions=tuple(data["versions"]), timestamp=data["timestamp"], body_size=data["body_size"],
-                    outcome=Outcome(data["outcome"]), status=data["status"], latency=data["latency"],
-                    reason=data.get("reason", ""), faults=tuple(data.get("faults", ())), probe=data.get("probe"),
-                    message=data.get("message"),
-                )
-                tape.requests.append(TapeRequest(record, base64.b64decode(data["body_b64"]),
+                tape.requests.append(TapeRequest(_record(data), base64.b64decode(data["body_b64"]),
                                                  Recipe.from_json(data.get("recipe", {}))))
         except (KeyError, TypeError, ValueError) as exc:
             raise InvalidPayload(f"{source}:{number}: malformed {data.get('type')} record ({exc})") from None
@@ -85,6 +94,15 @@ def replay_tape(
         truth.add_event(event)
 
     async def run() -> None:
+        for old_test in tape.test_requests:
+            if subscription is not None and old_test.subscription != subscription:
+                continue
+            timestamp = int(clock.now())
+            async with Sender(target, follow_redirects=False, timeout=TEST_BUTTON_TIMEOUT) as tester:
+                answer = await tester.post(b"", GENUINE.headers(secret, timestamp, b"", profile.user_agent))
+            truth.add_test_request(attempt_to_record(
+                answer, seq=len(truth.test_requests), subscription=old_test.subscription, event_ids=(), versions=(),
+                timestamp=timestamp, body_size=0))
         async with Sender(target, follow_redirects=profile.follow_redirects) as sender:
             for item in tape.requests:
                 if subscription is not None and item.record.subscription != subscription:
@@ -96,7 +114,7 @@ def replay_tape(
                 truth.add_request(attempt_to_record(
                     attempt, seq=len(truth.requests), subscription=old.subscription, event_ids=old.event_ids,
                     versions=old.versions, timestamp=timestamp, body_size=len(item.body), faults=old.faults,
-                    probe=old.probe, message=old.message,
+                    probe=old.probe, message=old.message, must_apply=old.must_apply,
                 ))
 
     asyncio.run(run())

@@ -61,6 +61,7 @@ class RequestRecord:
     faults: tuple[str, ...] = ()
     probe: str | None = None  # the probe kind, for security probes
     message: int | None = None
+    must_apply: tuple[str, ...] = ()  # an envelope probe's valid events, to be applied if it is accepted
 
     @property
     def acknowledged(self) -> bool:
@@ -70,15 +71,22 @@ class RequestRecord:
         data = asdict(self)
         data["outcome"] = self.outcome.value
         data["latency"] = round(self.latency, 6)
+        if not self.must_apply:
+            del data["must_apply"]
         return data
 
 
 @dataclass
 class GroundTruth:
-    """Everything the emitter knows about one run, per subscription."""
+    """Everything the emitter knows about one run, per subscription.
+
+    ``test_requests`` are the "Test" requests (empty body signed over ``"<ts>."``, facts section 4) sent
+    before the traffic, one per subscription; they carry no events and are not part of ``requests``.
+    """
 
     events: dict[str, GeneratedEvent] = field(default_factory=dict)
     requests: list[RequestRecord] = field(default_factory=list)
+    test_requests: list[RequestRecord] = field(default_factory=list)
     dropped: Counter[str] = field(default_factory=Counter)  # reason -> events not sent
     log: list[LogEntry] = field(default_factory=list)
     keep_log: int = 1000
@@ -124,11 +132,17 @@ class GroundTruth:
             line: dict[str, Any] = {"type": "request", **record.to_json()}
             if body is not None:
                 line["body_b64"] = base64.b64encode(body).decode("ascii")
-                line["headers"] = [[name, REDACTED if name.lower() == "x-akeneo-request-signature"
-                                    else (value.decode("latin-1") if isinstance(value, bytes) else value)]
-                                   for name, value in headers]
+                line["headers"] = _tape_headers(headers)
                 line["recipe"] = dict(recipe or {})
             self._write(line)
+
+    def add_test_request(self, record: RequestRecord, *, headers: Sequence[tuple[str, str | bytes]] = ()) -> None:
+        """Keep the answer to a "Test" request; the tape gets it as a ``test_request`` line (its body is
+        empty, its signature redacted), which ``replay`` sends again first."""
+        self.test_requests.append(record)
+        if self._stream is not None:
+            self._write({"type": "test_request", **record.to_json(), "body_b64": "",
+                         "headers": _tape_headers(headers), "recipe": {}})
 
     @property
     def wants_log(self) -> bool:
@@ -162,6 +176,12 @@ class GroundTruth:
         return Counter(r.outcome.value for r in self.requests)
 
 
+def _tape_headers(headers: Sequence[tuple[str, str | bytes]]) -> list[list[str]]:
+    """Headers as a tape keeps them: text, the signature redacted."""
+    return [[name, REDACTED if name.lower() == "x-akeneo-request-signature"
+             else (value.decode("latin-1") if isinstance(value, bytes) else value)] for name, value in headers]
+
+
 def attempt_to_record(
     attempt: Attempt,
     *,
@@ -174,9 +194,10 @@ def attempt_to_record(
     faults: tuple[str, ...] = (),
     probe: str | None = None,
     message: int | None = None,
+    must_apply: tuple[str, ...] = (),
 ) -> RequestRecord:
     return RequestRecord(
         seq=seq, subscription=subscription, event_ids=event_ids, versions=versions, timestamp=timestamp,
         body_size=body_size, outcome=attempt.outcome, status=attempt.status, latency=attempt.latency,
-        reason=attempt.reason, faults=faults, probe=probe, message=message,
+        reason=attempt.reason, faults=faults, probe=probe, message=message, must_apply=must_apply,
     )

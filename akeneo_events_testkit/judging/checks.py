@@ -58,29 +58,31 @@ Detector = Callable[[History, Observation, ViolationFactory], Iterator[Violation
 
 def answers(history: History, observation: Observation, violation: ViolationFactory) -> Iterator[Violation]:
     """``slow_ack``, ``server_error`` and the refusals of genuine requests (``rejected_valid``...)."""
-    timeout = history.timeout
     for request in history.requests:
+        timeout = history.timeout if request.deadline is None else request.deadline
+        name = request.label or f"request {request.seq}"
         if request.timed_out or (request.status is not None and request.latency > timeout):
-            yield violation("slow_ack", f"request {request.seq} was not answered within {timeout} s",
+            yield violation("slow_ack", f"{name} was not answered within {timeout} s",
                             expected=history.answer_expected.format(timeout=timeout),
                             received=f"{'no answer' if request.status is None else request.status} after "
                                      f"{request.latency:.3f} s",
                             event_ids=request.event_ids, requests=(request.witness,))
         elif request.broken:
             probe = f" (probe {request.probe.name})" if request.probe is not None else ""
-            yield violation("server_error", f"request {request.seq}{probe} broke the receiver",
-                            expected=history.broken_expected, received=request.answer(),
+            yield violation("server_error", f"{name}{probe} broke the receiver",
+                            expected=request.expected or history.broken_expected, received=request.answer(),
                             event_ids=request.event_ids, requests=(request.witness,))
         elif request.probe is None and request.refusal is not None:
             refusal = request.refusal
-            yield violation(refusal.kind, f"genuine request {request.seq} was refused{refusal.suffix}",
-                            expected=refusal.expected, received=f"HTTP {request.status}",
+            yield violation(refusal.kind, f"{request.label or f'genuine request {request.seq}'} was refused"
+                            f"{refusal.suffix}", expected=refusal.expected, received=f"HTTP {request.status}",
                             event_ids=request.event_ids, requests=(request.witness,))
 
 
 def probes(history: History, observation: Observation, violation: ViolationFactory) -> Iterator[Violation]:
     """Probes answered against their rule: forged or replayed requests accepted or applied, a missing
-    algorithm header accepted, a validly signed rotation probe refused."""
+    algorithm header accepted, a validly signed rotation probe refused; a validly signed envelope answered
+    2xx without its valid events applied (``event_lost``), or refused when it must be taken."""
     applied_set = set(observation.applied)
     for request in history.requests:
         rule = request.probe
@@ -89,6 +91,21 @@ def probes(history: History, observation: Observation, violation: ViolationFacto
         accepted = request.accepted
         applied = [event_id for event_id in request.event_ids if event_id in applied_set]
         what = f"probe {rule.name} ({rule.description}) was"
+        if rule.expect in ("robust_apply", "accept_apply"):
+            if request.broken or request.timed_out:
+                continue  # answers() names it: server_error or slow_ack
+            missing = tuple(event_id for event_id in rule.must_apply if event_id not in applied_set)
+            if accepted and missing:
+                yield violation("event_lost", f"{what} accepted without applying {len(missing)} of its "
+                                f"{len(rule.must_apply)} valid events",
+                                expected="every valid event applied (a 2xx says the receiver took the request)",
+                                received=f"HTTP {request.status}, not applied: {', '.join(missing)}",
+                                event_ids=missing, requests=(request.witness,))
+            elif not accepted and rule.expect == "accept_apply":
+                yield violation(rule.kind, f"{what} refused", expected="2xx, every event applied",
+                                received=request.answer(), event_ids=request.event_ids,
+                                requests=(request.witness,))
+            continue
         if rule.expect == "reject" and (accepted or applied):
             yield violation(rule.kind, f"{what} {'accepted' if accepted else 'refused'}"
                             f"{' and applied' if applied else ''}", expected="4xx and nothing applied",

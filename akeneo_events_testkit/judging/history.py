@@ -38,12 +38,16 @@ class HistoryEvent:
 @dataclass(frozen=True, slots=True)
 class ProbeRule:
     """What a probe request must get: ``expect`` is ``reject`` (4xx and nothing applied), ``warn`` (a 2xx is
-    a warning-level finding), ``accept`` (2xx) or ``any``; ``kind`` is the violation when it does not."""
+    a warning-level finding), ``accept`` (2xx), ``any``, ``robust_apply`` (any answer but a 5xx; a 2xx must
+    have applied ``must_apply``) or ``accept_apply`` (2xx, with ``must_apply`` applied); ``kind`` is the
+    violation when it does not (``event_lost`` when a 2xx left out some of ``must_apply``)."""
 
     name: str
     description: str
     expect: str
     kind: str
+    #: the valid events the request carried, which a receiver that answers 2xx must have applied
+    must_apply: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +63,11 @@ class Refusal:
 class HistoryRequest:
     """One request as sent and answered. ``timed_out``: no answer within the platform's timeout; ``broken``:
     the receiver failed (5xx, connection reset...); ``refusal``: how a refused genuine request is named (None
-    when it was not refused, or its refusal is legitimate); ``witness``: the request as reports show it."""
+    when it was not refused, or its refusal is legitimate); ``witness``: the request as reports show it.
+
+    A request that is not a delivery (the Events API's "Test" request) says how messages name it
+    (``label``), its own answer deadline (``deadline``) and what it must get instead of 2xx-or-4xx
+    (``expected``)."""
 
     seq: int
     event_ids: tuple[str, ...]
@@ -71,6 +79,9 @@ class HistoryRequest:
     refusal: Refusal | None
     probe: ProbeRule | None
     witness: Mapping[str, Any]
+    label: str = ""
+    deadline: float | None = None
+    expected: str = ""
 
     @property
     def accepted(self) -> bool:

@@ -39,6 +39,7 @@ GALLERY: list[tuple[str, list[str], dict[str, Any], str]] = [
     ("verifies nothing", ["no_verify"], {}, "forged_accepted"),
     ("follows the algorithm header", ["follows_algorithm"], {}, "forged_accepted"),
     ("404 on unknown products", ["not_found_unknown"], {}, "suspension_risk"),
+    ("reads data without checking it", ["trusts_data"], {}, "server_error"),
 ]
 
 
@@ -187,10 +188,21 @@ def test_no_false_positives_for_the_reference_receiver(seed: int) -> None:
     assert not result.verdict.violations, format_violations(result.verdict)
 
 
+def test_a_cloud_event_without_data_is_a_robustness_probe() -> None:
+    """The probe without data is the one that breaks a receiver trusting ``data``: one server_error, and the
+    probe of an unknown type is taken (ignored) by the same receiver."""
+    result = campaign(EpReceiver(["s3cret"], own_client_id="magento_0000", bugs=["trusts_data"]))
+    [violation] = result.verdict.violations
+    assert (violation.kind, violation.requests[0]["probe"], violation.received) == (
+        "server_error", "ep_missing_data", "HTTP 500")
+    answers = {a.probe: a.status for a in result.truth.attempts if a.probe}
+    assert answers["ep_unknown_type"] == 200
+
+
 def test_kinds_and_probes_are_documented() -> None:
     assert {"suspension_risk", "self_event_processed", "rotation_rejected", "duplicate_applied"} <= set(
         EP_VIOLATION_KINDS)
-    assert {p.expect for p in EP_PROBES.values()} == {"reject", "accept", "warn"}
+    assert {p.expect for p in EP_PROBES.values()} == {"reject", "accept", "warn", "any"}
 
 
 @pytest.mark.parametrize("seed", range(40))

@@ -58,9 +58,13 @@ class EpRefetcher:
         if not verify_ep(body, headers, [SECRET]):
             start_response("401 Unauthorized", [])
             return [b""]
-        event = json.loads(body)
-        verb = event["type"].rsplit(".v1.", 1)[-1].split(".", 1)[1]
-        author = event["data"].get("author") or {}
+        try:
+            event = json.loads(body)
+            verb = event["type"].rsplit(".v1.", 1)[-1].split(".", 1)[1]
+            author = event["data"].get("author") or {}
+        except (ValueError, KeyError, TypeError, AttributeError, IndexError):
+            start_response("400 Bad Request", [])  # validly signed, but no CloudEvent it can read
+            return [b""]
         if event["id"] not in self.seen and verb in _CHANGES and not (
                 author.get("type") == "api" and author.get("identifier") == self.own):
             self.seen.add(event["id"])

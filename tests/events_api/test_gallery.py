@@ -22,8 +22,9 @@ import uvicorn
 
 from akeneo_events_testkit.events_api.campaign import CampaignConfig, CampaignResult, run_campaign
 from akeneo_events_testkit.events_api.faults import Fault, FaultPlan
+from akeneo_events_testkit.events_api.oracle import TEST_REQUEST_LABEL
 from akeneo_events_testkit.events_api.pim import MockPim
-from akeneo_events_testkit.events_api.probes import SIGNATURE_MALLEABILITY
+from akeneo_events_testkit.events_api.probes import ENVELOPE_PROBES, SIGNATURE_MALLEABILITY
 from akeneo_events_testkit.events_api.truth import GeneratedEvent, GroundTruth, RequestRecord
 from akeneo_events_testkit.judging.render import format_violations
 from akeneo_events_testkit.judging.verdict import Verdict, Violation
@@ -38,19 +39,25 @@ from ..support.gallery import (
     accepts_trailing_junk,
     accepts_truncated_signature,
     ack_without_apply,
+    crash_mid_batch,
     crash_on_malformed_body,
+    crash_on_test_request,
     dedup_per_request,
+    drops_unknown_fields,
     no_dedup,
     no_signature_check,
     no_staleness_check,
     refuses_reused_signatures,
+    refuses_test_request,
     rejects_product_models,
+    rejects_unknown_fields,
     removal_noted_record_kept,
     removal_without_tombstone,
     removes_whitespace,
     signature_over_reserialised_json,
     slow_answers,
     staleness_on_first_delivery_only,
+    stops_at_malformed_event,
     strictly_newer,
     strips_sha256_prefix,
 )
@@ -360,8 +367,12 @@ def test_signature_over_reserialised_json(seed: int) -> None:
     assert not result.passed
     assert kinds(found) == {"rejected_valid"}, explain(result.verdict)
     assert {r.status for r in genuine} == {401}
-    # refusing a byte-for-byte repeat is allowed (it may be a replay), so it is not reported
-    assert len(found) == len([r for r in genuine if not repeats(genuine, r)]) > 0
+    # refusing a byte-for-byte repeat is allowed (it may be a replay), so it is not reported; the Test
+    # request's empty body is no JSON, so it is refused too, and so is the probe that must be accepted
+    assert len(found) == len([r for r in genuine if not repeats(genuine, r)]) + 2 > 2
+    assert flagged_probes(found, "rejected_valid") == {"unknown_fields"}
+    assert [v.message for v in found if v.requests[0]["request"] == "test"] == [
+        f'{TEST_REQUEST_LABEL} was refused: the PIM\'s UI shows the Test as failed ("401 Unauthorized")']
     assert receiver.observation()["applied"] == []
 
 
@@ -442,7 +453,9 @@ def test_crash_on_malformed_body(seed: int) -> None:
     found = result.verdict.violations
     assert not result.passed
     assert kinds(found) == {"server_error"}, explain(result.verdict)
-    assert flagged_probes(found, "server_error") == {"not_json", "wrong_shape"}
+    # resource_without_key gets through: it keys the resource "product:None" and applies the batch
+    assert flagged_probes(found, "server_error") == {"not_json", "wrong_shape"} | TRIPPING_PROBES - {
+        "resource_without_key"}
     assert all(v.received == "HTTP 500" for v in found)
 
 
@@ -554,6 +567,100 @@ def test_staleness_on_first_delivery_only(seed: int) -> None:
     found = kinds(result.verdict.violations)
     assert {"duplicate_applied", "stale_applied"} <= found, explain(result.verdict)
     assert found <= staleness_on_first_delivery_only.expected | staleness_on_first_delivery_only.allowed
+#: The envelope probes whose malformed event a receiver reading it without checks trips on (an event_id that
+#: is no UUID and unknown extra fields are read like any other event).
+TRIPPING_PROBES = set(ENVELOPE_PROBES) - {"event_id_not_uuid", "unknown_fields"}
+
+
+def test_crash_on_test_request() -> None:
+    """The Test request is judged before the traffic, in-process too: a 500 to it is one server_error that
+    names it; the batches are all handled correctly."""
+    for transport in ("asgi", "wsgi", "http"):
+        _, result = campaign(crash_on_test_request, transport, config_for(1, 15, events=60))
+        found = result.verdict.violations
+        assert not result.passed
+        assert kinds(found) == {"server_error"}, explain(result.verdict)
+        [violation] = found
+        assert violation.message == f"{TEST_REQUEST_LABEL} broke the receiver"
+        assert violation.received == "HTTP 500"
+        assert violation.requests == ({"request": "test", "events": [], "status": 500, "outcome": "error"},)
+        assert result.verdict.stats["test_request"] == [500]
+        assert "#test -> 500" in explain(result.verdict)
+
+
+def test_refuses_test_request() -> None:
+    """A 400 because the empty body holds no events: the PIM's UI shows any non-2xx as a failed Test, so it
+    is rejected_valid, the UI's text in the message."""
+    _, result = campaign(refuses_test_request, "asgi", config_for(2, 16, events=60))
+    found = result.verdict.violations
+    assert not result.passed
+    assert kinds(found) == {"rejected_valid"}, explain(result.verdict)
+    [violation] = found
+    assert violation.message == (f'{TEST_REQUEST_LABEL} was refused: the PIM\'s UI shows the Test as failed '
+                                 '("400 Bad Request")')
+    assert violation.expected == "2xx" and violation.received == "HTTP 400"
+
+
+def _envelope_probe_requests(result: CampaignResult, names: set[str]) -> list[RequestRecord]:
+    found = [r for r in result.run.truth.requests if r.probe in names]
+    assert {r.probe for r in found} == names
+    return found
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_crash_mid_batch(seed: int) -> None:
+    """A 500 on each envelope probe whose malformed event it trips on, after the valid events before it were
+    applied (as the Sylius controller did); the bodies that are no batch break it too. Nothing else."""
+    receiver, result = campaign(crash_mid_batch, "asgi", config_for(seed, 17, events=100, faults="default"))
+    found = result.verdict.violations
+    assert not result.passed
+    assert kinds(found) == {"server_error"}, explain(result.verdict)
+    assert flagged_probes(found, "server_error") == TRIPPING_PROBES | {"not_json", "wrong_shape"}
+    applied = set(receiver.observation()["applied"])
+    for record in _envelope_probe_requests(result, TRIPPING_PROBES):
+        assert record.status == 500
+        assert record.event_ids[0] in applied and record.event_ids[-1] not in applied, record
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_stops_at_malformed_event(seed: int) -> None:
+    """A 200 that left out the valid events after the malformed one: event_lost, naming exactly those."""
+    receiver, result = campaign(stops_at_malformed_event, "wsgi", config_for(seed, 18, events=100,
+                                                                             faults="default"))
+    found = result.verdict.violations
+    assert not result.passed
+    assert kinds(found) == {"event_lost"}, explain(result.verdict)
+    assert flagged_probes(found, "event_lost") == TRIPPING_PROBES
+    applied = set(receiver.observation()["applied"])
+    for record in _envelope_probe_requests(result, TRIPPING_PROBES):
+        [violation] = [v for v in found if v.requests[0]["request"] == record.seq]
+        assert record.status == 200
+        assert set(violation.event_ids) == set(record.must_apply) - applied
+        assert violation.event_ids and record.must_apply[-1] in violation.event_ids
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_drops_unknown_fields(seed: int) -> None:
+    """Skipping the event that carries unknown fields while answering 200 loses it."""
+    _, result = campaign(drops_unknown_fields, "asgi", config_for(seed, 19, events=60))
+    found = result.verdict.violations
+    assert not result.passed
+    assert kinds(found) == {"event_lost"}, explain(result.verdict)
+    assert flagged_probes(found, "event_lost") == {"unknown_fields"}
+    [record] = _envelope_probe_requests(result, {"unknown_fields"})
+    [violation] = found
+    assert len(violation.event_ids) == 1 and violation.event_ids[0] in record.event_ids[1:-1]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_rejects_unknown_fields(seed: int) -> None:
+    """Refusing a batch for fields the schema does not know refuses what later PIM versions send."""
+    _, result = campaign(rejects_unknown_fields, "wsgi", config_for(seed, 20, events=60))
+    found = result.verdict.violations
+    assert not result.passed
+    assert kinds(found) == {"rejected_valid"}, explain(result.verdict)
+    assert flagged_probes(found, "rejected_valid") == {"unknown_fields"}
+    assert [v.received for v in found] == ["HTTP 422"]
 
 
 def test_every_bug_is_covered_and_names_its_kinds() -> None:

@@ -79,6 +79,7 @@ def test_correct_receivers_pass_every_seed(seed: int, tie_break: str) -> None:
     stats = result.verdict.stats
     assert stats["events_acknowledged"] > 0
     assert stats["probes"] == len(PROBE_KINDS)
+    assert stats["test_request"] == [200]  # the PIM's Test request, sent in-process too
 
 
 @pytest.mark.parametrize("tie_break", ["later", "earlier"])

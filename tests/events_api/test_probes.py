@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import random
+import uuid
 
 import pytest
 
 from akeneo_events_testkit.clock import FakeClock
-from akeneo_events_testkit.events_api.probes import GENUINE, PROBE_KINDS, Recipe, make_probe
+from akeneo_events_testkit.encoding import php_json_encode_bytes
+from akeneo_events_testkit.events_api.probes import ENVELOPE_PROBES, GENUINE, PROBE_KINDS, Recipe, make_probe
 from akeneo_events_testkit.events_api.signing import check_timestamp, verify_request, verify_signature
+from akeneo_events_testkit.events_api.wire import Event
 from akeneo_events_testkit.receiver import MemoryStore, ReferenceReceiver
-from akeneo_events_testkit.versions import get_profile
+from akeneo_events_testkit.versions import Action, get_profile, parse_event_datetime
 
 NOW = 1_700_000_000
 
@@ -80,3 +84,72 @@ def test_probe_events_touch_only_their_own_resources() -> None:
     identifiers = [probe(name, profile="6.0").keys for name in PROBE_KINDS]
     assert all(k.startswith("product:probe-") for ks in identifiers for k in ks)
     assert GENUINE.to_json() == {}
+
+
+# -- malformed events inside genuine envelopes ------------------------------------------------------------
+
+
+def _events(p):  # type: ignore[no-untyped-def]
+    return json.loads(p.body)["events"]
+
+
+@pytest.mark.parametrize("profile", ["5.0", "7.0", "saas"])
+@pytest.mark.parametrize("name", sorted(ENVELOPE_PROBES))
+def test_envelope_probes_are_genuine_envelopes_around_one_bad_event(name: str, profile: str) -> None:
+    """Validly signed, fresh, at most 10 events; valid events of probe resources on both sides of the bad
+    one; ``must_apply`` names the valid ones (all of them for unknown fields, which are no flaw)."""
+    p = probe(name, profile=profile)
+    ts = _header(p, "X-Akeneo-Request-Timestamp")
+    assert verify_request("s3cret", ts, p.body, _header(p, "X-Akeneo-Request-Signature"), clock=FakeClock(NOW))
+    assert PROBE_KINDS[name].family == "robustness"
+    events = _events(p)
+    assert 3 <= len(events) <= 7
+    good = [Event.from_dict(e) for e in events if isinstance(e, dict) and e.get("event_id") in p.must_apply]
+    assert [e.event_id for e in good] == list(p.must_apply)
+    assert all(e.key.startswith("product:") and e.author == "probe_user" for e in good)
+    assert good[0].event_id == events[0]["event_id"] and good[-1].event_id == events[-1]["event_id"]
+    if name == "unknown_fields":
+        assert len(p.must_apply) == len(events) == len(p.event_ids)
+    else:
+        assert len(p.must_apply) == len(events) - 1
+    assert p.body == php_json_encode_bytes(json.loads(p.body))
+
+
+def test_each_envelope_probe_has_its_flaw() -> None:
+    flawed = {name: next(e for e in _events(probe(name)) if not isinstance(e, dict)
+                         or e.get("event_id") not in probe(name).must_apply)
+              for name in ENVELOPE_PROBES if name != "unknown_fields"}
+    assert "data" not in flawed["event_without_data"]
+    assert flawed["event_without_resource"]["data"] == {}
+    assert flawed["unknown_action"]["action"] not in {a.value for a in Action}
+    assert not {"identifier", "uuid"} & set(flawed["resource_without_key"]["data"]["resource"])
+    with pytest.raises(ValueError):
+        uuid.UUID(flawed["event_id_not_uuid"]["event_id"])
+    with pytest.raises(ValueError):
+        parse_event_datetime(flawed["unparsable_event_datetime"]["event_datetime"])
+    assert flawed["non_object_event"] is None or isinstance(flawed["non_object_event"], str)
+    document = json.loads(probe("unknown_fields").body)
+    assert set(document) == {"events", "future_field"}
+    assert any(set(e) - set(Event.from_dict(e).to_dict()) for e in document["events"])
+
+
+def test_envelope_probes_draw_from_the_seed() -> None:
+    again = [probe(name) for name in ENVELOPE_PROBES]
+    assert [p.body for p in again] == [probe(name).body for name in ENVELOPE_PROBES]
+    other = make_probe("event_without_data", rng=random.Random(2), secret="s3cret", timestamp=NOW,
+                       profile=get_profile("saas"), pim_source="https://pim.example.com")
+    assert other.body != probe("event_without_data").body
+
+
+@pytest.mark.parametrize("name", sorted(ENVELOPE_PROBES))
+def test_the_reference_receiver_refuses_a_flawed_envelope_whole_or_applies_it_all(name: str) -> None:
+    """It validates a batch before applying any of it: 400 and nothing applied, or (a non-UUID event_id,
+    unknown fields) 200 and every event applied."""
+    receiver = ReferenceReceiver("s3cret", store=MemoryStore(), clock=FakeClock(NOW))
+    p = probe(name)
+    status = receiver.handle("POST", "/webhook", dict(p.headers), p.body).status  # type: ignore[arg-type]
+    applied = receiver.observation()["applied"]
+    if name in ("event_id_not_uuid", "unknown_fields"):
+        assert status == 200 and applied == list(p.event_ids)
+    else:
+        assert status == 400 and applied == []

@@ -38,6 +38,27 @@ def test_tape_holds_bytes_and_recipes_but_no_secret(tape: Path) -> None:
     assert any(r["recipe"] for r in requests if r.get("probe"))
 
 
+def test_the_test_request_is_on_the_tape_and_replayed_first(tape: Path) -> None:
+    """The PIM's Test request comes right after the run line; a replay sends it again, re-signed, and the
+    oracle judges the new answer."""
+    lines = [json.loads(line) for line in tape.read_text().splitlines()]
+    assert lines[1]["type"] == "test_request" and lines[1]["status"] == 200 and lines[1]["body_b64"] == ""
+    assert dict(lines[1]["headers"])["X-Akeneo-Request-Signature"] == "[redacted]"
+    loaded = load_tape(tape)
+    assert [r.status for r in loaded.test_requests] == [200]
+
+    def refuses_empty_bodies(environ, start_response):  # type: ignore[no-untyped-def]
+        empty = not int(environ.get("CONTENT_LENGTH") or 0)
+        start_response("400 Bad Request" if empty else "200 OK", [])
+        return [b""]
+
+    truth = replay_tape(loaded, refuses_empty_bodies, secret="whatever")
+    assert [r.status for r in truth.test_requests] == [400]
+    verdict = judge(truth, parse_observation({"applied": [], "resources": {}}))
+    assert [w["request"] for v in verdict.violations if v.kind == "rejected_valid" for w in v.requests][:1] == [
+        "test"]
+
+
 def test_replay_with_another_secret_gets_the_same_answers(tape: Path) -> None:
     loaded = load_tape(tape)
     receiver = ReferenceReceiver("second-secret", store=MemoryStore())

@@ -68,7 +68,7 @@ class EpReceiver:
         try:
             event = json.loads(body)
             event_id, when, kind = str(event["id"]), str(event["time"]), str(event["type"])
-            data = event["data"]
+            data = event.get("data") if "trusts_data" in self.bugs else event["data"]  # the bug: None, then raises
         except (ValueError, KeyError, TypeError):
             return 400
         self.calls[event_id] = self.calls.get(event_id, 0) + 1

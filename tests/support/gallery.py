@@ -2,9 +2,9 @@
 
 :class:`GalleryReceiver` is a small, correct receiver written independently of the kit's reference receiver
 (it shares only :func:`~akeneo_events_testkit.versions.resource_key` and the ``event_datetime`` parser, which
-the observation contract is defined by). Each decision a receiver makes is one hook: authenticate,
-parse, refuse, deduplicate, order, store, apply, answer late. Every buggy receiver overrides a single hook,
-so whatever the oracle reports about it comes from that bug alone.
+the observation contract is defined by). Each decision a receiver makes is one hook: authenticate, answer
+the Test request, process a batch (parse, refuse, deduplicate, order, store, apply), answer late. Every buggy
+receiver overrides a single hook, so whatever the oracle reports about it comes from that bug alone.
 
 Buggy receivers are named after their bug (lower case on purpose: the name is what a report shows).
 Each class names the violation kinds its bug must produce (``expected``) and the further kinds the same
@@ -165,17 +165,12 @@ class GalleryReceiver:
         """Seconds to wait before answering the ``number``-th POST (1-based)."""
         return 0.0
 
-    # -- HTTP ---------------------------------------------------------------------------------------------
+    def test_request(self) -> tuple[int, Any]:
+        """The answer to the PIM's "Test" request (an authentic empty body, facts section 4)."""
+        return 200, {"test": True}
 
-    def handle(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> tuple[int, Any]:
-        if path == "/state":
-            return (200, self.observation()) if method == "GET" else (405, {"error": "use GET"})
-        if method != "POST":
-            return 405, {"error": "use POST"}
-        if not self.authentic(headers, body):
-            return 401, {"error": "bad signature or timestamp"}
-        if not body:  # the "Test" button
-            return 200, {"test": True}
+    def process(self, headers: Mapping[str, str], body: bytes) -> tuple[int, Any]:
+        """Answer an authentic batch: validate it whole (400 when malformed), then apply it."""
         try:
             items = self.parse(body)
         except Malformed as exc:
@@ -186,6 +181,19 @@ class GalleryReceiver:
                 return refused, {"error": "refused"}
             self.apply(items, body)
         return 200, {"ok": True}
+
+    # -- HTTP ---------------------------------------------------------------------------------------------
+
+    def handle(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> tuple[int, Any]:
+        if path == "/state":
+            return (200, self.observation()) if method == "GET" else (405, {"error": "use GET"})
+        if method != "POST":
+            return 405, {"error": "use POST"}
+        if not self.authentic(headers, body):
+            return 401, {"error": "bad signature or timestamp"}
+        if not body:  # the "Test" button
+            return self.test_request()
+        return self.process(headers, body)
 
     def respond(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> tuple[int, bytes, float]:
         """Status, JSON body and delay; an exception is a 500, as any web framework would answer."""
@@ -529,12 +537,106 @@ class accepts_stale_timestamps(GalleryReceiver):
         return timestamp.isascii() and timestamp.isdigit()
 
 
+class crash_on_test_request(GalleryReceiver):
+    """Reads the events of every authentic request, the empty body of the "Test" request too: it raises (a
+    500), so the PIM's UI shows the Test as failed (facts section 4)."""
+
+    expected = frozenset({"server_error"})
+
+    def test_request(self) -> tuple[int, Any]:
+        return 200, {"events": len(json.loads(b"")["events"])}
+
+
+class refuses_test_request(GalleryReceiver):
+    """Answers 400 to the "Test" request because its body holds no events; the PIM's UI shows any non-2xx as
+    a failed Test (facts section 4)."""
+
+    expected = frozenset({"rejected_valid"})
+
+    def test_request(self) -> tuple[int, Any]:
+        return 400, {"error": "no events"}
+
+
+def read_hastily(raw: Any) -> Item:
+    """One event read the way hurried code does, without a check: anything missing or malformed raises."""
+    action = Action(raw["action"])
+    resource = raw["data"]["resource"]
+    identity = resource["code"] if action.entity == "product_model" else resource.get("uuid") or resource["identifier"]
+    return Item(raw["event_id"], f"{action.entity}:{identity}", parse_event_datetime(raw["event_datetime"]),
+                action.is_removal, action.entity)
+
+
+class crash_mid_batch(GalleryReceiver):
+    """Applies a batch event by event, without validating it first: a malformed event raises after the
+    events before it were applied (a 500), like a controller dispatching each event as it reads it."""
+
+    expected = frozenset({"server_error"})
+
+    def process(self, headers: Mapping[str, str], body: bytes) -> tuple[int, Any]:
+        with self.lock:
+            for raw in json.loads(body)["events"]:
+                item = read_hastily(raw)
+                if self.first_delivery(item):
+                    self.apply_event(item)
+        return 200, {"ok": True}
+
+
+class stops_at_malformed_event(GalleryReceiver):
+    """Applies a batch event by event and, at the first malformed event, stops and answers 200: the valid
+    events after it are acknowledged but never applied."""
+
+    expected = frozenset({"event_lost"})
+
+    def process(self, headers: Mapping[str, str], body: bytes) -> tuple[int, Any]:
+        try:
+            events = json.loads(body)["events"]
+            if not isinstance(events, list):
+                raise TypeError("events")
+        except (ValueError, KeyError, TypeError):
+            return 400, {"error": "not an Events API batch"}
+        with self.lock:
+            for raw in events:
+                try:
+                    item = read_hastily(raw)
+                except (KeyError, TypeError, ValueError):
+                    break
+                if self.first_delivery(item):
+                    self.apply_event(item)
+        return 200, {"ok": True}
+
+
+#: The keys of an event (facts section 4); a strict schema knows no other.
+EVENT_KEYS = frozenset({"action", "event_id", "event_datetime", "author", "author_type", "pim_source", "data"})
+
+
+class drops_unknown_fields(GalleryReceiver):
+    """A strict schema: an event with a key it does not know is skipped, yet the request is answered 200;
+    the PIM adds fields over time (facts section 0), and those events are lost."""
+
+    expected = frozenset({"event_lost"})
+
+    def parse(self, body: bytes) -> list[Item]:
+        items = super().parse(body)
+        raw = json.loads(body)["events"]
+        return [item for item, event in zip(items, raw, strict=True) if set(event) <= EVENT_KEYS]
+
+
+class rejects_unknown_fields(GalleryReceiver):
+    """A strict schema: a batch holding an event with a key it does not know is refused with 422."""
+
+    expected = frozenset({"rejected_valid"})
+
+    def refuse(self, items: list[Item], headers: Mapping[str, str], body: bytes) -> int | None:
+        return 422 if any(set(event) - EVENT_KEYS for event in json.loads(body)["events"]) else None
+
+
 BUGGY: dict[str, type[GalleryReceiver]] = {cls.__name__: cls for cls in (
     no_dedup, dedup_per_request, no_staleness_check, removal_without_tombstone, signature_over_reserialised_json,
     no_signature_check, accepts_trailing_junk, accepts_empty_secret, crash_on_malformed_body, slow_answers,
     ack_without_apply, rejects_product_models, accepts_stale_timestamps, removal_noted_record_kept,
     staleness_on_first_delivery_only, strips_sha256_prefix, accepts_truncated_signature, removes_whitespace,
-    accepts_any_listed,
+    accepts_any_listed, crash_on_test_request, refuses_test_request, crash_mid_batch, stops_at_malformed_event,
+    drops_unknown_fields, rejects_unknown_fields,
 )}
 CORRECT: dict[str, type[GalleryReceiver]] = {cls.__name__: cls for cls in (
     GalleryReceiver, strictly_newer, refuses_reused_signatures, compares_decoded_bytes, strips_the_signature,

@@ -180,9 +180,10 @@ def _probe_cases() -> list[Case]:
                            profile=get_profile("saas"), pim_source="https://demo.akeneo.com", number=number)
         wire = request(headers=probe.headers, body=probe.body)
         kind = PROBE_KINDS[name]
-        if name == "wrong_content_type":
-            # Validly signed and well-formed: the signature, not the Content-Type, proves origin. The one
-            # corpus entry that applies (only its own probe-... resource).
+        if name in ("wrong_content_type", "event_id_not_uuid", "unknown_fields"):
+            # Validly signed and well-formed: the signature, not the Content-Type, proves origin; an event_id
+            # need not be a UUID to be unique, and unknown fields are what later PIM versions send. The
+            # corpus entries that apply (only their own probe-... resources).
             cases.append(Case(f"probe-{name}", lambda w=wire: [w], (200,), applies=probe.event_ids))
         elif kind.family == "robustness" and name not in _NOT_THE_PIMS_SIGNATURE:
             cases.append(Case(f"probe-{name}", lambda w=wire: [w], (400,)))

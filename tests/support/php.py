@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
+import os
 import shutil
+import socket
 import subprocess
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -58,3 +64,32 @@ def php_hmac_many(items: list[tuple[bytes, bytes, bytes]]) -> list[str]:
     """PHP's hash_hmac('sha256', "<ts>.<body>", secret) for each (secret, ts, body)."""
     lines = [" ".join(base64.b64encode(part).decode() for part in item) for item in items]
     return _run(_HMAC, lines)
+
+
+@contextlib.contextmanager
+def php_server(script: Path, env: Mapping[str, str]) -> Iterator[str]:
+    """Serve ``script`` as the router of PHP's built-in server on a free loopback port; yields its base URL.
+
+    ``display_errors`` is off, as in production: an uncaught exception is then a bare 500. The server (one
+    process, one request at a time) is killed on exit, whatever happened.
+    """
+    assert PHP is not None
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    process = subprocess.Popen([PHP, "-d", "display_errors=0", "-d", "log_errors=0", "-S", f"127.0.0.1:{port}",
+                                str(script)], env={**os.environ, **env},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 15
+        while process.poll() is None and time.monotonic() < deadline:
+            with socket.socket() as conn:
+                if conn.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.05)
+        else:
+            raise RuntimeError(f"php -S did not listen on port {port} within 15 s (exit code {process.poll()})")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.kill()
+        process.wait(10)
