@@ -58,7 +58,7 @@ def load_tape(path: str | Path) -> Tape:
                     versions=tuple(data["versions"]), timestamp=data["timestamp"], body_size=data["body_size"],
                     outcome=Outcome(data["outcome"]), status=data["status"], latency=data["latency"],
                     reason=data.get("reason", ""), faults=tuple(data.get("faults", ())), probe=data.get("probe"),
-                    message=data.get("message"),
+                    message=data.get("message"), wall=data.get("wall"), timing=data.get("timing", "exchange"),
                 )
                 tape.requests.append(TapeRequest(record, base64.b64decode(data["body_b64"]),
                                                  Recipe.from_json(data.get("recipe", {}))))
