@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from ..judging.checks import DETECTORS, count_ties
+from ..judging.checks import DETECTORS, count_ties, is_confirmed, slow_answers
 from ..judging.history import History, HistoryEvent, HistoryRequest, ProbeRule, Refusal
 from ..judging.observation import Observation
 from ..judging.verdict import KIND_GLOSSARY, Verdict, Violation, percentile
@@ -66,7 +66,7 @@ def _request(record: RequestRecord) -> HistoryRequest:
         broken=record.outcome is Outcome.FAILED or (status is not None and status >= 500),
         refusal=Refusal("rejected_valid") if refused else None,
         probe=_probe_rule(record.probe) if record.probe is not None else None,
-        witness=_request_witness(record))
+        witness=_request_witness(record), timing=record.timing)
 
 
 def history(truth: GroundTruth, *, subscription: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> History:
@@ -104,8 +104,8 @@ def judge(
     verdict = Verdict(strict=strict)
     past = history(truth, subscription=subscription, timeout=timeout)
 
-    def violation(kind: str, message: str, **extra: Any) -> Violation:
-        severity = VIOLATION_KINDS[kind][0]
+    def violation(kind: str, message: str, *, severity: str | None = None, **extra: Any) -> Violation:
+        severity = severity or VIOLATION_KINDS[kind][0]
         if kind == "replay_accepted" and strict:
             severity = "error"
         return Violation(kind, severity, message, reproduce=reproduce, **extra)
@@ -114,7 +114,8 @@ def judge(
         verdict.violations.extend(check(past, observation, violation))
     requests = [r for r in truth.requests if subscription is None or r.subscription == subscription]
     genuine = [r for r in requests if r.probe is None]
-    latencies = [r.latency for r in requests if r.status is not None]
+    latencies = [r.latency for r in requests if r.measured]
+    slow = slow_answers(past)
     verdict.stats = {
         "events_generated": len(truth.events),
         "requests": len(genuine),
@@ -128,6 +129,9 @@ def judge(
         "latency_p50": percentile(latencies, 0.50),
         "latency_p95": percentile(latencies, 0.95),
         "latency_p99": percentile(latencies, 0.99),
+        "latency_timing": sorted({r.timing for r in requests}),
+        "slow_answers": len(slow),
+        "slow_confirmed": sum(1 for r in slow if is_confirmed(r, len(slow))),
         "dropped_by_pim": dict(truth.dropped),
     }
     verdict.violations.sort(key=lambda v: (v.severity != "error", v.kind, v.resource or ""))

@@ -57,7 +57,9 @@ class Refusal:
 class HistoryRequest:
     """One request as sent and answered. ``timed_out``: no answer within the platform's timeout; ``broken``:
     the receiver failed (5xx, connection reset...); ``refusal``: how a refused genuine request is named (None
-    when it was not refused, or its refusal is legitimate); ``witness``: the request as reports show it."""
+    when it was not refused, or its refusal is legitimate); ``witness``: the request as reports show it;
+    ``timing``: how ``latency`` was measured (``handler``, ``exchange`` or ``rough``, see
+    :mod:`akeneo_events_testkit.transport.timing`), which tells whether its slowness needs confirming."""
 
     seq: int
     event_ids: tuple[str, ...]
@@ -69,10 +71,16 @@ class HistoryRequest:
     refusal: Refusal | None
     probe: ProbeRule | None
     witness: Mapping[str, Any]
+    timing: str = "exchange"
 
     @property
     def accepted(self) -> bool:
         return self.status is not None and 200 <= self.status < 300
+
+    @property
+    def measured(self) -> bool:
+        """Its latency counts in the percentiles: it was answered, or not in time."""
+        return self.status is not None or self.timed_out
 
     def answer(self) -> str:
         """The answer as a person reads it: ``HTTP 500``, the transport's reason, or ``no answer``."""
