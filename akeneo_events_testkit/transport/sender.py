@@ -18,13 +18,14 @@ its garbage collector, a loaded machine keeping it from a CPU) must not count ag
 wall-clock time is kept beside it (``Attempt.wall``). An answer whose receiver time passed the timeout is
 a timeout, as the PIM would have given up on it before (no status, not acknowledged).
 
-The kit does not look at the deadline before :data:`FIRST_CHECK` times the timeout of wall-clock time: a
-look is a wake-up of the kit, and the kit's busy time is left out of the receiver's, so looking while a
-slow receiver is still at work would shorten the time it is charged. An answer that comes before is timed
-cleanly, then judged; a receiver still at work by then has been idle (or busy in its handler) for more than
-the timeout unless the kit itself was busy for half of it, and is cut, its latency the timeout. A request
-whose receiver time never reaches the timeout (the kit was that busy, or the handler's work is in a thread
-the clock does not see) is given up after :data:`GUARD` timeouts of wall-clock time, so a run always ends.
+The kit first looks at the deadline :data:`LOOK_LATER` seconds (at most half a timeout) after the timeout
+of wall-clock time: a look is a wake-up of the kit, and the kit's busy time is left out of the receiver's,
+so looking while a slow receiver is still at work would shorten the time it is charged (by the kit's wait
+for a CPU to wake up, on a loaded machine). An answer that comes before is timed cleanly, then judged; a
+receiver still at work by then has been idle (or busy in its handler) for more than the timeout unless the
+kit was busy for that margin, and is cut, its latency the timeout. A request whose receiver time never
+reaches the timeout (the kit was that busy, or the handler's work is in a thread the clock does not see)
+is given up after :data:`GUARD` timeouts of wall-clock time, so a run always ends.
 """
 
 from __future__ import annotations
@@ -63,8 +64,8 @@ MAX_CONCURRENCY = 5
 MAX_REDIRECTS = 5
 
 
-#: The deadline is first looked at after this many timeouts of wall-clock time (see the module docstring).
-FIRST_CHECK = 1.5
+#: Seconds past the timeout (at most half of it) before the deadline is first looked at (module docstring).
+LOOK_LATER = 0.25
 
 #: A request is given up after this many timeouts of wall-clock time, whatever the receiver's time says
 #: (CPU a handler hands to another thread is not counted, see :mod:`.timing`).
@@ -208,7 +209,7 @@ class Sender:
         """The exchange's attempt, unless the receiver's time reaches ``deadline`` first (curl's total
         timeout, facts section 1: :class:`asyncio.TimeoutError`) or the wall clock :data:`GUARD` times it."""
         give_up = watch.started + GUARD * deadline
-        look = watch.started + FIRST_CHECK * deadline
+        look = watch.started + deadline + min(LOOK_LATER, deadline / 2)
         try:
             while True:
                 now = time.perf_counter()
