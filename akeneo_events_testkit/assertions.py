@@ -169,7 +169,7 @@ class AppErrorGuard:
             if path is not None:
                 raise UsageError("path= is for in-process apps; for a URL, put the path in the URL")
             return target
-        transport, _ = make_transport(target)  # the kit's own ASGI-or-WSGI decision, reused
+        transport, _, _ = make_transport(target)  # the kit's own ASGI-or-WSGI decision, reused
         if isinstance(transport, httpx.ASGITransport):
             return httpx.ASGITransport(app=self._asgi(target, path), raise_app_exceptions=False)
         return WSGITransport(target, on_error=self._keep, path=path)

@@ -2,7 +2,7 @@
 
 Both sides post to the same trivial uvicorn ASGI app (answers 200 ``{}`` after reading the body), started
 once, so the ratio measures the emitter's own overhead: activity generation, send-time data, PHP encoding,
-signing, the PIM's request pipeline (semaphore, total-deadline ``wait_for``, streamed response) and the
+signing, the PIM's request pipeline (semaphore, the receiver-time stopwatch and deadline, streamed response) and the
 ground-truth and log records.
 
 Fairness: with one subscription, no faults and no probes, ``MockPim.run`` sends one request at a time (the

@@ -20,7 +20,8 @@ section and in the verdict):
 * a 2xx raises the rate by 1 event/s (up to 100); the rate starts at :data:`INITIAL_RATE`;
 * **threshold suspension**: success rate below 90 % over the rolling hour, judged only once the hour
   holds at least :data:`MIN_WINDOW_ATTEMPTS` counted attempts, so one early failure does not suspend;
-* attempts take no virtual time (the real latency is recorded, and judged against the 5 s timeout).
+* attempts take no virtual time (the real latency is recorded, and judged against the 5 s timeout: the
+  receiver's time, the kit's own stalls left out, see :mod:`~akeneo_events_testkit.transport.timing`).
 """
 
 from __future__ import annotations
@@ -268,7 +269,7 @@ class EpEmitter:
         if outcome == SUCCESS and answer.latency > self.timeout:
             outcome = TIMEOUT
         record = EpAttempt(self._seq, event.id, at, job.retry, outcome, answer.status, answer.latency,
-                           answer.reason, job.duplicate, None, self.rate)
+                           answer.reason, job.duplicate, None, self.rate, answer.wall, answer.timing.value)
         self._seq += 1
         truth.attempts.append(record)
         self._next_slot = at + 1.0 / self.rate

@@ -33,13 +33,15 @@ from ..judging.checks import (
     design_hint,
     for_design,
     hazards,
+    is_confirmed,
     one_per_resource,
     own_events,
+    slow_answers,
 )
 from ..judging.history import History, HistoryEvent, HistoryRequest, ProbeRule, Refusal
 from ..judging.observation import Observation
-from ..judging.render import format_violations
-from ..judging.verdict import KIND_GLOSSARY, Verdict, Violation, percentile
+from ..judging.render import format_violations, slow_summary, timed
+from ..judging.verdict import KIND_GLOSSARY, Verdict, Violation, latency_spread, percentile
 from ..versions import format_utc_datetime
 from .delta import DeltaPath, delta_state_fields
 from .probes import EP_PROBES
@@ -63,7 +65,7 @@ _REUSED = ("duplicate_applied", "stale_applied", "stale_final_state", "resurrect
 #: kind -> (severity, one-line meaning); shared kinds keep their names (judging.verdict.KIND_GLOSSARY).
 EP_VIOLATION_KINDS: dict[str, tuple[str, str]] = {
     **{kind: KIND_GLOSSARY[kind] for kind in _REUSED},
-    "slow_ack": ("error", "answered after the Event Platform's 5 s timeout"),
+    "slow_ack": ("error", "answered after the Event Platform's 5 s timeout (a warning until confirmed, over HTTP)"),
     "suspension_risk": ("error", "the answers got (or would get) the subscription suspended: 404, 3xx or "
                                  "< 90 % success over an hour"),
     "self_event_processed": ("error", "an event authored by the receiver's own client id was applied"),
@@ -147,7 +149,7 @@ def _request(attempt: EpAttempt, *, rotation: bool) -> HistoryRequest:
         seq=attempt.seq, event_ids=(attempt.event_id,), status=status, latency=attempt.latency,
         reason=attempt.reason, timed_out=attempt.outcome == "timeout", broken=status is None or status >= 500,
         refusal=refusal, probe=_probe_rule(attempt.probe) if attempt.probe is not None else None,
-        witness=_witness(attempt))
+        witness=_witness(attempt), timing=attempt.timing)
 
 
 def history(truth: EpTruth, *, timeout: float = EP_TIMEOUT) -> History:
@@ -238,15 +240,16 @@ def judge_ep(truth: EpTruth, observation: Observation, *, reproduce: str = "", t
     genuine = truth.genuine
     past = history(truth, timeout=timeout)
 
-    def violation(kind: str, message: str, **extra: Any) -> Violation:
-        return Violation(kind, EP_VIOLATION_KINDS[kind][0], message, reproduce=reproduce, **extra)
+    def violation(kind: str, message: str, *, severity: str | None = None, **extra: Any) -> Violation:
+        return Violation(kind, severity or EP_VIOLATION_KINDS[kind][0], message, reproduce=reproduce, **extra)
 
     for check in CHECKS:
         verdict.violations.extend(check(past, observation, violation))
     verdict.violations.extend(suspension(truth, violation))
     verdict.violations.extend(delta_corruption(truth, past, observation, deltas, violation))
 
-    latencies = [a.latency for a in genuine if a.status is not None]
+    latencies = [a.latency for a in genuine if a.measured]
+    slow = slow_answers(past)
     verdict.stats = {
         "events_generated": len(events),
         "requests": len(genuine),
@@ -270,6 +273,10 @@ def judge_ep(truth: EpTruth, observation: Observation, *, reproduce: str = "", t
         "delta_states_judged": len(deltas or {}),
         "latency_p50": percentile(latencies, 0.50),
         "latency_p95": percentile(latencies, 0.95),
+        "latency_p99": percentile(latencies, 0.99),
+        "latency_timing": sorted({a.timing for a in truth.attempts}),
+        "slow_answers": len(slow),
+        "slow_confirmed": sum(1 for r in slow if is_confirmed(r, len(slow))),
     }
     verdict.violations = for_design(one_per_resource(verdict.violations), design)
     verdict.violations.sort(key=lambda v: (v.severity != "error", v.kind, v.resource or ""))
@@ -287,6 +294,8 @@ def format_ep_verdict(verdict: Verdict, truth: EpTruth, *, limit: int = 20) -> s
              f"{len(truth.events)} events, {len(truth.genuine)} requests, {len(truth.delivered)} delivered"
              + (f", lost by the platform: {', '.join(f'{k} {v}' for k, v in sorted(dropped.items()))}"
                 if dropped else "") + ".",
+             f"Latency {latency_spread([a.latency for a in truth.genuine if a.measured])}"
+             f"{timed({a.timing for a in truth.attempts})}; slow answers: {slow_summary(verdict.stats)}.",
              format_violations(verdict, limit=limit),
              "PASS" if verdict.passed else "FAIL"]
     return "\n".join(lines)

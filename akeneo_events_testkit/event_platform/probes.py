@@ -172,4 +172,5 @@ async def send_probes(target: Target, truth: EpTruth, *, secrets: EpSecrets, hel
             body, headers = _probe_request(name, event.raw, event.body, secrets, held, rng)
             answer = await sender.post(body, headers)
             truth.attempts.append(EpAttempt(len(truth.attempts), event.id, clock.now(), 0, classify(answer),
-                                            answer.status, answer.latency, answer.reason, probe=name))
+                                            answer.status, answer.latency, answer.reason, probe=name,
+                                            wall=answer.wall, timing=answer.timing.value))

@@ -120,7 +120,8 @@ def replay_ep_tape(tape: EpTruth, target: Target, *, secrets: EpSecrets, path: s
                 answer = await sender.post(body, ep_headers(body, secrets), timeout=timeout)
                 truth.attempts.append(EpAttempt(len(truth.attempts), old.event_id, old.time, old.retry,
                                                 classify(answer), answer.status, answer.latency, answer.reason,
-                                                duplicate=old.duplicate, rate=old.rate))
+                                                duplicate=old.duplicate, rate=old.rate, wall=answer.wall,
+                                                timing=answer.timing.value))
 
     asyncio.run(run())
     return truth

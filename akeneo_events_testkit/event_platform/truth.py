@@ -10,7 +10,7 @@ from typing import Any
 from ..judging.content import ContentExpectation
 from ..versions import format_utc_datetime
 from .delta import DeltaPath
-from .rules import INITIAL_RATE, SUCCESS
+from .rules import INITIAL_RATE, SUCCESS, TIMEOUT
 
 __all__ = [
     "EpAttempt",
@@ -50,7 +50,9 @@ class EpEvent:
 
 @dataclass(frozen=True, slots=True)
 class EpAttempt:
-    """One POST (or a would-be POST for probes): ``retry`` is 0 for the first attempt, up to 3."""
+    """One POST (or a would-be POST for probes): ``retry`` is 0 for the first attempt, up to 3. ``latency``
+    is the receiver's time, ``wall`` the wall-clock time, ``timing`` how ``latency`` was measured
+    (:class:`~akeneo_events_testkit.transport.timing.Timing`)."""
 
     seq: int
     event_id: str
@@ -63,10 +65,17 @@ class EpAttempt:
     duplicate: bool = False
     probe: str | None = None
     rate: float = INITIAL_RATE
+    wall: float | None = None
+    timing: str = "exchange"
 
     @property
     def acknowledged(self) -> bool:
         return self.outcome == SUCCESS
+
+    @property
+    def measured(self) -> bool:
+        """Its latency counts in the percentiles: it was answered, or not in time."""
+        return self.status is not None or self.outcome == TIMEOUT
 
     def describe(self) -> str:
         answer = f"HTTP {self.status}" if self.status is not None else (self.reason or self.outcome)

@@ -15,7 +15,16 @@ from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
 
-from ..judging.checks import DETECTORS, count_ties, design_hint, for_design, hazards, one_per_resource
+from ..judging.checks import (
+    DETECTORS,
+    count_ties,
+    design_hint,
+    for_design,
+    hazards,
+    is_confirmed,
+    one_per_resource,
+    slow_answers,
+)
 from ..judging.history import History, HistoryEvent, HistoryRequest, ProbeRule, Refusal
 from ..judging.observation import Observation
 from ..judging.verdict import KIND_GLOSSARY, Verdict, Violation, percentile
@@ -71,7 +80,7 @@ def _request(record: RequestRecord) -> HistoryRequest:
         broken=record.outcome is Outcome.FAILED or (status is not None and status >= 500),
         refusal=Refusal("rejected_valid") if refused else None,
         probe=_probe_rule(record.probe, record.must_apply) if record.probe is not None else None,
-        witness=_request_witness(record))
+        witness=_request_witness(record), timing=record.timing)
 
 
 #: How verdicts name the Test request.
@@ -142,8 +151,8 @@ def judge(
     verdict = Verdict(strict=strict)
     past = history(truth, subscription=subscription, timeout=timeout)
 
-    def violation(kind: str, message: str, **extra: Any) -> Violation:
-        severity = VIOLATION_KINDS[kind][0]
+    def violation(kind: str, message: str, *, severity: str | None = None, **extra: Any) -> Violation:
+        severity = severity or VIOLATION_KINDS[kind][0]
         if kind == "replay_accepted" and strict:
             severity = "error"
         return Violation(kind, severity, message, reproduce=reproduce, **extra)
@@ -152,7 +161,8 @@ def judge(
         verdict.violations.extend(check(past, observation, violation))
     requests = [r for r in truth.requests if subscription is None or r.subscription == subscription]
     genuine = [r for r in requests if r.probe is None]
-    latencies = [r.latency for r in requests if r.status is not None]
+    latencies = [r.latency for r in requests if r.measured]
+    slow = slow_answers(past)
     verdict.stats = {
         "events_generated": len(truth.events),
         "requests": len(genuine),
@@ -169,6 +179,9 @@ def judge(
         "latency_p50": percentile(latencies, 0.50),
         "latency_p95": percentile(latencies, 0.95),
         "latency_p99": percentile(latencies, 0.99),
+        "latency_timing": sorted({r.timing for r in requests}),
+        "slow_answers": len(slow),
+        "slow_confirmed": sum(1 for r in slow if is_confirmed(r, len(slow))),
         "dropped_by_pim": dict(truth.dropped),
         "test_request": [r.status or r.outcome.value for r in truth.test_requests
                          if subscription is None or r.subscription == subscription],

@@ -6,6 +6,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from ..judging.checks import hazard_summary
+from ..judging.render import slow_summary, timed
 from ..judging.verdict import percentile
 
 if TYPE_CHECKING:
@@ -20,7 +21,8 @@ def _ms(value: float | None) -> str:
 
 
 def summary_table(run: RunResult, verdict_stats: dict[str, Any] | None) -> str:
-    """Events, requests by outcome, faults by kind, probes, latency percentiles."""
+    """Events, requests by outcome, faults by kind, probes, latency percentiles (the receiver's time, see
+    :mod:`..transport.timing`) and slow answers."""
     truth = run.truth
     genuine = [r for r in truth.requests if r.probe is None]
     probes = [r for r in truth.requests if r.probe is not None]
@@ -37,11 +39,13 @@ def summary_table(run: RunResult, verdict_stats: dict[str, Any] | None) -> str:
         ("faults injected", ", ".join(f"{k} {v}" for k, v in sorted(faults.items())) or "none"),
         ("probes", f"{len(probes)} ({refused} refused with 4xx)" if probes else "none"),
         ("not sent by the PIM", ", ".join(f"{k} {v}" for k, v in sorted(truth.dropped.items())) or "none"),
-        ("latency p50/p95/p99", " / ".join(_ms(percentile(latencies, q)) for q in (0.5, 0.95, 0.99))),
+        ("latency p50/p95/p99", " / ".join(_ms(percentile(latencies, q)) for q in (0.5, 0.95, 0.99))
+         + timed({r.timing for r in truth.requests})),
     ]
     if run.limiter_waits:
         rows.append(("hourly limit waits", f"{len(run.limiter_waits)} ({sum(run.limiter_waits):.0f} s virtual)"))
     if verdict_stats is not None:
+        rows.append(("slow answers", slow_summary(verdict_stats)))
         rows.append(("ties met", str(verdict_stats.get("ties", 0))))
         if verdict_stats.get("hazards") is not None:
             rows.append(("hazards exercised", hazard_summary(verdict_stats["hazards"])))

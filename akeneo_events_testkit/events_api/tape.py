@@ -51,7 +51,8 @@ def _record(data: Mapping[str, Any]) -> RequestRecord:
         versions=tuple(data["versions"]), timestamp=data["timestamp"], body_size=data["body_size"],
         outcome=Outcome(data["outcome"]), status=data["status"], latency=data["latency"],
         reason=data.get("reason", ""), faults=tuple(data.get("faults", ())), probe=data.get("probe"),
-        message=data.get("message"), must_apply=tuple(data.get("must_apply", ())),
+        message=data.get("message"), must_apply=tuple(data.get("must_apply", ())), wall=data.get("wall"),
+        timing=data.get("timing", "exchange"),
     )
 
 

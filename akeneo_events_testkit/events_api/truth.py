@@ -46,7 +46,9 @@ class GeneratedEvent:
 
 @dataclass(frozen=True, slots=True)
 class RequestRecord:
-    """One request sent (or attempted) to one subscription, with its fate."""
+    """One request sent (or attempted) to one subscription, with its fate. ``latency`` is the receiver's
+    time, judged by the oracle; ``wall`` the wall-clock time the kit saw; ``timing`` how ``latency`` was
+    measured (:class:`~akeneo_events_testkit.transport.timing.Timing`)."""
 
     seq: int
     subscription: str
@@ -62,10 +64,17 @@ class RequestRecord:
     probe: str | None = None  # the probe kind, for security probes
     message: int | None = None
     must_apply: tuple[str, ...] = ()  # an envelope probe's valid events, to be applied if it is accepted
+    wall: float | None = None
+    timing: str = "exchange"
 
     @property
     def acknowledged(self) -> bool:
         return self.outcome is Outcome.SENT
+
+    @property
+    def measured(self) -> bool:
+        """Its latency counts in the percentiles: it was answered, or not in time."""
+        return self.status is not None or self.reason == "timeout"
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -73,6 +82,7 @@ class RequestRecord:
         data["latency"] = round(self.latency, 6)
         if not self.must_apply:
             del data["must_apply"]
+        data["wall"] = None if self.wall is None else round(self.wall, 6)
         return data
 
 
@@ -170,7 +180,8 @@ class GroundTruth:
                 yield record
 
     def latencies(self) -> list[float]:
-        return [r.latency for r in self.requests if r.status is not None]
+        """The receiver's time of each request answered, or timed out (at least the timeout)."""
+        return [r.latency for r in self.requests if r.measured]
 
     def outcome_counts(self) -> Counter[str]:
         return Counter(r.outcome.value for r in self.requests)
@@ -200,4 +211,5 @@ def attempt_to_record(
         seq=seq, subscription=subscription, event_ids=event_ids, versions=versions, timestamp=timestamp,
         body_size=body_size, outcome=attempt.outcome, status=attempt.status, latency=attempt.latency,
         reason=attempt.reason, faults=faults, probe=probe, message=message, must_apply=must_apply,
+        wall=attempt.wall, timing=attempt.timing.value,
     )

@@ -63,7 +63,9 @@ class Refusal:
 class HistoryRequest:
     """One request as sent and answered. ``timed_out``: no answer within the platform's timeout; ``broken``:
     the receiver failed (5xx, connection reset...); ``refusal``: how a refused genuine request is named (None
-    when it was not refused, or its refusal is legitimate); ``witness``: the request as reports show it.
+    when it was not refused, or its refusal is legitimate); ``witness``: the request as reports show it;
+    ``timing``: how ``latency`` was measured (``handler``, ``exchange`` or ``rough``, see
+    :mod:`akeneo_events_testkit.transport.timing`), which tells whether its slowness needs confirming.
 
     A request that is not a delivery (the Events API's "Test" request) says how messages name it
     (``label``), its own answer deadline (``deadline``) and what it must get instead of 2xx-or-4xx
@@ -82,10 +84,16 @@ class HistoryRequest:
     label: str = ""
     deadline: float | None = None
     expected: str = ""
+    timing: str = "exchange"
 
     @property
     def accepted(self) -> bool:
         return self.status is not None and 200 <= self.status < 300
+
+    @property
+    def measured(self) -> bool:
+        """Its latency counts in the percentiles: it was answered, or not in time."""
+        return self.status is not None or self.timed_out
 
     def answer(self) -> str:
         """The answer as a person reads it: ``HTTP 500``, the transport's reason, or ``no answer``."""

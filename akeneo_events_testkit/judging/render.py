@@ -6,9 +6,30 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from .checks import SLOW_CONFIRMATIONS
 from .verdict import Verdict, Violation
 
-__all__ = ["answer_of", "format_violations", "violation_lines", "witness_line"]
+__all__ = ["TIMED", "answer_of", "format_violations", "slow_summary", "timed", "violation_lines", "witness_line"]
+
+
+#: How a summary says the answers were timed (the values of :class:`~..transport.timing.Timing`).
+TIMED = {"handler": "timed in the handler", "exchange": "timed over the network, the kit's stalls left out",
+         "rough": "timed roughly (no run-queue statistics)"}
+
+
+def timed(timings: set[str]) -> str:
+    """``, timed in the handler`` for each timing seen (nothing when there were no requests)."""
+    return "".join(f", {TIMED.get(t, t)}" for t in sorted(timings))
+
+
+def slow_summary(stats: Mapping[str, Any]) -> str:
+    """The answers after the timeout, and how many are confirmed (:func:`.checks.answers`)."""
+    slow, confirmed = int(stats.get("slow_answers", 0)), int(stats.get("slow_confirmed", 0))
+    if not slow:
+        return "none"
+    if confirmed == slow:
+        return f"{slow} (confirmed)"
+    return f"{slow} ({confirmed} confirmed; the others are warnings: {SLOW_CONFIRMATIONS} slow answers confirm)"
 
 
 def answer_of(witness: Mapping[str, Any]) -> str:

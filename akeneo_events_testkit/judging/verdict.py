@@ -11,6 +11,8 @@ __all__ = [
     "KIND_GLOSSARY",
     "Verdict",
     "Violation",
+    "latency_spread",
+    "percentile",
 ]
 
 
@@ -21,6 +23,13 @@ def percentile(values: list[float], fraction: float) -> float | None:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(fraction * len(ordered) + 0.5) - 1))
     return ordered[index]
+
+
+def latency_spread(values: list[float]) -> str:
+    """``p50 1.2 ms, p95 3.4 ms, p99 5.6 ms`` (nearest rank), or ``no answers``."""
+    if not values:
+        return "no answers"
+    return ", ".join(f"p{round(q * 100)} {(percentile(values, q) or 0.0) * 1000:.1f} ms" for q in (0.50, 0.95, 0.99))
 
 
 #: kind -> (severity, one-line meaning), the kinds both profiles share; each profile's oracle adopts or
@@ -35,7 +44,7 @@ KIND_GLOSSARY: dict[str, tuple[str, str]] = {
     "replay_accepted": ("warning", "a validly signed request with a stale or future timestamp was accepted"),
     "rejected_valid": ("error", "a genuine PIM request was answered with a non-2xx status"),
     "server_error": ("error", "a 5xx answer or a broken connection"),
-    "slow_ack": ("error", "answered after the PIM's 0.5 s timeout"),
+    "slow_ack": ("error", "answered after the PIM's 0.5 s timeout (a warning until confirmed, over HTTP)"),
     "stale_content": ("error", "the data a receiver holds is older than what the PIM served when notifying it"),
     "removal_not_propagated": ("error", "the resource was removed, yet the receiver still holds its data"),
 }

@@ -11,11 +11,27 @@ PIM behaviour mirrored here (events-api-facts.md section 1):
 * 2xx (and unfollowed 3xx) is success, 4xx/5xx "returned an error", anything else "failed to answer".
 
 Targets: a URL (real HTTP), an ASGI app or a WSGI app (in-process), or any httpx transport.
+
+The latency of an attempt, and the deadline, are the receiver's time as :mod:`.timing` measures it, not the
+wall clock: the PIM's curl is not slowed by the kit that plays it, so the kit's own stalls (its event loop,
+its garbage collector, a loaded machine keeping it from a CPU) must not count against the receiver. The
+wall-clock time is kept beside it (``Attempt.wall``). An answer whose receiver time passed the timeout is
+a timeout, as the PIM would have given up on it before (no status, not acknowledged).
+
+The kit first looks at the deadline :data:`LOOK_LATER` seconds (at most half a timeout) after the timeout
+of wall-clock time: a look is a wake-up of the kit, and the kit's busy time is left out of the receiver's,
+so looking while a slow receiver is still at work would shorten the time it is charged (by the kit's wait
+for a CPU to wake up, on a loaded machine). An answer that comes before is timed cleanly, then judged; a
+receiver still at work by then has been idle (or busy in its handler) for more than the timeout unless the
+kit was busy for that margin, and is cut, its latency the timeout. A request whose receiver time never
+reaches the timeout (the kit was that busy, or the handler's work is in a thread the clock does not see)
+is given up after :data:`GUARD` timeouts of wall-clock time, so a run always ends.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,7 +39,9 @@ from enum import Enum
 
 import httpx
 
+from . import timing
 from .targets import IN_PROCESS_BASE, Target, make_transport
+from .timing import GC_CLOCK, STOPWATCH, Stopwatch, Timing
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -46,6 +64,14 @@ MAX_CONCURRENCY = 5
 MAX_REDIRECTS = 5
 
 
+#: Seconds past the timeout (at most half of it) before the deadline is first looked at (module docstring).
+LOOK_LATER = 0.25
+
+#: A request is given up after this many timeouts of wall-clock time, whatever the receiver's time says
+#: (CPU a handler hands to another thread is not counted, see :mod:`.timing`).
+GUARD = 10
+
+
 #: Response bytes read at most; past this the body is drained without being kept.
 _KEEP_BODY = 64 * 1024
 
@@ -63,7 +89,8 @@ class Outcome(str, Enum):
 
 @dataclass(frozen=True)
 class Attempt:
-    """What happened to one request."""
+    """What happened to one request: ``latency`` is the receiver's time (:mod:`.timing`), ``wall`` the
+    wall-clock time from sending to the end of the exchange, ``timing`` how the latency was measured."""
 
     outcome: Outcome
     status: int | None
@@ -71,6 +98,8 @@ class Attempt:
     reason: str = ""  # for FAILED: timeout, connect, reset, protocol...
     response_headers: tuple[tuple[str, str], ...] = ()
     response_size: int = 0
+    wall: float | None = None
+    timing: Timing = Timing.EXCHANGE
 
     @property
     def acknowledged(self) -> bool:
@@ -107,11 +136,17 @@ class Sender:
         timeout: float = DEFAULT_TIMEOUT,
         path: str = "",
     ) -> None:
-        transport, base = make_transport(target)
+        transport, base, how = make_transport(target)
         self.url = base if transport is None else IN_PROCESS_BASE + "/" + path.lstrip("/")
         self.timeout = timeout
+        #: run-queue statistics are read at each request's start and end (``timing.RUN_QUEUE_STATS``)
+        self._run_queue = timing.RUN_QUEUE_STATS
+        #: how answers are timed: by the handler (in-process apps), by the exchange, or roughly
+        self.timing = how if self._run_queue else Timing.ROUGH
         self._client = _pim_client(transport, follow_redirects)
         self._limit = asyncio.Semaphore(MAX_CONCURRENCY)
+        GC_CLOCK.acquire()
+        self._open = True
 
     async def __aenter__(self) -> Sender:
         return self
@@ -120,6 +155,9 @@ class Sender:
         await self.aclose()
 
     async def aclose(self) -> None:
+        if self._open:
+            self._open = False
+            GC_CLOCK.release()
         await self._client.aclose()
 
     async def post(
@@ -132,23 +170,70 @@ class Sender:
         """POST ``body`` with ``headers`` and classify the result; never raises for network trouble."""
         deadline = self.timeout if timeout is None else timeout
         async with self._limit:
-            started = time.perf_counter()
+            watch = Stopwatch(self.timing, run_queue=self._run_queue)
+            token = STOPWATCH.set(watch)
             try:
-                return await asyncio.wait_for(self._exchange(body, headers, started), deadline)
-            except (asyncio.TimeoutError, httpx.TimeoutException):
-                return Attempt(Outcome.FAILED, None, time.perf_counter() - started, "timeout")
+                exchange = asyncio.ensure_future(self._exchange(body, headers, watch))
+            finally:
+                STOPWATCH.reset(token)
+
+            def failed(reason: str, latency: float | None = None, how: Timing = self.timing) -> Attempt:
+                watch.answered()
+                return Attempt(Outcome.FAILED, None, watch.elapsed() if latency is None else latency, reason,
+                               wall=time.perf_counter() - watch.started, timing=how)
+
+            try:
+                attempt = await self._within(exchange, watch, deadline)
+            except _GuardExpired:
+                return failed("timeout", how=Timing.ROUGH)
+            except asyncio.TimeoutError:
+                return failed("timeout", deadline)
+            except httpx.TimeoutException:
+                return failed("timeout")
             except httpx.TooManyRedirects:
-                return Attempt(Outcome.FAILED, None, time.perf_counter() - started, "too many redirects")
+                return failed("too many redirects")
             except httpx.ConnectError as exc:
-                return Attempt(Outcome.FAILED, None, time.perf_counter() - started, f"connect: {exc}"[:200])
+                return failed(f"connect: {exc}"[:200])
             except httpx.RemoteProtocolError as exc:
-                return Attempt(Outcome.FAILED, None, time.perf_counter() - started, f"protocol: {exc}"[:200])
+                return failed(f"protocol: {exc}"[:200])
             except (httpx.HTTPError, OSError) as exc:
-                reason = f"{type(exc).__name__}: {exc}"[:200]
-                return Attempt(Outcome.FAILED, None, time.perf_counter() - started, reason)
+                return failed(f"{type(exc).__name__}: {exc}"[:200])
+            await watch.settled()
+            latency = watch.elapsed()
+            if latency > deadline:  # the PIM gave up before this answer came
+                return Attempt(Outcome.FAILED, None, latency, "timeout", wall=attempt.wall, timing=self.timing)
+            return dataclasses.replace(attempt, latency=latency)
+
+    @staticmethod
+    async def _within(exchange: asyncio.Future[Attempt], watch: Stopwatch, deadline: float) -> Attempt:
+        """The exchange's attempt, unless the receiver's time reaches ``deadline`` first (curl's total
+        timeout, facts section 1: :class:`asyncio.TimeoutError`) or the wall clock :data:`GUARD` times it."""
+        give_up = watch.started + GUARD * deadline
+        look = watch.started + deadline + min(LOOK_LATER, deadline / 2)
+        try:
+            while True:
+                now = time.perf_counter()
+                done, _ = await asyncio.wait({exchange}, timeout=max(min(look, give_up) - now, 0.0))
+                if done:
+                    return exchange.result()
+                left = deadline - watch.elapsed()
+                now = time.perf_counter()
+                if left <= 0 or now >= give_up:
+                    exchange.cancel()
+                    await asyncio.wait({exchange})
+                    if not exchange.cancelled():
+                        exchange.exception()  # an answer that came too late is dropped, like any other
+                    if left <= 0:
+                        raise asyncio.TimeoutError
+                    raise _GuardExpired
+                # the receiver's time grows at most as fast as the wall clock: waiting ``left`` never overshoots
+                look = now + max(left, deadline / 10)
+        except asyncio.CancelledError:
+            exchange.cancel()
+            raise
 
     async def _exchange(
-        self, body: bytes, headers: Sequence[tuple[str, str | bytes]], started: float
+        self, body: bytes, headers: Sequence[tuple[str, str | bytes]], watch: Stopwatch
     ) -> Attempt:
         raw = [(name.encode("ascii"), value if isinstance(value, bytes) else value.encode("latin-1"))
                for name, value in headers]
@@ -160,7 +245,12 @@ class Sender:
                 size += len(chunk)
         finally:
             await response.aclose()
-        latency = time.perf_counter() - started
+        watch.answered()
         status = response.status_code
         outcome = Outcome.SENT if status < 400 else Outcome.ERROR
-        return Attempt(outcome, status, latency, "", tuple(response.headers.items()), size)
+        return Attempt(outcome, status, watch.elapsed(), "", tuple(response.headers.items()), size,
+                       wall=time.perf_counter() - watch.started, timing=self.timing)
+
+
+class _GuardExpired(Exception):
+    """The wall clock reached :data:`GUARD` timeouts while the receiver's time had not reached one."""

@@ -1,6 +1,8 @@
 """Where requests go: a URL (real HTTP), an ASGI or WSGI app (in-process), or any httpx transport.
 
-One :data:`Target` type and one place that tells an ASGI app from a WSGI app, for both wire profiles.
+One :data:`Target` type and one place that tells an ASGI app from a WSGI app, for both wire profiles, and
+that says how answers through it are timed (:mod:`.timing`): in-process apps by their handler, the rest by
+the exchange.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 import httpx
 
 from ..errors import UsageError
+from .timing import Timing, timed_asgi
 from .wsgi import WSGITransport
 
 __all__ = [
@@ -74,21 +77,32 @@ def _is_asgi(app: Callable[..., Any]) -> bool:
     return len(params) == 3
 
 
-def make_transport(target: Target) -> tuple[httpx.AsyncBaseTransport | None, str]:
-    """An async transport and base URL for ``target`` (None transport means real HTTP to the URL)."""
+def make_transport(target: Target) -> tuple[httpx.AsyncBaseTransport | None, str, Timing]:
+    """An async transport and base URL for ``target`` (None transport means real HTTP to the URL), and how
+    answers through it are timed.
+
+    In-process apps are timed by their handler (:data:`~.timing.Timing.HANDLER`): an ASGI app, or an
+    ``httpx.ASGITransport`` (re-made around the timed app, the user's object untouched), and a WSGI app or
+    the kit's :class:`~.wsgi.WSGITransport`. Any other transport is timed like HTTP, by the exchange.
+    """
+    base = IN_PROCESS_BASE + "/"
     if isinstance(target, str):
         url = httpx.URL(target)
         if url.scheme not in ("http", "https") or not url.host:
             raise UsageError(f"{target!r} is not an http(s) URL: write it like http://127.0.0.1:8000/webhook")
-        return None, target
+        return None, target, Timing.EXCHANGE
+    if type(target) is httpx.ASGITransport:
+        return httpx.ASGITransport(app=timed_asgi(target.app), raise_app_exceptions=target.raise_app_exceptions,
+                                   root_path=target.root_path, client=target.client), base, Timing.HANDLER
     if isinstance(target, httpx.AsyncBaseTransport):
-        return target, IN_PROCESS_BASE + "/"
+        return target, base, Timing.EXCHANGE
     if isinstance(target, httpx.BaseTransport):
-        return _ThreadedTransport(target), IN_PROCESS_BASE + "/"
+        timing = Timing.HANDLER if isinstance(target, WSGITransport) else Timing.EXCHANGE
+        return _ThreadedTransport(target), base, timing
     if callable(target):
         if _is_asgi(target):
-            return httpx.ASGITransport(app=target, raise_app_exceptions=False), IN_PROCESS_BASE + "/"
-        return _ThreadedTransport(WSGITransport(target)), IN_PROCESS_BASE + "/"
+            return httpx.ASGITransport(app=timed_asgi(target), raise_app_exceptions=False), base, Timing.HANDLER
+        return _ThreadedTransport(WSGITransport(target)), base, Timing.HANDLER
     raise UsageError(
         f"cannot deliver to {type(target).__name__}: pass a URL, an ASGI app, a WSGI app or a transport"
     )

@@ -8,6 +8,8 @@ from typing import Any
 
 import httpx
 
+from .timing import STOPWATCH
+
 __all__ = [
     "WSGITransport",
 ]
@@ -18,6 +20,9 @@ class WSGITransport(httpx.BaseTransport):
 
     httpx's own ``WSGITransport`` decodes header values as ASCII and fails on the non-ASCII headers our
     probes send; a real server passes them through as Latin-1, so the receiver gets to reject them itself.
+    Under the kit's :class:`~.sender.Sender` it also times the app (:mod:`.timing`): the CPU time of the
+    thread calling it and iterating its body, and the answer complete once the body is (before ``close()``,
+    which a server calls after sending it).
     """
 
     def __init__(
@@ -70,10 +75,21 @@ class WSGITransport(httpx.BaseTransport):
             return lambda data: chunks.append(data)
 
         chunks: list[bytes] = []
+        watch = STOPWATCH.get()
+        mark = watch.enter() if watch is not None else None
+
+        def answered() -> None:
+            nonlocal mark
+            if watch is not None and mark is not None:
+                watch.add_handler_cpu(mark)
+                mark = None
+                watch.answered()
+
         try:
             result = self.app(environ, start_response)
             try:
                 chunks.extend(bytes(chunk) for chunk in result)
+                answered()
             finally:
                 close = getattr(result, "close", None)
                 if close is not None:
@@ -81,6 +97,7 @@ class WSGITransport(httpx.BaseTransport):
             if not started:
                 raise RuntimeError("the WSGI app returned without calling start_response")
         except Exception as exc:
+            answered()
             if self.on_error is not None:
                 self.on_error(exc)
             raise

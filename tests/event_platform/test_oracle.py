@@ -131,8 +131,13 @@ def test_receiver_ignoring_the_algorithm_header_only_warns() -> None:
 def test_slow_and_failing_receivers() -> None:
     slow = EpReceiver(["s3cret"], own_client_id="magento_0000", delay=0.1)
     truth = EpEmitter(1, 3, start=START, clock=FakeClock(START), secrets=EpSecrets("s3cret"), timeout=0.02).run(slow)
-    verdict = judge_ep(truth, parse_observation(slow.observation()))
-    assert "slow_ack" in kinds(verdict)
+    verdict = judge_ep(truth, parse_observation(slow.observation()), timeout=0.02)
+    assert "slow_ack" in kinds(verdict) and not verdict.passed
+    stats = verdict.stats  # timed in the handler, in-process: each slow answer is the receiver's, an error
+    assert stats["latency_timing"] == ["handler"] and stats["slow_confirmed"] == stats["slow_answers"] > 0
+    assert stats["latency_p50"] <= stats["latency_p95"] <= stats["latency_p99"]
+    assert f"; slow answers: {stats['slow_answers']} (confirmed)." in format_ep_verdict(verdict, truth)
+    assert "Latency p50 " in format_ep_verdict(verdict, truth)
     failed: list[str] = []
 
     def script(event: dict[str, Any], n: int) -> int | None:

@@ -158,15 +158,10 @@ def _run(receiver: GalleryReceiver, transport: str, config: CampaignConfig) -> C
 
 def campaign(cls: type[GalleryReceiver], transport: str, config: CampaignConfig,
              ) -> tuple[GalleryReceiver, CampaignResult]:
-    """Run ``config`` against a fresh ``cls``. Latency is the one thing judged by the wall clock: on a loaded
-    machine an in-process answer can pass 0.5 s, so a run with a ``slow_ack`` is run again (same seed, same
-    traffic), twice at most, unless slowness is the receiver's bug."""
-    for _ in range(3):
-        receiver = cls(SECRET)
-        result = _run(receiver, transport, config)
-        if cls is slow_answers or "slow_ack" not in result.verdict.counts():
-            break
-    return receiver, result
+    """Run ``config`` once against a fresh ``cls``. Never again: latency is the receiver's time, the kit's and
+    the machine's load left out (transport.timing), so a verdict that needed a second run would be wrong."""
+    receiver = cls(SECRET)
+    return receiver, _run(receiver, transport, config)
 
 
 def repeats(genuine: list[RequestRecord], record: RequestRecord) -> bool:
@@ -462,13 +457,14 @@ def test_crash_on_malformed_body(seed: int) -> None:
 @pytest.mark.parametrize("seed", SEEDS)
 def test_slow_answers(seed: int) -> None:
     """Each late answer is one slow_ack, whatever the request carried; the events it applied before
-    answering are not held against it."""
+    answering are not held against it. Timed in its handler, each is an error without confirmation."""
     receiver, result = campaign(slow_answers, "asgi", config_for(seed, 10, events=40))
     found = result.verdict.violations
     delayed = sum(1 for n in range(1, receiver.posts + 1) if receiver.delay(n))
     assert not result.passed
     assert kinds(found) == {"slow_ack"}, explain(result.verdict)
     assert len(found) == delayed > 0
+    assert {v.severity for v in found} == {"error"}
 
 
 def _model_keys_expected_lost(truth: GroundTruth) -> set[str]:

@@ -43,17 +43,12 @@ def sweep_config(seed: int) -> CampaignConfig:
 
 
 def run_reference(config: CampaignConfig, tie_break: str, transport: str = "asgi") -> CampaignResult:
-    """Run ``config`` against a fresh reference receiver; a run with ``slow_ack`` (a loaded machine can delay
-    an in-process answer past 0.5 s: latency is the one thing judged by the wall clock) is run again, same
-    seed and traffic, twice at most. Any other violation fails at once."""
-    for _ in range(3):
-        receiver = ReferenceReceiver(SECRET, store=MemoryStore(), tie_break=tie_break)
-        app = receiver.asgi() if transport == "asgi" else receiver.wsgi()
-        result = run_campaign(config, target=app, secret=SECRET, observe=receiver.observation)
-        assert receiver.internal_errors == []
-        assert set(result.verdict.counts()) <= {"slow_ack"}, describe(result)
-        if not result.verdict.violations:
-            break
+    """Run ``config`` once against a fresh reference receiver. Latency is the handler's own time, the kit's
+    and the machine's load left out (transport.timing), so no run is ever repeated to get green."""
+    receiver = ReferenceReceiver(SECRET, store=MemoryStore(), tie_break=tie_break)
+    app = receiver.asgi() if transport == "asgi" else receiver.wsgi()
+    result = run_campaign(config, target=app, secret=SECRET, observe=receiver.observation)
+    assert receiver.internal_errors == []
     return result
 
 

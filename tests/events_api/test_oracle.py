@@ -27,7 +27,7 @@ class History:
         return event_id
 
     def request(self, *event_ids: str, status: int | None = 200, latency: float = 0.01, probe: str | None = None,
-                faults: tuple[str, ...] = (), reason: str = "") -> None:
+                faults: tuple[str, ...] = (), reason: str = "", timing: str = "exchange") -> None:
         if status is None:
             outcome = Outcome.FAILED
         elif status < 400:
@@ -36,7 +36,7 @@ class History:
             outcome = Outcome.ERROR
         self.truth.add_request(RequestRecord(len(self.truth.requests), "default", tuple(event_ids),
                                              (1,) * len(event_ids), 0, 10, outcome, status, latency,
-                                             reason, faults, probe))
+                                             reason, faults, probe, timing=timing))
 
     def judge(self, applied: list[str], resources: dict[str, Any], **kw: Any) -> list[str]:
         observation = parse_observation({"applied": applied, "resources": resources})
@@ -166,6 +166,33 @@ def test_rejected_valid_but_replays_may_be_refused() -> None:
     h.request(a, status=401, faults=("replay",))
     # the first refusal is a violation; the byte-identical replay may be refused (its timestamp ages)
     assert h.judge([], {}) == ["rejected_valid"]
+
+
+@pytest.mark.parametrize(("timings", "severities"), [
+    (["exchange"], ["warning"]),  # one slow answer over HTTP: the machine may be to blame
+    (["rough"], ["warning"]),  # timed without run-queue statistics: the kit's waits for a CPU count
+    (["handler"], ["error"]),  # timed in an in-process handler: the receiver's own time
+    (["exchange"] * 2, ["warning"] * 2),
+    (["exchange"] * 3, ["error"] * 3),  # SLOW_CONFIRMATIONS slow answers confirm each other
+    (["handler", "exchange"], ["error", "warning"]),
+])
+def test_slow_answers_are_errors_once_confirmed(timings: list[str], severities: list[str]) -> None:
+    h = History()
+    a = h.event("a", 10)
+    for number in range(12):
+        h.request(a, latency=0.004 + number / 1000)
+    for timing in timings:
+        h.request(a, status=None, latency=0.5, reason="timeout", timing=timing)
+    observation = parse_observation({"applied": [a], "resources": {"product:a": {"event_id": a, "removed": False}}})
+    verdict = judge(h.truth, observation)
+    assert [v.severity for v in verdict.violations if v.kind == "slow_ack"] == severities
+    assert verdict.passed == ("error" not in severities)
+    assert (verdict.stats["slow_answers"], verdict.stats["slow_confirmed"]) == (len(timings), severities.count("error"))
+    for v in verdict.violations:
+        assert ("unconfirmed" in v.message) == (v.severity == "warning"), v.message
+        if v.severity == "warning":  # the percentiles tell how far off the rest of the run was
+            assert f"{len(timings)} slow answer(s) of {12 + len(timings)}" in v.message
+            assert "latency p50 1" in v.message and "ms, p99 500.0 ms)" in v.message
 
 
 def test_server_error_and_slow_ack() -> None:
