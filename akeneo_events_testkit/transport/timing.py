@@ -79,11 +79,6 @@ class Timing(str, Enum):
     def __str__(self) -> str:
         return self.value
 
-    @property
-    def isolated(self) -> bool:
-        """Whether load outside the receiver can no longer make the answer look slow."""
-        return self is Timing.HANDLER
-
 
 _TASKS = "/proc/self/task"
 
@@ -197,7 +192,7 @@ class Stopwatch:
         self._final: float | None = None
         #: the CPU clock of a handler running in another thread, its reading and its collector time at entry
         self._running: tuple[int, float, int, float] | None = None
-        #: at the end: the wall-clock time, idle time, handler time, and the threads that were runnable then
+        #: at the end: the wall-clock time, idle time and handler time; and the threads runnable then
         self._end: tuple[float, float, float] = (0.0, 0.0, 0.0)
         self._pending: dict[str, tuple[int, int]] = {}
 
@@ -247,8 +242,8 @@ class Stopwatch:
     def settle(self) -> bool:
         """Count the waits for a CPU that were under way when the answer completed: a thread waiting in a run
         queue then (say, handed the GIL while the machine kept it off a CPU) only reports its wait once it
-        runs, and that wait may have held the handler up. Each thread that has run since adds all its waits
-        since then (more than that one: the safe side). True once none is left to wait for."""
+        runs, and that wait may have held the handler up. Each thread that has run since adds all its busy
+        time since then (more than that wait: the safe side). True once none is left to wait for."""
         if self._final is None or not self._pending:
             return True
         later = _thread_stats(list(self._pending))
