@@ -23,6 +23,7 @@ from akeneo_events_testkit.receiver import MemoryStore, ReceiverServer, Referenc
 from akeneo_events_testkit.versions import get_profile
 
 from ..support.node import node_receiver, requires_node
+from ..support.verdicts import without_unconfirmed_slowness
 
 SECRET = "3ha6eonoa9icsckw8kccos084w0c0000g08g40oo4kww0gc8w4"  # the docs' example secret (facts section 2)
 NOW = 1_700_000_000
@@ -232,10 +233,7 @@ def flagged(result: CampaignResult) -> set[str]:
 @pytest.mark.parametrize("seed", range(6))
 def test_the_reference_receiver_over_uvicorn_is_never_flagged(seed: int) -> None:
     """Without a target the campaign serves the reference receiver with uvicorn on a loopback port."""
-    for _ in range(3):  # a loaded machine may delay one answer past 0.5 s: run the same traffic again
-        result = run_campaign(config(seed, events=90, faults=("default", "chaos")[seed % 2]))
-        if "slow_ack" not in result.verdict.counts():
-            break
+    result = run_campaign(config(seed, events=90, faults=("default", "chaos")[seed % 2]))
     assert result.verdict.violations == [], explain(result)
     assert result.verdict.stats["probes"] == len(PROBE_KINDS)
 
@@ -246,14 +244,12 @@ def test_a_node_receiver_decoding_hex_laxly_is_caught(seed: int) -> None:
     """``Buffer.from(sig, "hex")`` then a length check and ``timingSafeEqual``: correct in every other way, so
     the only violations are the probes whose leading 64 characters are the valid signature and whose rest
     Node's decoder ignores (a non-hex character, an odd digit, a comma)."""
-    for _ in range(3):  # a loaded machine may delay one answer past 0.5 s: the same traffic to a fresh receiver
-        with node_receiver("events_api_lax_hex.js", {"AKENEO_EVENTS_SECRET": SECRET}) as base:
-            result = run_campaign(config(seed, events=120, faults="default"), target=base + "/webhook",
-                                  secret=SECRET, state_url=base + "/state")
-        if "slow_ack" not in result.verdict.counts():
-            break
+    with node_receiver("events_api_lax_hex.js", {"AKENEO_EVENTS_SECRET": SECRET}) as base:
+        result = run_campaign(config(seed, events=120, faults="default"), target=base + "/webhook",
+                              secret=SECRET, state_url=base + "/state")
     assert not result.passed
-    assert set(result.verdict.counts()) == {"forged_accepted"}, explain(result)
+    assert {v.kind for v in without_unconfirmed_slowness(result.verdict.violations)} == {"forged_accepted"}, \
+        explain(result)
     assert "signature_non_hex_suffix" in flagged(result)
     assert flagged(result) == {"signature_non_hex_suffix", "signature_odd_suffix", "signature_list_valid_first"}
     assert result.verdict.stats["events_acknowledged"] > 0
