@@ -26,6 +26,7 @@ from akeneo_events_testkit.event_platform.truth import EpTruth
 from akeneo_events_testkit.judging.render import format_violations
 from akeneo_events_testkit.receiver import ReceiverServer, ReferenceReceiver
 
+from ..support.asgi import read_body
 from ..support.ep_receiver import START
 from ..support.node import node_receiver, requires_node
 
@@ -46,12 +47,7 @@ class Recorder:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         self.requests.append((body, {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}))
         await send({"type": "http.response.start", "status": 401, "headers": [(b"content-length", b"0")]})
         await send({"type": "http.response.body", "body": b""})

@@ -237,9 +237,10 @@ def test_a_request_overtaken_in_flight_was_built_and_signed_before_the_removal_i
     delivered after its removal; a late request rebuilt at send time could not be (the product is gone)."""
     from akeneo_events_testkit.events_api.pim import MockPim
 
+    from ..support.asgi import read_body
+
     async def ok(scope: Any, receive: Any, send: Any) -> None:
-        while (await receive()).get("more_body"):
-            pass
+        await read_body(receive)
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 

@@ -13,6 +13,8 @@ from typing import Any
 from akeneo_events_testkit.event_platform.signing import ALGORITHM_HEADER, PRIMARY_HEADER, sign_body, verify_ep
 from akeneo_events_testkit.event_platform.wire import encode, ep_resource_key
 
+from .asgi import read_body
+
 #: The virtual clock's start (2023-11-14T22:13:20Z) in the Event Platform tests.
 START = 1_700_000_000
 
@@ -132,12 +134,7 @@ class EpReceiver:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         if self.delay:
             await asyncio.sleep(self.delay)

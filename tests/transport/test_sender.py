@@ -20,6 +20,7 @@ from akeneo_events_testkit.transport.sender import Attempt, Outcome, Sender
 from akeneo_events_testkit.transport.targets import check_request_url, make_transport
 from akeneo_events_testkit.versions import get_profile
 
+from ..support.asgi import read_body
 from ..support.servers import raw_server, read_request
 
 BODY = b'{"events":[{"action":"product.removed","pim_source":"https:\\/\\/demo.akeneo.com"}]}'
@@ -172,12 +173,7 @@ def test_in_process_asgi_app() -> None:
     received: list[tuple[dict[str, str], bytes]] = []
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         received.append(({k.decode(): v.decode() for k, v in scope["headers"]}, body))
         await send({"type": "http.response.start", "status": 202, "headers": []})
         await send({"type": "http.response.body", "body": b""})
