@@ -51,9 +51,10 @@ def profile_of(thing: object) -> WireProfile:
     raise KitError(f"{type(thing).__name__} belongs to no wire profile: pass a campaign config or result")
 
 
-def foreign_options(profile: WireProfile) -> frozenset[str]:
-    """The options of every other wire profile: those that do not apply to ``profile``."""
-    return frozenset(name for other in WIRE_PROFILES.values() if other is not profile for name in other.options)
+def foreign_options(profile: WireProfile) -> tuple[str, ...]:
+    """The options of every other wire profile, those that do not apply to ``profile``, in the order the
+    profiles declare them (the order messages name them in)."""
+    return tuple(name for other in WIRE_PROFILES.values() if other is not profile for name in other.options)
 
 
 def refuse_foreign_options(profile: WireProfile, given: Iterable[str], *, spell: Callable[[str], str] = str,

@@ -116,13 +116,5 @@ def refuse_foreign(profile: WireProfile, args: argparse.Namespace) -> None:
     style: ``--delta, --rotation: Event Platform only (not the Events API), add --profile event-platform``)."""
     from ..profiles import foreign_options, refuse_foreign_options
 
-    given = [name for name in sorted(foreign_options(profile), key=_option_order)
-             if getattr(args, name, None) not in (None, False)]
+    given = [name for name in foreign_options(profile) if getattr(args, name, None) not in (None, False)]
     refuse_foreign_options(profile, given, spell=flag, select=lambda other: f"add --profile {other.selector}")
-
-
-def _option_order(name: str) -> int:
-    """The order options are named in messages: as ``--help`` lists them."""
-    order = ("plan", "save_plan", "uuid_mode", "strict", "data_mode", "delta", "client_id", "rotation",
-             "old_secret", "enforce_suspension", "source")
-    return order.index(name) if name in order else len(order)

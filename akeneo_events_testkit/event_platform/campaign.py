@@ -99,13 +99,6 @@ class EpCampaignResult:
         return self.verdict.passed
 
     @property
-    def violation_kinds(self) -> Mapping[str, tuple[str, str]]:
-        """The properties judged, for reports (one JUnit test case each)."""
-        from .oracle import EP_VIOLATION_KINDS
-
-        return EP_VIOLATION_KINDS
-
-    @property
     def start(self) -> int | None:
         """The virtual clock's time when delivery began (UUID v7 ids carry it, so a rerun must repeat it)."""
         start = self.truth.meta.get("start")

@@ -130,10 +130,6 @@ class History:
                 for event_id in request.event_ids:
                     self._carried_by.setdefault(event_id, []).append(position)
 
-    @property
-    def genuine(self) -> list[HistoryRequest]:
-        return [r for r in self.requests if r.probe is None]
-
     def witness_for(self, event_ids: Iterable[str]) -> tuple[Mapping[str, Any], ...]:
         """The genuine requests that carried any of ``event_ids``, in send order, at most 12."""
         chosen = sorted({p for event_id in set(event_ids) for p in self._carried_by.get(event_id, ())})
