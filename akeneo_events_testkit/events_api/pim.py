@@ -311,7 +311,7 @@ class MockPim:
         sent: dict[int, tuple[Delivery, tuple[int, ...]]] = {}
         for order in self.new_scheduler()(self._plan(subs, truth)):
             made = self._materialise(order, subs, truth, sent)
-            if made is not None and not order.build_only:
+            if made is not None:
                 yield made[0]
 
     # -- delivery -----------------------------------------------------------------------------------
@@ -428,7 +428,7 @@ class MockPim:
         made = self.build(order, subs[order.planned.subscription], truth)
         if made is not None and order.keep_bytes:
             sent[order.order_id] = made
-        return made
+        return None if order.build_only else made  # built now, sent by a later replay_of order
 
     async def _send_all(
         self,
