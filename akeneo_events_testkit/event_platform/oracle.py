@@ -26,22 +26,11 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ..errors import InvalidObservation
-from ..judging.checks import (
-    DETECTORS,
-    ViolationFactory,
-    count_ties,
-    design_hint,
-    for_design,
-    hazards,
-    is_confirmed,
-    one_per_resource,
-    own_events,
-    slow_answers,
-)
+from ..judging.checks import DETECTORS, ViolationFactory, core_stats, finish, own_events
 from ..judging.history import History, HistoryEvent, HistoryRequest, ProbeRule, Refusal
 from ..judging.observation import Observation
 from ..judging.render import format_violations, slow_summary, timed
-from ..judging.verdict import KIND_GLOSSARY, Verdict, Violation, latency_spread, percentile
+from ..judging.verdict import KIND_GLOSSARY, Verdict, Violation, latency_spread
 from ..versions import format_utc_datetime
 from .delta import DeltaPath, delta_state_fields
 from .probes import EP_PROBES
@@ -249,7 +238,6 @@ def judge_ep(truth: EpTruth, observation: Observation, *, reproduce: str = "", t
     verdict.violations.extend(delta_corruption(truth, past, observation, deltas, violation))
 
     latencies = [a.latency for a in genuine if a.measured]
-    slow = slow_answers(past)
     verdict.stats = {
         "events_generated": len(events),
         "requests": len(genuine),
@@ -264,22 +252,11 @@ def judge_ep(truth: EpTruth, observation: Observation, *, reproduce: str = "", t
             "time": format_utc_datetime(truth.suspension.time), "cause": truth.suspension.cause,
             "responses": list(truth.suspension.responses), "enforced": truth.suspension.enforced},
         "min_rate": min((rate for _, rate in truth.rates), default=None),
-        "resources_judged": len(past.acknowledged),
-        "applied": len(observation.applied),
-        "ties": count_ties(past),
-        "hazards": hazards(past),
-        "design": design,
-        "design_hint": design_hint(observation, design, verdict.violations),
+        **core_stats(past, observation, design, verdict.violations, latencies),
         "delta_states_judged": len(deltas or {}),
-        "latency_p50": percentile(latencies, 0.50),
-        "latency_p95": percentile(latencies, 0.95),
-        "latency_p99": percentile(latencies, 0.99),
         "latency_timing": sorted({a.timing for a in truth.attempts}),
-        "slow_answers": len(slow),
-        "slow_confirmed": sum(1 for r in slow if is_confirmed(r, len(slow))),
     }
-    verdict.violations = for_design(one_per_resource(verdict.violations), design)
-    verdict.violations.sort(key=lambda v: (v.severity != "error", v.kind, v.resource or ""))
+    verdict.violations = finish(verdict.violations, design)
     return verdict
 
 

@@ -15,19 +15,10 @@ from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
 
-from ..judging.checks import (
-    DETECTORS,
-    count_ties,
-    design_hint,
-    for_design,
-    hazards,
-    is_confirmed,
-    one_per_resource,
-    slow_answers,
-)
+from ..judging.checks import DETECTORS, core_stats, finish
 from ..judging.history import History, HistoryEvent, HistoryRequest, ProbeRule, Refusal
 from ..judging.observation import Observation
-from ..judging.verdict import KIND_GLOSSARY, Verdict, Violation, percentile
+from ..judging.verdict import KIND_GLOSSARY, Verdict, Violation
 from ..transport.sender import DEFAULT_TIMEOUT, Outcome
 from .limits import TEST_BUTTON_TIMEOUT
 from .probes import PROBE_KINDS
@@ -162,32 +153,20 @@ def judge(
     requests = [r for r in truth.requests if subscription is None or r.subscription == subscription]
     genuine = [r for r in requests if r.probe is None]
     latencies = [r.latency for r in requests if r.measured]
-    slow = slow_answers(past)
     verdict.stats = {
         "events_generated": len(truth.events),
         "requests": len(genuine),
         "probes": len(requests) - len(genuine),
         "events_acknowledged": sum(len(v) for v in past.acknowledged.values()),
-        "resources_judged": len(past.acknowledged),
-        "applied": len(observation.applied),
-        "ties": count_ties(past),
-        "hazards": hazards(past),
-        "design": design,
-        "design_hint": design_hint(observation, design, verdict.violations),
+        **core_stats(past, observation, design, verdict.violations, latencies),
         "outcomes": dict(Counter(r.outcome.value for r in requests)),
         "faults": dict(Counter(f for r in genuine for f in r.faults)),
-        "latency_p50": percentile(latencies, 0.50),
-        "latency_p95": percentile(latencies, 0.95),
-        "latency_p99": percentile(latencies, 0.99),
         "latency_timing": sorted({r.timing for r in requests}),
-        "slow_answers": len(slow),
-        "slow_confirmed": sum(1 for r in slow if is_confirmed(r, len(slow))),
         "dropped_by_pim": dict(truth.dropped),
         "test_request": [r.status or r.outcome.value for r in truth.test_requests
                          if subscription is None or r.subscription == subscription],
     }
-    verdict.violations = for_design(one_per_resource(verdict.violations), design)
-    verdict.violations.sort(key=lambda v: (v.severity != "error", v.kind, v.resource or ""))
+    verdict.violations = finish(verdict.violations, design)
     return verdict
 
 

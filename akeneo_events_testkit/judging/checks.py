@@ -23,7 +23,7 @@ from ..transport.timing import Timing
 from .content import content_findings
 from .history import History, HistoryRequest
 from .observation import Observation
-from .verdict import Violation, latency_spread
+from .verdict import Violation, latency_spread, percentile
 
 __all__ = [
     "DESIGNS",
@@ -37,9 +37,11 @@ __all__ = [
     "applications",
     "check_design",
     "content",
+    "core_stats",
     "count_ties",
     "design_hint",
     "final_state",
+    "finish",
     "for_design",
     "hazard_summary",
     "hazards",
@@ -366,6 +368,33 @@ def hazard_summary(counts: dict[str, int]) -> str:
     text = ", ".join(f"{name.replace('_', ' ')} {count}" for name, count in counts.items())
     never = [name.replace("_", " ") for name, count in counts.items() if not count]
     return text + (f"; never exercised: {', '.join(never)} (this pass does not cover them)" if never else "")
+
+
+def core_stats(history: History, observation: Observation, design: str, violations: list[Violation],
+               latencies: list[float]) -> dict[str, Any]:
+    """The statistics both profiles' verdicts report alike: what was judged, ties, hazards exercised, the
+    design and its hint, latency percentiles and slow answers."""
+    slow = slow_answers(history)
+    return {
+        "resources_judged": len(history.acknowledged),
+        "applied": len(observation.applied),
+        "ties": count_ties(history),
+        "hazards": hazards(history),
+        "design": design,
+        "design_hint": design_hint(observation, design, violations),
+        "latency_p50": percentile(latencies, 0.50),
+        "latency_p95": percentile(latencies, 0.95),
+        "latency_p99": percentile(latencies, 0.99),
+        "slow_answers": len(slow),
+        "slow_confirmed": sum(1 for r in slow if is_confirmed(r, len(slow))),
+    }
+
+
+def finish(violations: list[Violation], design: str) -> list[Violation]:
+    """The violations as a verdict lists them: one per root cause, weighed for ``design``, errors first,
+    then by kind and resource."""
+    weighed = for_design(one_per_resource(violations), design)
+    return sorted(weighed, key=lambda v: (v.severity != "error", v.kind, v.resource or ""))
 
 
 def count_ties(history: History) -> int:
