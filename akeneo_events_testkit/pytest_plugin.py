@@ -101,7 +101,9 @@ def _check(name: str, value: Any, *, where: str, option: bool = False) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
             raise bad()
     elif name == "design":
-        if value not in ("apply", "refetch"):
+        from .judging.checks import DESIGNS
+
+        if value not in DESIGNS:
             raise bad()
     elif name == "client_id":
         if value is not None and (not isinstance(value, str) or not value):

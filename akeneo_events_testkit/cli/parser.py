@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..judging.checks import DESIGNS
 from .common import (
     DEFAULT_DELTA,
     SECRET_ENV,
@@ -127,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--junit", metavar="FILE.xml", help="write a JUnit XML report")
     p.add_argument("--html", metavar="FILE.html", help="write a self-contained HTML report with timelines")
     p.add_argument("--record", metavar="FILE.jsonl", help="write the ground truth as JSON Lines")
-    p.add_argument("--design", choices=["apply", "refetch"], default="apply",
+    p.add_argument("--design", choices=DESIGNS, default="apply",
                    help="the receiver's design: apply (default: it applies each event's data in order) or refetch "
                         "(notify-then-re-fetch: it re-reads each resource from the REST API; implies --rest-api; "
                         "order and duplicates become warnings, its data is judged)")
