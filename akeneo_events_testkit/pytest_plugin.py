@@ -46,6 +46,8 @@ MARKER_ARGUMENTS: dict[str, str] = {
     "delta": "a ratio in [0, 1]: the share of updates sent as *.updated.delta (event-platform only)",
     "client_id": "the receiver's own API client id, whose events it must drop, or None (event-platform only)",
     "design": "apply (default) or refetch (a notify-then-re-fetch receiver; needs akeneo_check(..., rest_api=))",
+    "scope": "what the receiver is responsible for, e.g. 'family=rug identifier=RUG-*' or a list of criteria "
+             "(kind, family, identifier, type, attribute; README: scope)",
 }
 _DEFAULTS: dict[str, Any] = {"seed": 0, "faults": "default", "profile": "saas"}
 _OPTIONS = ("seed", "faults", "profile")  # settable by --akeneo-<name> and the ini key akeneo_<name>
@@ -105,6 +107,15 @@ def _check(name: str, value: Any, *, where: str, option: bool = False) -> Any:
 
         if value not in DESIGNS:
             raise bad()
+    elif name == "scope":
+        from .judging.scope import parse_scope
+
+        if value is not None and not isinstance(value, (str, list, tuple)):
+            raise bad()
+        try:
+            parse_scope(value)
+        except UsageError as exc:
+            raise bad(f" ({exc})") from None
     elif name == "client_id":
         if value is not None and (not isinstance(value, str) or not value):
             raise bad()
@@ -504,7 +515,7 @@ class AkeneoCheck:
                 changes["profile"] = wanted.version.name
             return dataclasses.replace(self.config, **changes)
         base = {"seed": self.config.seed, "events": self.config.events, "faults": self.config.faults,
-                "probes": self.config.probes, "design": self.config.design}
+                "probes": self.config.probes, "design": self.config.design, "scope": self.config.scope}
         return _make_config({**base, **overrides})
 
 

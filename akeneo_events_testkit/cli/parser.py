@@ -132,6 +132,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the receiver's design: apply (default: it applies each event's data in order) or refetch "
                         "(notify-then-re-fetch: it re-reads each resource from the REST API; implies --rest-api; "
                         "order and duplicates become warnings, its data is judged)")
+    p.add_argument("--scope", action="append", metavar="CRITERION=VALUES",
+                   help="what the receiver is responsible for; events outside are ignored by scope (acknowledged, "
+                        "not applied, never event_lost): kind=product|product_model, family=CODES, "
+                        "identifier=PATTERNS (RUG-*), type=EVENT_TYPES, attribute=CODES (Event Platform deltas); "
+                        "repeat for several criteria, all of which apply")
     p.add_argument("--rest-api", action="store_true",
                    help="serve a mock PIM REST API of the same timeline for receivers that re-fetch, and judge the"
                         " data they report")

@@ -37,6 +37,8 @@ def _config(args: argparse.Namespace, *, probes: bool) -> Any:
         del given["client_id"]
     specific = {name: value for name, value in given.items() if name == "client_id" or value not in (None, False)}
     common = {"design": args.design} if getattr(args, "design", None) else {}
+    if getattr(args, "scope", None):
+        common["scope"] = args.scope
     return resolved.wire.config(resolved.version, seed=args.seed, events=args.events, faults=args.faults,
                                 probes=probes, **common, **specific)
 

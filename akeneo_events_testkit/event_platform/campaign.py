@@ -26,6 +26,7 @@ from ..credentials import generate_secret
 from ..errors import ReceiverUnreachable, UsageError
 from ..judging.checks import REFETCH_NEEDS_API, check_design
 from ..judging.observation import ObservationSource, observation_reader, parse_observation, settle_observation
+from ..judging.scope import Scope, parse_scope, require_matches
 from ..judging.verdict import Verdict
 from ..transport.targets import Target
 from .emitter import EpEmitter
@@ -35,7 +36,7 @@ from .probes import send_probes
 from .rules import DEFAULT_CLIENT_ID
 from .signing import EpSecrets
 from .truth import EpTruth
-from .wire import DEFAULT_SOURCE
+from .wire import DEFAULT_SOURCE, EP_TYPE_NAMES
 
 if TYPE_CHECKING:
     from ..restapi import RestApi
@@ -69,6 +70,8 @@ class EpCampaignConfig:
     settle_timeout: float = 10.0
     #: ``apply`` or ``refetch`` (see :class:`~akeneo_events_testkit.events_api.campaign.CampaignConfig`)
     design: str = "apply"
+    #: what the receiver is responsible for (``--scope``, :mod:`~akeneo_events_testkit.judging.scope`)
+    scope: Scope | str | Sequence[str] | None = None
 
     @property
     def profile(self) -> str:
@@ -78,6 +81,8 @@ class EpCampaignConfig:
         if self.events < 1:
             raise UsageError(f"--events must be at least 1, got {self.events}")
         check_design(self.design)
+        scope = parse_scope(self.scope)
+        self.scope = scope.checked("the Event Platform", EP_TYPE_NAMES, deltas=True) if scope is not None else None
         if self.rotation is not None and self.rotation not in ROTATIONS:
             raise UsageError(f"rotation={self.rotation!r}: use one of {', '.join(ROTATIONS)} (the secrets the "
                              "receiver holds while the platform signs with new and old)")
@@ -180,6 +185,8 @@ def reproduce_ep(config: EpCampaignConfig, *, url: str | None = None, start: int
         parts.append("--no-probes")
     if config.design != "apply":
         parts += ["--design", config.design]
+    if isinstance(config.scope, Scope):
+        parts += [piece for option in config.scope.options() for piece in option.split(" ", 1)]
     if url:
         parts += ["--url", url, "--state-url", "STATE_URL", "--secret", "$AKENEO_EVENTS_SECRET"]
     return " ".join(shlex.quote(p) if not p.startswith("$") else p for p in parts)
@@ -228,7 +235,8 @@ def run_ep_campaign(
         emitter = EpEmitter(config.seed, config.events, start=int(clock.now()), source=config.source,
                             secrets=secrets, delta=config.delta, client_id=config.client_id, clock=clock,
                             faults=config.faults, enforce_suspension=config.enforce_suspension,
-                            keep_bodies=record is not None)
+                            keep_bodies=record is not None,
+                            scope=config.scope if isinstance(config.scope, Scope) else None)
         if rest_api is not None:
             rest_api.attach_ep(emitter)
 
@@ -243,7 +251,10 @@ def run_ep_campaign(
         raw = settle_observation(reader, config.settle_timeout, time.sleep)
         observation = parse_observation(raw)
         reproduce = reproduce_ep(config, url=target if isinstance(target, str) else None, start=emitter.start)
-        verdict = judge_ep(truth, observation, reproduce=reproduce, deltas=delta_states(raw), design=config.design)
+        scope = config.scope if isinstance(config.scope, Scope) else None
+        verdict = judge_ep(truth, observation, reproduce=reproduce, deltas=delta_states(raw), design=config.design,
+                           scope=scope)
+        require_matches(scope, verdict.stats, truth.resources)
         if record is not None:
             from .tape import write_ep_tape
 

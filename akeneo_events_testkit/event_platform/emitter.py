@@ -37,6 +37,7 @@ from typing import Any
 from ..clock import FakeClock
 from ..errors import UsageError
 from ..judging.content import note_content
+from ..judging.scope import Scope, ScopeJudge, focus_factor, note_resource
 from ..transport.sender import Sender
 from ..transport.targets import Target
 from ..versions import Action, content_digest, get_profile
@@ -83,6 +84,8 @@ class _Job:
     retry: int = field(default=0, compare=False)
     throttled_since: float | None = field(default=None, compare=False)
     duplicate: bool = field(default=False, compare=False)
+    #: in the receiver's scope: its faults are raised (:func:`~..judging.scope.focus_factor`)
+    focused: bool = field(default=False, compare=False)
 
 
 _UPDATES = frozenset({Action.PRODUCT_UPDATED, Action.PRODUCT_MODEL_UPDATED})
@@ -121,6 +124,7 @@ class EpEmitter:
         keep_bodies: bool = False,
         track_content: bool = False,
         wrap_target: Callable[[Target], Target] | None = None,
+        scope: Scope | None = None,
     ) -> None:
         if events < 0:
             raise UsageError(f"events must be zero or more, got {events}")
@@ -156,9 +160,12 @@ class EpEmitter:
         self.connections = tuple(conns)
         self.pim_url = pim_url
         self.truth = EpTruth()
+        #: what the receiver is responsible for: the faults aim at it (``--scope``)
+        self.scope = scope
         self._reset()
 
     def _reset(self) -> None:
+        self._boost = {"reorder": 1.0, "duplicate": 1.0}
         self.rate = INITIAL_RATE
         self._next_slot = float(self.start)
         self._window: list[tuple[float, bool, str, int]] = []  # (time, success, answer, attempt seq)
@@ -210,6 +217,8 @@ class EpEmitter:
                 tuple((path, canonical_json(new)) for path, new in delta_assignments(changes or {})))
             if self.keep_bodies:
                 truth.bodies[event.id] = event.raw
+            if not event.is_removal:
+                note_resource(truth.resources, event.key, change.snapshot)
         return event
 
     # -- delivery -----------------------------------------------------------------------------------------
@@ -229,11 +238,17 @@ class EpEmitter:
                           enforce_suspension=self.enforce_suspension, timeout=self.timeout)
         faults = random.Random(f"event-platform-faults:{self.seed}")
         heap: list[_Job] = []
-        for event in self.cloud_events(truth):
+        events = list(self.cloud_events(truth))
+        focused = self._focused(events)
+        self._boost = {name: focus_factor(rate, len(focused), total=len(events)) for name, rate in (
+            ("reorder", self.faults.reorder), ("duplicate", self.faults.duplicate))}
+        for event in events:
             due = float(event.epoch)
-            if self.faults.reorder and faults.random() < self.faults.reorder:
+            hot = event.id in focused
+            reorder = self.faults.reorder * (self._boost["reorder"] if hot else 1.0)
+            if reorder and faults.random() < reorder:
                 due += faults.uniform(1.0, self.faults.reorder_window)
-            self._push(heap, _Job(due, 0, event))
+            self._push(heap, _Job(due, 0, event, focused=hot))
         truth.rates.append((float(self.start), self.rate))
         async with Sender(self.wrap_target(target), follow_redirects=False, timeout=self.timeout,
                           path=path) as sender:
@@ -243,6 +258,14 @@ class EpEmitter:
                 self.clock.advance(at - self.clock.now())
                 await self._attempt(job, at, sender, heap, faults)
         return truth
+
+    def _focused(self, events: Sequence[CloudEvent]) -> set[str]:
+        """The ids of the events in the receiver's scope (none without a scope: nothing is raised)."""
+        if self.scope is None:
+            return set()
+        judge = ScopeJudge(self.scope, self.truth.resources)
+        known = self.truth.events
+        return {event.id for event in events if event.id in known and not known[event.id].outside(judge)}
 
     def _push(self, heap: list[_Job], job: _Job) -> None:
         job.order = self._order
@@ -277,7 +300,8 @@ class EpEmitter:
             self._note_content(event, at)
             self._set_rate(at, min(MAX_RATE, self.rate + 1.0))
             self._count(at, True, "", record.seq)
-            if not job.duplicate and self.faults.duplicate and faults.random() < self.faults.duplicate:
+            duplicate = self.faults.duplicate * (self._boost["duplicate"] if job.focused else 1.0)
+            if not job.duplicate and duplicate and faults.random() < duplicate:
                 self._push(heap, _Job(at + faults.uniform(1.0, 120.0), 0, event, duplicate=True))
         elif outcome == THROTTLED:
             self._set_rate(at, max(MIN_RATE, self.rate / 2))

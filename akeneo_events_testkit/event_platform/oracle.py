@@ -30,6 +30,7 @@ from ..judging.checks import DETECTORS, ViolationFactory, core_stats, finish, ow
 from ..judging.history import History, HistoryEvent, HistoryRequest, ProbeRule, Refusal
 from ..judging.observation import Observation
 from ..judging.render import format_violations, slow_summary, timed
+from ..judging.scope import Scope, ScopeJudge, scoped_content
 from ..judging.verdict import KIND_GLOSSARY, Verdict, Violation, latency_spread
 from ..versions import format_utc_datetime
 from .delta import DeltaPath, delta_state_fields
@@ -48,7 +49,8 @@ __all__ = [
 
 
 _REUSED = ("duplicate_applied", "stale_applied", "stale_final_state", "resurrected", "event_lost",
-           "forged_accepted", "rejected_valid", "server_error", "stale_content", "removal_not_propagated")
+           "forged_accepted", "rejected_valid", "server_error", "stale_content", "removal_not_propagated",
+           "out_of_scope_applied")
 
 
 #: kind -> (severity, one-line meaning); shared kinds keep their names (judging.verdict.KIND_GLOSSARY).
@@ -141,22 +143,26 @@ def _request(attempt: EpAttempt, *, rotation: bool) -> HistoryRequest:
         witness=_witness(attempt), timing=attempt.timing)
 
 
-def history(truth: EpTruth, *, timeout: float = EP_TIMEOUT) -> History:
-    """The Event Platform ground truth in the oracle core's shape (:mod:`..judging.history`)."""
+def history(truth: EpTruth, *, timeout: float = EP_TIMEOUT, scope: Scope | None = None) -> History:
+    """The Event Platform ground truth in the oracle core's shape (:mod:`..judging.history`); events outside
+    ``scope`` are marked so (:mod:`..judging.scope`)."""
+    judge = ScopeJudge(scope, truth.resources)
     events = {event_id: HistoryEvent(event_id, e.key, e.epoch, e.is_removal, e.self_triggered,
-                                     _fmt(e, event_id), e.author or "", creation=e.type.endswith(".created"))
+                                     _fmt(e, event_id), e.author or "", creation=e.type.endswith(".created"),
+                                     out_of_scope=scope is not None and e.outside(judge))
               for event_id, e in truth.events.items()}
     acknowledged: dict[str, list[HistoryEvent]] = {}
     for event_id in truth.delivered:
         event = events.get(event_id)
-        if event is not None and not event.own:
+        if event is not None and not event.own and not event.out_of_scope:
             acknowledged.setdefault(event.key, []).append(event)
     rotation = bool(truth.meta.get("rotation"))
     return History(events, [_request(a, rotation=rotation) for a in truth.attempts],
                    {key: acknowledged[key] for key in sorted(acknowledged)}, timeout,
                    answer_expected="2xx within {timeout} s", broken_expected="2xx",
-                   duplicate_expected="applied at most once (deduplicate on id)", content=truth.content,
-                   sender="the platform")
+                   duplicate_expected="applied at most once (deduplicate on id)",
+                   content=scoped_content(truth.content, events.values()) if scope else truth.content,
+                   sender="the platform", scope=scope.describe() if scope else "")
 
 
 def suspension(truth: EpTruth, violation: ViolationFactory) -> Iterator[Violation]:
@@ -219,7 +225,8 @@ CHECKS = (*DETECTORS, own_events)
 
 
 def judge_ep(truth: EpTruth, observation: Observation, *, reproduce: str = "", timeout: float = EP_TIMEOUT,
-             deltas: Mapping[str, Mapping[DeltaPath, str]] | None = None, design: str = "apply") -> Verdict:
+             deltas: Mapping[str, Mapping[DeltaPath, str]] | None = None, design: str = "apply",
+             scope: Scope | None = None) -> Verdict:
     """All violations of ``observation`` against ``truth`` (the receiver behind one subscription).
 
     ``deltas`` (from :func:`delta_states`) are the receivers' delta states, judged when given.
@@ -227,7 +234,7 @@ def judge_ep(truth: EpTruth, observation: Observation, *, reproduce: str = "", t
     verdict = Verdict()
     events = truth.events
     genuine = truth.genuine
-    past = history(truth, timeout=timeout)
+    past = history(truth, timeout=timeout, scope=scope)
 
     def violation(kind: str, message: str, *, severity: str | None = None, **extra: Any) -> Violation:
         return Violation(kind, severity or EP_VIOLATION_KINDS[kind][0], message, reproduce=reproduce, **extra)

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..judging.checks import hazard_summary
+from ..judging.checks import hazard_summary, scope_summary
 from ..judging.profile import CampaignOutcome, ReplayOutcome, TimelineRow
 from ..judging.verdict import Verdict
 from .campaign import EpCampaignConfig, EpCampaignResult, reproduce_ep, run_ep_campaign
@@ -162,8 +162,10 @@ class EventPlatformProfile:
     def summary(self, result: EpCampaignResult, *, quiet: bool = False, colour: bool = False) -> str:
         hazards = hazard_summary(result.verdict.stats.get("hazards") or {})
         hint = result.verdict.stats.get("design_hint")
+        scoped = scope_summary(result.verdict.stats)
         text = (f"Event Platform fuzz of {result.target}, seed {result.config.seed}\n"
-                f"hazards exercised: {hazards}\n" + (f"hint: {hint}\n" if hint else "") + result.failure_text())
+                f"hazards exercised: {hazards}\n" + (f"scope: {scoped}\n" if scoped else "")
+                + (f"hint: {hint}\n" if hint else "") + result.failure_text())
         return text if result.passed else f"{text}\nReproduce with: {result.reproduce}"
 
     def is_tape(self, path: str | Path) -> bool:
@@ -209,6 +211,7 @@ class EventPlatformProfile:
     def report_facts(self, result: EpCampaignResult) -> list[tuple[str, Any]]:
         suspension = result.verdict.stats.get("suspension")
         return [("hazards exercised", hazard_summary(result.verdict.stats.get("hazards") or {})),
+                *((("scope", scoped),) if (scoped := scope_summary(result.verdict.stats)) else ()),
                 ("retries", result.verdict.stats.get("retries")),
                 ("subscription", "suspended at {time} ({cause})".format(**suspension) if suspension else "active")]
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..judging.content import ContentExpectation
+from ..judging.scope import ResourceFacts, ScopeJudge
 from ..versions import format_utc_datetime
 from .delta import DeltaPath
 from .rules import INITIAL_RATE, SUCCESS, TIMEOUT
@@ -46,6 +47,20 @@ class EpEvent:
     origin: str
     operation: int = 0
     changes: tuple[tuple[DeltaPath, str], ...] = ()
+
+    @property
+    def short_type(self) -> str:
+        """The type without ``com.akeneo.pim.v1.``: ``product.updated.delta``."""
+        return self.type.rsplit(".v1.", 1)[-1]
+
+    def changed_attributes(self) -> tuple[str, ...]:
+        """The attributes (or scalar fields: ``enabled``...) a delta changes, for ``--scope attribute=``."""
+        return tuple(str(path[1] if path[0] == "values" else path[0]) for path, _ in self.changes)
+
+    def outside(self, judge: ScopeJudge) -> bool:
+        """Whether this event is outside the scope ``judge`` decides for."""
+        return judge.outside(self.key, self.short_type, self.changed_attributes(),
+                             delta=self.type.endswith(".delta"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +142,8 @@ class EpTruth:
     bodies: dict[str, bytes] = field(default_factory=dict)
     #: What each resource may hold at the end, for receivers that re-fetch (``track_content``).
     content: dict[str, ContentExpectation] = field(default_factory=dict)
+    #: per resource, what ``--scope`` judges it by (family, identifiers): one entry per resource, not event
+    resources: dict[str, ResourceFacts] = field(default_factory=dict)
 
     @property
     def genuine(self) -> list[EpAttempt]:

@@ -29,6 +29,7 @@ from ..errors import UsageError
 from ..versions import EVENT_PLATFORM, Action, AuthorType, format_utc_datetime
 
 __all__ = [
+    "EP_TYPE_NAMES",
     "PROFILE_NAME",
     "CloudEvent",
     "author_of",
@@ -60,6 +61,11 @@ _TYPES = {
     Action.PRODUCT_MODEL_UPDATED: ("product-model", "updated"),
     Action.PRODUCT_MODEL_REMOVED: ("product-model", "deleted"),
 }
+
+#: The event types the emitter sends, without :data:`TYPE_PREFIX` (``product.updated.delta``...).
+EP_TYPE_NAMES: tuple[str, ...] = tuple(
+    name for entity, verb in _TYPES.values()
+    for name in (f"{entity}.{verb}", *((f"{entity}.updated.delta",) if verb == "updated" else ())))
 
 
 def uuid7(rng: random.Random, epoch_ms: int) -> str:

@@ -10,7 +10,7 @@ import json
 import shlex
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,9 +22,11 @@ from ..errors import ReceiverUnreachable, UsageError
 from ..judging.checks import REFETCH_NEEDS_API, check_design
 from ..judging.observation import ObservationSource, observation_reader, parse_observation, settle_observation
 from ..judging.render import format_violations
+from ..judging.scope import Scope, parse_scope, require_matches
 from ..judging.verdict import Verdict
 from ..transport.sender import Outcome
 from ..transport.targets import Target
+from ..versions import Action
 from .faults import FaultPlan, parse_fault_spec
 from .oracle import judge
 from .pim import MockPim, RunResult
@@ -58,11 +60,17 @@ class CampaignConfig:
     #: the receiver's design: ``apply`` (applies each event in order) or ``refetch`` (re-reads the resource
     #: from the REST API when notified: order and duplicates are harmless, its content is judged)
     design: str = "apply"
+    #: what the receiver is responsible for (``--scope``, :mod:`~akeneo_events_testkit.judging.scope`): a
+    #: :class:`~akeneo_events_testkit.judging.scope.Scope`, its criteria as text, or None for everything
+    scope: Scope | str | Sequence[str] | None = None
 
     def __post_init__(self) -> None:
         if self.events < 1:
             raise UsageError(f"--events must be at least 1, got {self.events}")
         check_design(self.design)
+        scope = parse_scope(self.scope)
+        self.scope = scope.checked(f"the Events API ({self.profile})", [a.value for a in Action], deltas=False) \
+            if scope is not None else None
         if self.plan is None:
             parse_fault_spec(self.faults)  # fail early, naming the bad part
 
@@ -125,6 +133,8 @@ def reproduce_command(config: CampaignConfig, *, url: str | None = None, state_u
         parts += ["--start", str(config.start)]
     if config.design != "apply":
         parts += ["--design", config.design]
+    if isinstance(config.scope, Scope):
+        parts += [piece for option in config.scope.options() for piece in option.split(" ", 1)]
     if url:
         parts += ["--url", url, "--state-url", state_url or "STATE_URL", "--secret", "$AKENEO_EVENTS_SECRET"]
     return " ".join(shlex.quote(p) if not p.startswith("$") else p for p in parts)
@@ -190,8 +200,10 @@ def run_campaign(
         observation = parse_observation(raw)
         reproduce = reproduce_command(config, url=target if isinstance(target, str) and label != "the reference "
                                       "receiver" else None, state_url=state_url)
+        scope = config.scope if isinstance(config.scope, Scope) else None
         verdict = judge(run.truth, observation, strict=config.strict, timeout=pim.timeout, reproduce=reproduce,
-                        design=config.design)
+                        design=config.design, scope=scope)
+        require_matches(scope, verdict.stats, run.truth.resources)
         return CampaignResult(config, run, verdict, raw if isinstance(raw, Mapping) else {}, label,
                               time.monotonic() - started, reproduce)
 

@@ -18,6 +18,7 @@ from typing import Any
 from ..judging.checks import DETECTORS, core_stats, finish
 from ..judging.history import History, HistoryEvent, HistoryRequest, ProbeRule, Refusal
 from ..judging.observation import Observation
+from ..judging.scope import ResourceFacts, Scope, ScopeJudge, scoped_content
 from ..judging.verdict import KIND_GLOSSARY, Verdict, Violation
 from ..transport.sender import DEFAULT_TIMEOUT, Outcome
 from .limits import TEST_BUTTON_TIMEOUT
@@ -61,7 +62,17 @@ def _probe_rule(name: str, must_apply: tuple[str, ...] = ()) -> ProbeRule:
                      "forged_accepted" if kind.family == "authenticity" else "replay_accepted")
 
 
-def _request(record: RequestRecord) -> HistoryRequest:
+#: How an envelope probe's valid events look to a scope (the probe events of :mod:`.probes` are products of no
+#: family, identifiers ``probe-...``, ``product.updated``).
+_PROBE_RESOURCE = ResourceFacts("product", frozenset({"none"}), frozenset({"probe-0-00000000"}))
+
+
+def _probe_events_in(scope: Scope | None) -> bool:
+    """Whether a receiver with ``scope`` must apply the valid events of envelope probes it accepts."""
+    return scope is None or not scope.excludes("product:probe", _PROBE_RESOURCE, "product.updated")
+
+
+def _request(record: RequestRecord, *, probe_events: bool = True) -> HistoryRequest:
     status = record.status
     refused = (record.probe is None and status is not None and not 200 <= status < 300
                and "replay" not in record.faults)  # a replayed copy may be refused as too old: that is right
@@ -70,7 +81,8 @@ def _request(record: RequestRecord) -> HistoryRequest:
         timed_out=record.outcome is Outcome.FAILED and record.reason == "timeout",
         broken=record.outcome is Outcome.FAILED or (status is not None and status >= 500),
         refusal=Refusal("rejected_valid") if refused else None,
-        probe=_probe_rule(record.probe, record.must_apply) if record.probe is not None else None,
+        probe=(_probe_rule(record.probe, record.must_apply if probe_events else ())
+               if record.probe is not None else None),
         witness=_request_witness(record), timing=record.timing)
 
 
@@ -103,11 +115,15 @@ def _test_request(record: RequestRecord) -> HistoryRequest:
         expected="2xx (the PIM's UI shows any other answer as a failed Test)")
 
 
-def history(truth: GroundTruth, *, subscription: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> History:
-    """The Events API ground truth of one subscription in the oracle core's shape (:mod:`..judging.history`)."""
+def history(truth: GroundTruth, *, subscription: str | None = None, timeout: float = DEFAULT_TIMEOUT,
+            scope: Scope | None = None) -> History:
+    """The Events API ground truth of one subscription in the oracle core's shape (:mod:`..judging.history`);
+    events outside ``scope`` are marked so (:mod:`..judging.scope`)."""
+    outside = ScopeJudge(scope, truth.resources).outside
     events = {event_id: HistoryEvent(event_id, e.key, e.epoch, e.is_removal, False,
                                      f"{e.action.value} {event_id} at {e.epoch}",
-                                     creation=e.action.value.endswith(".created"))
+                                     creation=e.action.value.endswith(".created"),
+                                     out_of_scope=outside(e.key, e.action.value))
               for event_id, e in truth.events.items()}
     requests = [r for r in truth.requests if subscription is None or r.subscription == subscription]
     acknowledged: dict[str, list[HistoryEvent]] = {}
@@ -117,10 +133,14 @@ def history(truth: GroundTruth, *, subscription: str | None = None, timeout: flo
             continue
         for event_id in record.event_ids:
             event = events.get(event_id)
-            if event is not None:
+            if event is not None and not event.out_of_scope:
                 acknowledged.setdefault(event.key, []).append(event)
     tests = [_test_request(r) for r in truth.test_requests if subscription is None or r.subscription == subscription]
-    return History(events, [*tests, *(_request(r) for r in requests)], acknowledged, timeout, content=truth.content)
+    probe_events = _probe_events_in(scope)
+    return History(events, [*tests, *(_request(r, probe_events=probe_events) for r in requests)], acknowledged,
+                   timeout,
+                   content=scoped_content(truth.content, events.values()) if scope else truth.content,
+                   scope=scope.describe() if scope else "")
 
 
 #: What the Events API judges: the shared detectors (the oracle core), in order.
@@ -136,11 +156,12 @@ def judge(
     timeout: float = DEFAULT_TIMEOUT,
     reproduce: str = "",
     design: str = "apply",
+    scope: Scope | None = None,
 ) -> Verdict:
     """All violations of ``observation`` against ``truth`` for one subscription's receiver, weighed for the
     receiver's ``design`` (:data:`~..judging.checks.DESIGNS`)."""
     verdict = Verdict(strict=strict)
-    past = history(truth, subscription=subscription, timeout=timeout)
+    past = history(truth, subscription=subscription, timeout=timeout, scope=scope)
 
     def violation(kind: str, message: str, *, severity: str | None = None, **extra: Any) -> Violation:
         severity = severity or VIOLATION_KINDS[kind][0]

@@ -17,6 +17,7 @@ from typing import Any
 from .._gc import GcFreezer
 from ..clock import Clock, FakeClock, SystemClock
 from ..errors import UsageError
+from ..judging.scope import note_resource
 from ..transport.sender import DEFAULT_TIMEOUT, Attempt, Sender
 from ..transport.targets import Target
 from ..versions import DEFAULT_PROFILE, PimVersion, content_digest, format_event_datetime, get_profile
@@ -250,6 +251,8 @@ class MockPim:
                 # one key string per resource, shared by all its events (memory: BENCHMARKS.md section 5)
                 truth.add_event(GeneratedEvent(change.event_id, sys.intern(change.key), change.action,
                                                change.epoch, change.version, message.author, message.operation))
+                if not change.action.is_removal:
+                    note_resource(truth.resources, change.key, change.snapshot)
             for index, subscription in enumerate(subscriptions):
                 changes = filter_own_events(message, subscription.connection_user)
                 if not changes:

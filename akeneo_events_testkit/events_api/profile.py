@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..judging.checks import hazard_summary
+from ..judging.checks import hazard_summary, scope_summary
 from ..judging.profile import CampaignOutcome, ReplayOutcome, TimelineRow
 from ..judging.render import format_violations
 from ..judging.verdict import Verdict
@@ -174,7 +174,8 @@ class EventsApiProfile:
 
     def report_facts(self, result: CampaignResult) -> list[tuple[str, Any]]:
         return [("ties met", result.verdict.stats.get("ties")),
-                ("hazards exercised", hazard_summary(result.verdict.stats.get("hazards") or {}))]
+                ("hazards exercised", hazard_summary(result.verdict.stats.get("hazards") or {})),
+                *((("scope", scoped),) if (scoped := scope_summary(result.verdict.stats)) else ())]
 
 
 #: The Events API wire profile.

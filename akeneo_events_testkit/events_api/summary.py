@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from ..judging.checks import hazard_summary
+from ..judging.checks import hazard_summary, scope_summary
 from ..judging.render import slow_summary, timed
 from ..judging.verdict import percentile
 
@@ -49,6 +49,8 @@ def summary_table(run: RunResult, verdict_stats: dict[str, Any] | None) -> str:
         rows.append(("ties met", str(verdict_stats.get("ties", 0))))
         if verdict_stats.get("hazards") is not None:
             rows.append(("hazards exercised", hazard_summary(verdict_stats["hazards"])))
+        if verdict_stats.get("scope"):
+            rows.append(("scope", scope_summary(verdict_stats) or ""))
         if verdict_stats.get("design", "apply") != "apply":
             rows.append(("receiver design", str(verdict_stats["design"])))
         if verdict_stats.get("design_hint"):

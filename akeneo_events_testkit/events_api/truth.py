@@ -16,6 +16,7 @@ from typing import IO, Any
 
 from ..credentials import REDACTED
 from ..judging.content import ContentExpectation, note_content
+from ..judging.scope import ResourceFacts
 from ..transport.sender import Attempt, Outcome
 from ..versions import Action
 from .limits import LogEntry
@@ -102,6 +103,8 @@ class GroundTruth:
     keep_log: int = 1000
     meta: dict[str, Any] = field(default_factory=dict)
     content: dict[str, ContentExpectation] = field(default_factory=dict)
+    #: per resource, what ``--scope`` judges it by (family, identifiers): one entry per resource, not event
+    resources: dict[str, ResourceFacts] = field(default_factory=dict)
     _stream: IO[str] | None = field(default=None, repr=False)
 
     def stream_to(self, path: str | Path) -> None:

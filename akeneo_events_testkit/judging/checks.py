@@ -47,8 +47,11 @@ __all__ = [
     "hazards",
     "is_confirmed",
     "one_per_resource",
+    "out_of_scope",
     "own_events",
     "probes",
+    "scope_stats",
+    "scope_summary",
     "slow_answers",
 ]
 
@@ -174,6 +177,8 @@ def applications(history: History, observation: Observation, violation: Violatio
     for event_id in observation.applied:
         seen[event_id] += 1
         event = history.events.get(event_id)
+        if event is not None and event.out_of_scope:
+            continue  # out_of_scope_applied names it: one root cause
         if seen[event_id] == 2:
             yield violation("duplicate_applied", f"event {event_id} was applied more than once",
                             expected=history.duplicate_expected, received="applied again",
@@ -201,6 +206,29 @@ def own_events(history: History, observation: Observation, violation: ViolationF
                             f"{event.author!r} caused",
                             expected="dropped (author.type api, identifier = own client_id)", received="applied",
                             resource=event.key, event_ids=(event_id,), requests=history.witness_for([event_id]))
+
+
+def out_of_scope(history: History, observation: Observation, violation: ViolationFactory) -> Iterator[Violation]:
+    """``out_of_scope_applied``: an event outside the receiver's declared scope was applied (:mod:`.scope`).
+    Removals are left out: their data carries no family, so a scoped receiver cannot tell whose they are, and
+    a tombstone holds no data (keeping one for every removal is how it stays safe from late updates)."""
+    for event_id in dict.fromkeys(observation.applied):
+        event = history.events.get(event_id)
+        if event is not None and event.out_of_scope and not event.own and not event.removal:
+            yield violation("out_of_scope_applied", f"{event.key}: applied an event outside --scope "
+                            f"{history.scope}", expected="acknowledged and ignored (outside the declared scope)",
+                            received="applied", resource=event.key, event_ids=(event_id,),
+                            requests=history.witness_for([event_id]))
+
+
+def scope_stats(history: History) -> dict[str, Any]:
+    """What the scope left out: events generated outside it, and how many of those the receiver was sent."""
+    if not history.scope:
+        return {"scope": None}
+    outside = {event_id for event_id, event in history.events.items() if event.out_of_scope}
+    sent = {event_id for request in history.requests if request.probe is None for event_id in request.event_ids}
+    return {"scope": history.scope, "ignored_by_scope": len(outside),
+            "ignored_by_scope_sent": len(outside & sent), "in_scope": len(history.events) - len(outside)}
 
 
 def final_state(history: History, observation: Observation, violation: ViolationFactory) -> Iterator[Violation]:
@@ -346,8 +374,8 @@ def hazards(history: History) -> dict[str, int]:
             continue
         for event_id in request.event_ids:
             event = history.events.get(event_id)
-            if event is None:
-                continue
+            if event is None or event.out_of_scope:
+                continue  # not the receiver's to order: its scope leaves the event out
             latest = newest.get(event.key)
             if latest is not None and latest.removal and latest.epoch > event.epoch and event_id in delivered:
                 counts["duplicate_after_removal"] += 1
@@ -370,6 +398,15 @@ def hazard_summary(counts: dict[str, int]) -> str:
     return text + (f"; never exercised: {', '.join(never)} (this pass does not cover them)" if never else "")
 
 
+def scope_summary(stats: dict[str, Any]) -> str | None:
+    """``family=rug: 412 of 500 events outside it, ignored by scope (...)``, or None without a scope."""
+    if not stats.get("scope"):
+        return None
+    outside, total = stats.get("ignored_by_scope", 0), stats.get("ignored_by_scope", 0) + stats.get("in_scope", 0)
+    return (f"{stats['scope']}: {outside} of {total} events outside it ({stats.get('ignored_by_scope_sent', 0)} "
+            "sent), acknowledged and ignored by scope, not judged as lost; applying one is out_of_scope_applied")
+
+
 def core_stats(history: History, observation: Observation, design: str, violations: list[Violation],
                latencies: list[float]) -> dict[str, Any]:
     """The statistics both profiles' verdicts report alike: what was judged, ties, hazards exercised, the
@@ -380,6 +417,7 @@ def core_stats(history: History, observation: Observation, design: str, violatio
         "applied": len(observation.applied),
         "ties": count_ties(history),
         "hazards": hazards(history),
+        **scope_stats(history),
         "design": design,
         "design_hint": design_hint(observation, design, violations),
         "latency_p50": percentile(latencies, 0.50),
@@ -407,4 +445,4 @@ def count_ties(history: History) -> int:
 
 
 #: The detectors every profile runs, in this order.
-DETECTORS: tuple[Detector, ...] = (answers, probes, applications, final_state, content)
+DETECTORS: tuple[Detector, ...] = (answers, probes, applications, out_of_scope, final_state, content)

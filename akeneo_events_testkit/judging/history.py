@@ -33,6 +33,8 @@ class HistoryEvent:
     author: str = ""
     #: whether it creates the resource (``product.created``...)
     creation: bool = False
+    #: outside the receiver's ``--scope`` (:mod:`.scope`): it must be acknowledged, not applied
+    out_of_scope: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +107,8 @@ class History:
     """What happened in one run, in the shape every detector reads.
 
     ``requests`` are in send order, probes included; ``acknowledged`` holds, per resource key, the events
-    whose delivery the receiver acknowledged (own events excluded: the receiver must drop them).
+    whose delivery the receiver acknowledged (own events and events outside the scope excluded: the receiver
+    must drop them).
     """
 
     events: Mapping[str, HistoryEvent]
@@ -121,6 +124,8 @@ class History:
     content: Any = None
     #: who sent the events, for ids the receiver reports that no event had
     sender: str = "the PIM"
+    #: the receiver's scope as the options gave it (``--scope``), empty for none
+    scope: str = ""
     _carried_by: dict[str, list[int]] = field(default_factory=dict, repr=False)
     _ids_by_key: dict[str, list[str]] = field(default_factory=dict, repr=False)
 

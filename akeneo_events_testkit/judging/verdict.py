@@ -47,6 +47,7 @@ KIND_GLOSSARY: dict[str, tuple[str, str]] = {
     "slow_ack": ("error", "answered after the PIM's 0.5 s timeout (a warning until confirmed, over HTTP)"),
     "stale_content": ("error", "the data a receiver holds is older than what the PIM served when notifying it"),
     "removal_not_propagated": ("error", "the resource was removed, yet the receiver still holds its data"),
+    "out_of_scope_applied": ("error", "an event outside the receiver's declared --scope was applied"),
 }
 
 

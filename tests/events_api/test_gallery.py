@@ -9,16 +9,13 @@ from __future__ import annotations
 import contextlib
 import os
 import select
-import socket
 import subprocess
 import sys
-import threading
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
 
 from akeneo_events_testkit.events_api.campaign import CampaignConfig, CampaignResult, run_campaign
 from akeneo_events_testkit.events_api.faults import Fault, FaultPlan
@@ -62,6 +59,7 @@ from ..support.gallery import (
     strips_sha256_prefix,
 )
 from ..support.paths import ROOT
+from ..support.servers import uvicorn_thread
 
 SECRET = "3kz9y947jps0wggoc84ww80000o0ogs0ssc444w008s8kkcgw"  # the docs' example secret (facts section 2)
 SEEDS = (1, 2, 3)
@@ -77,40 +75,6 @@ SUFFIX_PROBES = {"signature_trailing_junk", "signature_non_hex_suffix", "signatu
 
 
 # -- transports -----------------------------------------------------------------------------------------------
-
-
-class _Server(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config) -> None:
-        super().__init__(config)
-        self.ready = threading.Event()
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets=sockets)
-        self.ready.set()
-
-
-@contextlib.contextmanager
-def uvicorn_thread(receiver: GalleryReceiver) -> Iterator[str]:
-    """Serve ``receiver`` over real HTTP from a uvicorn thread; yields the base URL."""
-    # asyncio sets TCP_NODELAY only on IPPROTO_TCP sockets; without it each answer waits ~40 ms (Nagle)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)
-    server = _Server(uvicorn.Config(receiver.asgi(), lifespan="on", log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        if not server.ready.wait(10):
-            raise RuntimeError("uvicorn did not start within 10 s")
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(5)
-        if thread.is_alive():
-            server.force_exit = True
-            thread.join(5)
-        sock.close()
-    assert not thread.is_alive(), "the uvicorn thread did not stop"
 
 
 @contextlib.contextmanager

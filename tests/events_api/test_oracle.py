@@ -233,7 +233,7 @@ def test_kinds_are_the_documented_stable_names() -> None:
     assert set(VIOLATION_KINDS) == {
         "duplicate_applied", "stale_applied", "stale_final_state", "resurrected", "event_lost",
         "forged_accepted", "replay_accepted", "rejected_valid", "server_error", "slow_ack",
-        "stale_content", "removal_not_propagated",
+        "stale_content", "removal_not_propagated", "out_of_scope_applied",
     }
 
 

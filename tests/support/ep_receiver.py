@@ -32,8 +32,10 @@ class EpReceiver:
 
     def __init__(self, secrets: Sequence[str], *, own_client_id: str | None = None,
                  bugs: Sequence[str] = (), script: Script | None = None, delay: float = 0.0,
-                 track_deltas: bool = True) -> None:
+                 track_deltas: bool = True, acts_on: Callable[[dict[str, Any]], bool] | None = None) -> None:
         self.secrets = list(secrets)
+        #: what a partial receiver acts on (a price watcher...): the other events are acknowledged, not applied
+        self.acts_on = acts_on
         self.own_client_id = own_client_id
         self.bugs = frozenset(bugs)
         self.script = script
@@ -90,6 +92,8 @@ class EpReceiver:
                 and "processes_own" not in self.bugs):
             return 200
         if "ignore_deletes" in self.bugs and kind.endswith(".deleted"):
+            return 200
+        if self.acts_on is not None and not self.acts_on(event):
             return 200
         current = self.resources.get(key)
         changes = next((v.get("changes") for v in data.values() if isinstance(v, dict) and "changes" in v), None)

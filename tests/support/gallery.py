@@ -60,6 +60,8 @@ class Item:
     epoch: float
     removed: bool
     entity: str
+    #: the resource's family, as its data says (None for a removal, whose data holds only its key)
+    family: str | None = None
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,8 @@ def _item(raw: Any) -> Item:
     resource = data.get("resource") if isinstance(data, dict) else None
     if not isinstance(event_id, str) or not event_id or not isinstance(resource, dict):
         raise Malformed("an event lacks event_id or data.resource")
-    return Item(event_id, resource_key(action, resource), epoch, action.is_removal, action.entity)
+    return Item(event_id, resource_key(action, resource), epoch, action.is_removal, action.entity,
+                resource.get("family"))
 
 
 def hmac_hex(secret: bytes, timestamp: str, body: bytes) -> str:
@@ -628,6 +631,34 @@ class rejects_unknown_fields(GalleryReceiver):
 
     def refuse(self, items: list[Item], headers: Mapping[str, str], body: bytes) -> int | None:
         return 422 if any(set(event) - EVENT_KEYS for event in json.loads(body)["events"]) else None
+
+
+#: The family the scoped receivers below handle: judged with ``--scope family=shoes``.
+SCOPED_FAMILY = "shoes"
+
+
+class forwards_one_family(GalleryReceiver):
+    """NOT a bug under ``--scope family=shoes``: a bridge that forwards only the products and models of one
+    family downstream and acknowledges the others untouched (a 2xx, nothing applied). A removal carries no
+    family on the wire, so it tombstones every removal it gets (a late update must not bring a removed
+    product back); a tombstone holds no data, so it is no out-of-scope application."""
+
+    def apply_event(self, item: Item) -> None:
+        if item.removed or item.family == SCOPED_FAMILY:
+            super().apply_event(item)
+
+
+class forwards_one_family_forgets_removals(removal_without_tombstone, forwards_one_family):
+    """The scoped bridge, forgetting removed products: a scope hides what is outside it, never this."""
+
+
+class forwards_one_family_leaks(forwards_one_family):
+    """Means to forward one family, but its filter is looser than it says (it also lets ``electronics``
+    through): it applies events outside the scope it declares."""
+
+    def apply_event(self, item: Item) -> None:
+        if item.removed or item.family in (SCOPED_FAMILY, "electronics"):
+            GalleryReceiver.apply_event(self, item)
 
 
 BUGGY: dict[str, type[GalleryReceiver]] = {cls.__name__: cls for cls in (

@@ -6,6 +6,9 @@ import contextlib
 import socket
 import threading
 from collections.abc import Callable, Iterator
+from typing import Any
+
+import uvicorn
 
 
 @contextlib.contextmanager
@@ -70,3 +73,39 @@ def read_request(conn: socket.socket) -> bytes:
             break
         body += chunk
     return head + b"\r\n\r\n" + body
+
+
+class _Server(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.ready = threading.Event()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        self.ready.set()
+
+
+@contextlib.contextmanager
+def uvicorn_thread(receiver: Any) -> Iterator[str]:
+    """Serve ``receiver`` (an ASGI app, or an object with ``asgi()``) over real HTTP from a uvicorn thread;
+    yields the base URL."""
+    app = receiver.asgi() if hasattr(receiver, "asgi") else receiver
+    # asyncio sets TCP_NODELAY only on IPPROTO_TCP sockets; without it each answer waits ~40 ms (Nagle)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    server = _Server(uvicorn.Config(app, lifespan="on", log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        if not server.ready.wait(10):
+            raise RuntimeError("uvicorn did not start within 10 s")
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(5)
+        if thread.is_alive():
+            server.force_exit = True
+            thread.join(5)
+        sock.close()
+    assert not thread.is_alive(), "the uvicorn thread did not stop"
