@@ -13,6 +13,7 @@ from akeneo_events_testkit.event_platform.campaign import EpCampaignConfig, EpCa
 from akeneo_events_testkit.event_platform.signing import EpSecrets
 
 from ..support.ep_receiver import START, EpReceiver
+from ..support.node import node_receiver, requires_node
 
 PRICE_SCOPE = "type=product.updated.delta attribute=price"
 
@@ -92,3 +93,19 @@ def test_bad_scopes_name_the_fix(scope: str, message: str) -> None:
 def test_types_may_carry_the_cloudevents_prefix() -> None:
     config = EpCampaignConfig(scope="type=com.akeneo.pim.v1.product.deleted")
     assert config.scope is not None and config.scope.describe() == "type=product.deleted"  # type: ignore[union-attr]
+
+
+@requires_node
+@pytest.mark.parametrize("seed", [3, 4, 5])
+def test_a_node_price_watcher_over_http_passes_under_its_scope(seed: int) -> None:
+    env = {"AKENEO_EP_SECRETS": "node-secret", "AKENEO_CLIENT_ID": "magento_0000"}
+    results = []
+    for scope in (PRICE_SCOPE, None):  # a fresh receiver for each run
+        with node_receiver("event_platform_price_watcher.js", env) as base:
+            results.append(run_ep_campaign(
+                EpCampaignConfig(seed=seed, events=300, scope=scope, settle_timeout=0.0), target=f"{base}/webhook",
+                state_url=f"{base}/state", secrets=EpSecrets("node-secret"), clock=FakeClock(START)))
+    result, unscoped = results
+    assert result.passed, result.failure_text()
+    assert result.verdict.stats["resources_judged"] >= 3 and result.verdict.stats["duplicates_sent"] >= 1
+    assert "event_lost" in unscoped.verdict.counts()  # judged whole, it loses what it ignores on purpose
