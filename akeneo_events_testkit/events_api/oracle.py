@@ -71,7 +71,7 @@ def _request(record: RequestRecord) -> HistoryRequest:
         broken=record.outcome is Outcome.FAILED or (status is not None and status >= 500),
         refusal=Refusal("rejected_valid") if refused else None,
         probe=_probe_rule(record.probe, record.must_apply) if record.probe is not None else None,
-        witness=_request_witness(record), timing=record.timing)
+        witness=_request_witness(record), timing=record.timing, unstable=record.unstable)
 
 
 #: How verdicts name the Test request.

@@ -48,6 +48,7 @@ __all__ = [
     "is_confirmed",
     "one_per_resource",
     "own_events",
+    "probe_unanswered",
     "probes",
     "slow_answers",
 ]
@@ -100,6 +101,8 @@ def answers(history: History, observation: Observation, violation: ViolationFact
     for request in history.requests:
         timeout = _deadline(history, request)
         name = request.label or f"request {request.seq}"
+        if id(request) in slow and request.probe is not None:
+            continue  # probes() names it: probe_unanswered
         if id(request) in slow:
             confirmed = is_confirmed(request, len(slow))
             note = "" if confirmed else (
@@ -124,13 +127,50 @@ def answers(history: History, observation: Observation, violation: ViolationFact
                             event_ids=request.event_ids, requests=(request.witness,))
 
 
+def probe_unanswered(history: History, request: HistoryRequest, slow: int,
+                     violation: ViolationFactory) -> Violation:
+    """``probe_unanswered``: a probe not answered within the platform's timeout (0.5 s for the Events API,
+    events-api-facts.md section 1; 5 s for the Event Platform, event-platform-facts.md section 3). A timeout
+    is a timeout, whatever the request: the platform gives up on it, so a handler that never answers a
+    request it refuses hides the refusal, and holds a connection for the whole timeout each time (a flood
+    of forged requests exhausts it). Confirmed like ``slow_ack`` (:func:`is_confirmed`): an error when
+    timed in the handler or one of several slow answers of the run, else a warning naming the latencies."""
+    rule = request.probe
+    assert rule is not None
+    timeout = _deadline(history, request)
+    refuse = rule.expect in ("reject", "warn")
+    confirmed = is_confirmed(request, slow)
+    held = "without answering" if request.status is None else f"before answering HTTP {request.status}"
+    note = "" if confirmed else (
+        f" (unconfirmed: {slow} slow answer(s) of {len(history.requests)}, "
+        f"{_UNSEEN.get(request.timing, _UNSEEN[Timing.EXCHANGE.value])}; {SLOW_CONFIRMATIONS} confirm it)")
+    should, hidden, fix = ("refuse", "refusal", "answer 401 at once") if refuse else (
+        "answer", "answer", "answer at once")
+    return violation(
+        "probe_unanswered",
+        f"probe {rule.name} ({rule.description}): the receiver held the connection for {request.latency:.1f} s "
+        f"{held} a request it should {should}: a hanging handler hides its {hidden} and holds connections; "
+        f"{fix}{note}",
+        severity=None if confirmed else "warning",
+        expected=f"{'4xx' if refuse else 'an answer'} within {timeout} s",
+        received=f"{'no answer' if request.status is None else request.status} after {request.latency:.3f} s",
+        event_ids=request.event_ids, requests=(request.witness,))
+
+
 def probes(history: History, observation: Observation, violation: ViolationFactory) -> Iterator[Violation]:
     """Probes answered against their rule: forged or replayed requests accepted or applied, a missing
     algorithm header accepted, a validly signed rotation probe refused; a validly signed envelope answered
-    2xx without its valid events applied (``event_lost``), or refused when it must be taken."""
+    2xx without its valid events applied (``event_lost``), or refused when it must be taken; a probe not
+    answered in time (:func:`probe_unanswered`)."""
     applied_set = set(observation.applied)
+    slow = slow_answers(history)
+    unanswered = {id(r) for r in slow if r.probe is not None}
     for request in history.requests:
         rule = request.probe
+        if rule is not None and id(request) in unanswered:
+            yield probe_unanswered(history, request, len(slow), violation)
+            if rule.expect != "reject" or not any(e in applied_set for e in request.event_ids):
+                continue  # a forged request applied while it hung is forged_accepted too
         if rule is None or rule.expect == "any":
             continue
         accepted = request.accepted
@@ -332,6 +372,9 @@ HAZARDS: dict[str, str] = {
     "update_after_removal": "an older create or update first delivered after the resource's removal",
     "duplicate_after_removal": "an event delivered again after the removal of its resource",
     "create_after_update": "a resource's creation delivered after one of its updates",
+    "reserialisation_unstable": "a genuine request whose bytes differ from a compact re-serialisation of its "
+                                "parsed body (escaped \\/ or \\uXXXX): a receiver verifying JSON.stringify("
+                                "JSON.parse(body)) refuses it",
 }
 
 
@@ -344,6 +387,7 @@ def hazards(history: History) -> dict[str, int]:
     for request in history.requests:
         if request.probe is not None or request.status is None:
             continue
+        counts["reserialisation_unstable"] += request.unstable
         for event_id in request.event_ids:
             event = history.events.get(event_id)
             if event is None:
