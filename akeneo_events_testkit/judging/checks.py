@@ -51,6 +51,7 @@ __all__ = [
     "probe_unanswered",
     "probes",
     "slow_answers",
+    "unanswered_probes",
 ]
 
 
@@ -98,10 +99,11 @@ def answers(history: History, observation: Observation, violation: ViolationFact
     the PIM's (events-api-facts.md section 1: 0.5 s in total, no retry; event-platform-facts.md section 3: 5 s).
     """
     slow = {id(r) for r in slow_answers(history)}
+    unanswered = unanswered_probes(history)
     for request in history.requests:
         timeout = _deadline(history, request)
         name = request.label or f"request {request.seq}"
-        if id(request) in slow and request.probe is not None:
+        if id(request) in unanswered:
             continue  # probes() names it: probe_unanswered
         if id(request) in slow:
             confirmed = is_confirmed(request, len(slow))
@@ -125,6 +127,16 @@ def answers(history: History, observation: Observation, violation: ViolationFact
             yield violation(refusal.kind, f"{request.label or f'genuine request {request.seq}'} was refused"
                             f"{refusal.suffix}", expected=refusal.expected, received=f"HTTP {request.status}",
                             event_ids=request.event_ids, requests=(request.witness,))
+
+
+def unanswered_probes(history: History) -> set[int]:
+    """The ``id()`` of each probe not answered in time, when the genuine requests all were: the receiver
+    hangs on what it should refuse. When genuine requests are slow too, the receiver is slow, one cause,
+    and every slow answer is a ``slow_ack``."""
+    slow = slow_answers(history)
+    if any(r.probe is None for r in slow):
+        return set()
+    return {id(r) for r in slow}
 
 
 def probe_unanswered(history: History, request: HistoryRequest, slow: int,
@@ -164,7 +176,7 @@ def probes(history: History, observation: Observation, violation: ViolationFacto
     answered in time (:func:`probe_unanswered`)."""
     applied_set = set(observation.applied)
     slow = slow_answers(history)
-    unanswered = {id(r) for r in slow if r.probe is not None}
+    unanswered = unanswered_probes(history)
     for request in history.requests:
         rule = request.probe
         if rule is not None and id(request) in unanswered:
