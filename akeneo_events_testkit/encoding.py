@@ -29,7 +29,7 @@ from typing import Any
 
 from .errors import EncodingError
 
-__all__ = ["php_json_encode", "php_json_encode_bytes"]
+__all__ = ["js_reserialise", "php_json_encode", "php_json_encode_bytes", "reserialisation_stable"]
 
 _C_DUMPS = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), allow_nan=False, check_circular=True)
 _encode_string = json.encoder.encode_basestring_ascii
@@ -163,3 +163,81 @@ def _walk(value: Any, out: list[str], pzf: bool) -> None:
         out.append("]")
     else:
         raise EncodingError(f"not JSON-encodable like PHP would: {type(value).__name__}")
+
+
+# -- what a receiver that re-serialises gets -----------------------------------------------------------------
+
+_ARRAY_INDEX = re.compile(r"0|[1-9]\d{0,9}")
+
+
+def _js_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A parsed object in the key order JavaScript keeps: array-index keys first, ascending, then the
+    others in insertion order (a repeated key keeps its first place and its last value, as ``JSON.parse``)."""
+    merged = dict(pairs)
+    index = sorted((k for k in merged if _ARRAY_INDEX.fullmatch(k) and int(k) < 2**32 - 1), key=int)
+    if not index:
+        return merged
+    return {**{k: merged[k] for k in index}, **{k: v for k, v in merged.items() if k not in set(index)}}
+
+
+def _js_number(number: float) -> str:
+    """``Number.prototype.toString`` of a finite double: integers without a fraction below 1e21,
+    positional from 1e-6, else ``1.5e-7`` / ``1e+21``."""
+    if number == 0:
+        return "0"
+    if number.is_integer() and abs(number) < 1e21:
+        return str(int(number))
+    exact = Decimal(repr(number))
+    if 1e-6 <= abs(number) < 1e21:
+        return format(exact, "f")
+    sign, digits, exponent = exact.normalize().as_tuple()
+    assert isinstance(exponent, int)
+    text = "".join(map(str, digits))
+    power = exponent + len(text) - 1
+    mantissa = text[0] + ("." + text[1:] if len(text) > 1 else "")
+    return f"{'-' if sign else ''}{mantissa}e{'+' if power >= 0 else '-'}{abs(power)}"
+
+
+def _js_walk(value: Any, out: list[str]) -> None:
+    if isinstance(value, dict):
+        out.append("{")
+        for position, (key, item) in enumerate(value.items()):
+            out.append(("," if position else "") + json.dumps(key, ensure_ascii=False) + ":")
+            _js_walk(item, out)
+        out.append("}")
+    elif isinstance(value, list):
+        out.append("[")
+        for position, item in enumerate(value):
+            if position:
+                out.append(",")
+            _js_walk(item, out)
+        out.append("]")
+    elif isinstance(value, float):
+        out.append(_js_number(value) if math.isfinite(value) else "null")
+    else:
+        out.append(json.dumps(value, ensure_ascii=False))
+
+
+def js_reserialise(raw: bytes) -> bytes | None:
+    """``JSON.stringify(JSON.parse(raw))`` as UTF-8: what a receiver that verifies a signature over its
+    re-serialised body (Express's ``express.json()`` then ``JSON.stringify(req.body)``, the snippet of
+    event-platform-facts.md section 2) signs instead of the bytes received. None when ``raw`` is not JSON.
+
+    Compact, ``/`` and non-ASCII raw, key order kept but for array-index keys (which JavaScript moves
+    first), numbers as JavaScript writes them (``1.0`` is ``1``)."""
+    try:
+        value = json.loads(raw, object_pairs_hook=_js_object)
+    except ValueError:
+        return None
+    out: list[str] = []
+    _js_walk(value, out)
+    return "".join(out).encode("utf-8", "surrogatepass")
+
+
+def reserialisation_stable(raw: bytes) -> bool:
+    """Whether a receiver that re-serialises ``raw`` (:func:`js_reserialise`) gets back the very bytes that
+    were signed. PHP's ``json_encode`` writes ``\\/`` and ``\\uXXXX`` (events-api-facts.md section 3), so
+    nearly every Events API body is unstable; a body that is not JSON (the empty "Test" request) is stable:
+    there is nothing to re-serialise."""
+    again = js_reserialise(raw)
+    return again is None or again == raw

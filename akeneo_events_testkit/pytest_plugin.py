@@ -45,6 +45,7 @@ MARKER_ARGUMENTS: dict[str, str] = {
     "strict": "True or False (Events API profiles)",
     "delta": "a ratio in [0, 1]: the share of updates sent as *.updated.delta (event-platform only)",
     "client_id": "the receiver's own API client id, whose events it must drop, or None (event-platform only)",
+    "keep_going": "True or False: deliver past a suspension, still reported (event-platform only)",
     "design": "apply (default) or refetch (a notify-then-re-fetch receiver; needs akeneo_check(..., rest_api=))",
     "scope": "what the receiver is responsible for, e.g. 'family=rug identifier=RUG-*' or a list of criteria "
              "(kind, family, identifier, type, attribute; README: scope)",

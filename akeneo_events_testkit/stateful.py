@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, multiple, precondition, rule
 
 from .clock import Clock, SystemClock
+from .encoding import reserialisation_stable
 from .events_api.batching import Message, batch_operations
 from .events_api.oracle import judge
 from .events_api.truth import GeneratedEvent, GroundTruth, RequestRecord
@@ -165,7 +166,8 @@ def _record(truth: GroundTruth, delivery: Delivery, status: int, *, versions: tu
     outcome = Outcome.SENT if status < 400 else Outcome.ERROR
     truth.add_request(RequestRecord(len(truth.requests), "default", delivery.event_ids, versions,
                                     delivery.timestamp, len(delivery.body), outcome, status, 0.0,
-                                    faults=faults, message=message))
+                                    faults=faults, message=message,
+                                    unstable=not reserialisation_stable(delivery.body)))
 
 
 def deliver(schedule: Schedule, target: Any, *, clock: Any = None, path: str = "/") -> GroundTruth:

@@ -204,7 +204,7 @@ def test_marker_on_a_class_merges_with_the_function_marker(pytester: pytest.Pyte
         ("probes='yes'", "probes='yes' is not valid; probes takes True or False"),
         ("profile='6.0', uuid_mode=True", "profile 6.0 has no UUID mode"),
         ("3", "keyword arguments only (seed, events, faults, profile, uuid_mode, probes, strict, delta, "
-              "client_id, design, scope), got (3,)"),
+              "client_id, keep_going, design, scope), got (3,)"),
         ("scope='colour=red'", "scope='colour=red' is not valid (--scope 'colour=red': use CRITERION=VALUE"),
     ],
 )
@@ -264,7 +264,8 @@ def test_marker_is_registered_for_strict_markers(pytester: pytest.Pytester) -> N
     )
     run(pytester, "--strict-markers").assert_outcomes(passed=1)
     assert ("akeneo_events(seed=..., events=..., faults=..., profile=..., uuid_mode=..., probes=..., strict=..., "
-            "delta=..., client_id=..., design=..., scope=...)") in run(pytester, "--markers").stdout.str()
+            "delta=..., client_id=..., keep_going=..., design=..., scope=...)"
+            ) in run(pytester, "--markers").stdout.str()
 
 
 def test_the_marker_takes_a_scope(pytester: pytest.Pytester) -> None:

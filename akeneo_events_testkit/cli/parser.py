@@ -122,6 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Event Platform: a secret rotation; the platform signs PRIMARY with the new secret and "
                         "SECONDARY with the old one, and the receiver holds old, new or both")
     p.add_argument("--old-secret", help="Event Platform, with --url: the old (secondary) secret of a rotation")
+    p.add_argument("--keep-going", action="store_true",
+                   help="Event Platform: deliver past a suspension, which is still reported, so that what it "
+                        "would have masked is judged too (a suspended subscription sends nothing)")
     p.add_argument("--no-probes", action="store_true", help="send no security probes")
     p.add_argument("--strict", action="store_true", help="replay_accepted is an error, not a warning")
     p.add_argument("--report", metavar="FILE.json", help="write the JSON report")

@@ -65,7 +65,9 @@ class EpCampaignConfig:
     delta: float = 0.3
     client_id: str | None = DEFAULT_CLIENT_ID
     rotation: str | None = None
-    enforce_suspension: bool = True
+    #: deliver past a suspension (``--keep-going``): what it would have masked is judged too, and the
+    #: suspension is still reported (facts section 3: a suspended subscription sends nothing)
+    keep_going: bool = False
     source: str = DEFAULT_SOURCE
     settle_timeout: float = 10.0
     #: ``apply`` or ``refetch`` (see :class:`~akeneo_events_testkit.events_api.campaign.CampaignConfig`)
@@ -183,6 +185,8 @@ def reproduce_ep(config: EpCampaignConfig, *, url: str | None = None, start: int
             parts += ["--old-secret", "$AKENEO_EVENTS_OLD_SECRET"]
     if not config.probes:
         parts.append("--no-probes")
+    if config.keep_going:
+        parts.append("--keep-going")
     if config.design != "apply":
         parts += ["--design", config.design]
     if isinstance(config.scope, Scope):
@@ -234,7 +238,7 @@ def run_ep_campaign(
         clock = clock or FakeClock(1_700_000_000)
         emitter = EpEmitter(config.seed, config.events, start=int(clock.now()), source=config.source,
                             secrets=secrets, delta=config.delta, client_id=config.client_id, clock=clock,
-                            faults=config.faults, enforce_suspension=config.enforce_suspension,
+                            faults=config.faults, enforce_suspension=not config.keep_going,
                             keep_bodies=record is not None,
                             scope=config.scope if isinstance(config.scope, Scope) else None)
         if rest_api is not None:

@@ -20,6 +20,12 @@ section and in the verdict):
 * a 2xx raises the rate by 1 event/s (up to 100); the rate starts at :data:`INITIAL_RATE`;
 * **threshold suspension**: success rate below 90 % over the rolling hour, judged only once the hour
   holds at least :data:`MIN_WINDOW_ATTEMPTS` counted attempts, so one early failure does not suspend;
+* **a share of bodies is escaped** (:data:`~.rules.ESCAPED_SHARE`, 1 in 5 by default, ``escaped``):
+  ``/`` written ``\\/`` and/or non-ASCII written ``\\uXXXX``, still compact, same key order, same JSON
+  value, signed over those exact bytes. Section 2 implies compact key-ordered JSON but leaves escaping
+  open (RFC 8259 allows both), and section 1 gives ``dataschema`` URLs in every body: a receiver that
+  verifies ``JSON.stringify(req.body)`` (section 2's snippet) must meet genuine traffic it fails on, as
+  on the Events API, whose PHP bytes are escaped (events-api-facts.md section 3);
 * attempts take no virtual time (the real latency is recorded, and judged against the 5 s timeout: the
   receiver's time, the kit's own stalls left out, see :mod:`~akeneo_events_testkit.transport.timing`).
 """
@@ -27,6 +33,7 @@ section and in the verdict):
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import heapq
 import random
 from collections import Counter
@@ -35,6 +42,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..clock import FakeClock
+from ..encoding import reserialisation_stable
 from ..errors import UsageError
 from ..judging.content import note_content
 from ..judging.scope import Scope, ScopeJudge, focus_factor, note_resource
@@ -50,6 +58,7 @@ from .rules import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CONNECTIONS,
     EP_TIMEOUT,
+    ESCAPED_SHARE,
     INITIAL_RATE,
     MAX_RATE,
     MIN_RATE,
@@ -69,7 +78,7 @@ from .rules import (
 from .signing import EpSecrets, ep_headers
 from .timeline import EpTimeline
 from .truth import EpAttempt, EpDrop, EpEvent, EpTruth, Suspension, canonical_json
-from .wire import DEFAULT_SOURCE, CloudEvent, author_of, cloud_event
+from .wire import DEFAULT_SOURCE, ESCAPES, CloudEvent, author_of, cloud_event, encode
 
 __all__ = [
     "EpEmitter",
@@ -99,6 +108,8 @@ class EpEmitter:
     ``client_id`` names the receiver's own connection: the activity's last connection is renamed to it, so
     the same saves are made (section 6: self-triggered events are delivered). ``enforce_suspension=False``
     keeps delivering after the subscription would have been suspended, recording when it would have been.
+    ``escaped`` (a ratio in [0, 1], 0 disables) is the share of events whose body escapes ``/`` and/or
+    non-ASCII (module docstring), drawn per event from its own seeded stream.
     """
 
     def __init__(
@@ -123,6 +134,7 @@ class EpEmitter:
         pim_url: str = DEFAULT_PIM_URL,
         keep_bodies: bool = False,
         track_content: bool = False,
+        escaped: float = ESCAPED_SHARE,
         wrap_target: Callable[[Target], Target] | None = None,
         scope: Scope | None = None,
     ) -> None:
@@ -131,8 +143,11 @@ class EpEmitter:
         ratio = float(delta)
         if not 0 <= ratio <= 1:
             raise UsageError(f"delta must be True, False or a ratio in [0, 1], got {delta!r}")
+        if not 0 <= escaped <= 1:
+            raise UsageError(f"escaped must be a ratio in [0, 1] (0: no escaped bodies), got {escaped!r}")
         self.seed = seed
         self.events = events
+        self.escaped = float(escaped)
         #: wraps every target before the platform sends to it (the pytest plugin captures app exceptions)
         self.wrap_target = wrap_target or (lambda target: target)
         self.clock = clock if clock is not None else FakeClock()
@@ -183,6 +198,7 @@ class EpEmitter:
     def cloud_events(self, truth: EpTruth | None = None) -> Iterator[CloudEvent]:
         """One CloudEvent per save, in save order; ids and delta choices from their own seeded RNG."""
         rng = random.Random(f"event-platform:{self.seed}")
+        escapes = random.Random(f"event-platform-escapes:{self.seed}")
         catalog, operations = self.activity()
         types = {code: a.type for code, a in catalog.structure.attributes.items()}
         previous: dict[str, Mapping[str, Any]] = {}
@@ -196,10 +212,19 @@ class EpEmitter:
                 for key in dict.fromkeys(c.key for c in operation.changes):
                     timeline.record(catalog, key, epoch)
             for change in operation.changes:
-                yield self._event(change, operation, rng, previous, types, truth)
+                yield self._event(change, operation, rng, previous, types, truth, escapes)
+
+    def _escape(self, event: CloudEvent, escapes: random.Random) -> CloudEvent:
+        """``event`` with its body escaped, for the seeded share :attr:`escaped` of events; an escaping that
+        would leave the bytes as they are (a thin body has no non-ASCII) escapes the slashes too."""
+        if not self.escaped or escapes.random() >= self.escaped:
+            return event
+        raw = encode(event.body, escape=escapes.choice(ESCAPES))
+        return dataclasses.replace(event, raw=raw if raw != event.raw else encode(event.body, escape="both"))
 
     def _event(self, change: Change, operation: Operation, rng: random.Random,
-               previous: dict[str, Mapping[str, Any]], types: Mapping[str, str], truth: EpTruth | None) -> CloudEvent:
+               previous: dict[str, Mapping[str, Any]], types: Mapping[str, str], truth: EpTruth | None,
+               escapes: random.Random) -> CloudEvent:
         changes = None
         if change.action in _UPDATES and self.delta > 0 and rng.random() < self.delta:
             changes = delta_changes(previous.get(change.key), change.snapshot, attribute_types=types)
@@ -208,13 +233,15 @@ class EpEmitter:
             action=change.action, resource=change.snapshot, epoch=change.epoch, author=operation.author,
             author_type=operation.author_type, rng=rng, subscription_id=self.subscription_id, source=self.source,
             send_product_identifier=self.send_product_identifier, changes=changes)
+        event = self._escape(event, escapes)
         author = author_of(operation.author, operation.author_type)
         if truth is not None:
             truth.events[event.id] = EpEvent(
                 event.id, event.key, event.type, event.epoch, event.is_removal, author["identifier"],
                 author["type"], author["type"] == "api" and author["identifier"] == self.client_id,
                 change.event_id, operation.seq,
-                tuple((path, canonical_json(new)) for path, new in delta_assignments(changes or {})))
+                tuple((path, canonical_json(new)) for path, new in delta_assignments(changes or {})),
+                stable=reserialisation_stable(event.raw))
             if self.keep_bodies:
                 truth.bodies[event.id] = event.raw
             if not event.is_removal:
@@ -235,7 +262,8 @@ class EpEmitter:
                           subscription=self.subscription_id, client_id=self.client_id,
                           rotation=self.secrets.secondary is not None, delta=self.delta,
                           faults={"duplicate": self.faults.duplicate, "reorder": self.faults.reorder},
-                          enforce_suspension=self.enforce_suspension, timeout=self.timeout)
+                          enforce_suspension=self.enforce_suspension, timeout=self.timeout,
+                          escaped=self.escaped)
         faults = random.Random(f"event-platform-faults:{self.seed}")
         heap: list[_Job] = []
         events = list(self.cloud_events(truth))
@@ -351,4 +379,5 @@ class EpEmitter:
     def _suspend(self, at: float, cause: str, responses: tuple[str, ...], attempts: tuple[int, ...],
                  rate: float | None) -> None:
         if self.truth.suspension is None:
-            self.truth.suspension = Suspension(at, cause, responses, attempts, rate, self.enforce_suspension)
+            self.truth.suspension = Suspension(at, cause, responses, attempts, rate, self.enforce_suspension,
+                                               self._seq - 1)

@@ -50,7 +50,7 @@ __all__ = [
 
 _REUSED = ("duplicate_applied", "stale_applied", "stale_final_state", "resurrected", "event_lost",
            "forged_accepted", "rejected_valid", "server_error", "stale_content", "removal_not_propagated",
-           "out_of_scope_applied")
+           "out_of_scope_applied", "probe_unanswered")
 
 
 #: kind -> (severity, one-line meaning); shared kinds keep their names (judging.verdict.KIND_GLOSSARY).
@@ -128,7 +128,7 @@ def _probe_rule(name: str) -> ProbeRule:
     return ProbeRule(probe.name, probe.description, probe.expect, kind)
 
 
-def _request(attempt: EpAttempt, *, rotation: bool) -> HistoryRequest:
+def _request(attempt: EpAttempt, *, rotation: bool, stable: bool = True) -> HistoryRequest:
     status = attempt.status
     refusal = None
     if attempt.probe is None and status is not None and status < 500 and attempt.outcome != SUCCESS \
@@ -140,7 +140,7 @@ def _request(attempt: EpAttempt, *, rotation: bool) -> HistoryRequest:
         seq=attempt.seq, event_ids=(attempt.event_id,), status=status, latency=attempt.latency,
         reason=attempt.reason, timed_out=attempt.outcome == "timeout", broken=status is None or status >= 500,
         refusal=refusal, probe=_probe_rule(attempt.probe) if attempt.probe is not None else None,
-        witness=_witness(attempt), timing=attempt.timing)
+        witness=_witness(attempt), timing=attempt.timing, unstable=attempt.probe is None and not stable)
 
 
 def history(truth: EpTruth, *, timeout: float = EP_TIMEOUT, scope: Scope | None = None) -> History:
@@ -157,7 +157,10 @@ def history(truth: EpTruth, *, timeout: float = EP_TIMEOUT, scope: Scope | None 
         if event is not None and not event.own and not event.out_of_scope:
             acknowledged.setdefault(event.key, []).append(event)
     rotation = bool(truth.meta.get("rotation"))
-    return History(events, [_request(a, rotation=rotation) for a in truth.attempts],
+    sent = truth.events
+    requests = [_request(a, rotation=rotation, stable=a.event_id not in sent or sent[a.event_id].stable)
+                for a in truth.attempts]
+    return History(events, requests,
                    {key: acknowledged[key] for key in sorted(acknowledged)}, timeout,
                    answer_expected="2xx within {timeout} s", broken_expected="2xx",
                    duplicate_expected="applied at most once (deduplicate on id)",
@@ -170,7 +173,7 @@ def suspension(truth: EpTruth, violation: ViolationFactory) -> Iterator[Violatio
     if truth.suspension is not None:
         s = truth.suspension
         causes = [a for a in truth.attempts if a.seq in set(s.attempts)]
-        yield violation("suspension_risk", s.describe(), expected="no 404, no 3xx, >= 90 % 2xx over any hour",
+        yield violation("suspension_risk", truth.fate(), expected="no 404, no 3xx, >= 90 % 2xx over any hour",
                         received=", ".join(s.responses), event_ids=tuple(dict.fromkeys(a.event_id for a in causes)),
                         requests=tuple(_witness(a) for a in causes[:_WITNESS]))
 
@@ -257,7 +260,8 @@ def judge_ep(truth: EpTruth, observation: Observation, *, reproduce: str = "", t
         "outcomes": dict(Counter(a.outcome for a in genuine)),
         "suspension": None if truth.suspension is None else {
             "time": format_utc_datetime(truth.suspension.time), "cause": truth.suspension.cause,
-            "responses": list(truth.suspension.responses), "enforced": truth.suspension.enforced},
+            "responses": list(truth.suspension.responses), "enforced": truth.suspension.enforced,
+            "delivered_after": len(truth.past_suspension())},
         "min_rate": min((rate for _, rate in truth.rates), default=None),
         **core_stats(past, observation, design, verdict.violations, latencies),
         "delta_states_judged": len(deltas or {}),
@@ -269,10 +273,7 @@ def judge_ep(truth: EpTruth, observation: Observation, *, reproduce: str = "", t
 
 def format_ep_verdict(verdict: Verdict, truth: EpTruth, *, limit: int = 20) -> str:
     """The subscription's fate first (suspended or not, and when), then the usual failure anatomy."""
-    if truth.suspension is not None:
-        head = truth.suspension.describe()
-    else:
-        head = "the subscription stayed active (no 404, no 3xx, success rate >= 90 % over every hour)"
+    head = truth.fate()
     dropped = truth.dropped()
     lines = [head[0].upper() + head[1:] + ".",
              f"{len(truth.events)} events, {len(truth.genuine)} requests, {len(truth.delivered)} delivered"

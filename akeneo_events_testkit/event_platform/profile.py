@@ -32,7 +32,7 @@ class EventPlatformProfile:
     label = "Event Platform"
     selector = PROFILE_NAME
     #: options of the Event Platform only: deltas, the own client id, secret rotation, suspension, source
-    options: tuple[str, ...] = ("delta", "client_id", "rotation", "old_secret", "enforce_suspension", "source")
+    options: tuple[str, ...] = ("delta", "client_id", "rotation", "old_secret", "keep_going", "source")
     violation_kinds: Mapping[str, tuple[str, str]] = EP_VIOLATION_KINDS
 
     #: the signature covers the raw body alone (event-platform-facts.md section 2)
@@ -66,7 +66,7 @@ class EventPlatformProfile:
 
         return EpEmitter(config.seed, config.events, secrets=EpSecrets(str(secret)), delta=config.delta,
                          client_id=config.client_id, faults=config.faults, source=config.source,
-                         wrap_target=wrap_target)
+                         enforce_suspension=not config.keep_going, wrap_target=wrap_target)
 
     def configure_reference(self, receiver: Any, config: EpCampaignConfig) -> None:
         """The reference receiver drops the events of ``config.client_id``, its own (facts section 6)."""
@@ -118,7 +118,7 @@ class EventPlatformProfile:
         clock = FakeClock(start if start is not None else int(time.time()))  # virtual from there on
         emitter = EpEmitter(config.seed, config.events, start=start, clock=clock, secrets=secrets,
                             delta=config.delta, client_id=config.client_id, faults=config.faults,
-                            source=config.source, keep_bodies=bool(record))
+                            source=config.source, keep_bodies=bool(record), enforce_suspension=not config.keep_going)
 
         async def deliver() -> EpTruth:
             truth = await emitter.arun(url)
@@ -140,7 +140,7 @@ class EventPlatformProfile:
             f"{len(truth.delivered)} delivered" + (f", {len(truth.attempts) - len(truth.genuine)} probes"
                                                     if config.probes else ""),
             "dropped by the platform: " + (", ".join(f"{k} {v}" for k, v in sorted(drops.items())) or "none"),
-            truth.suspension.describe() if truth.suspension is not None else "the subscription stayed active"])
+            truth.fate() if truth.suspension is not None else "the subscription stayed active"])
 
     def save_plan(self, result: EpCampaignResult, path: str | Path) -> None:
         from ..errors import UsageError
@@ -210,10 +210,16 @@ class EventPlatformProfile:
 
     def report_facts(self, result: EpCampaignResult) -> list[tuple[str, Any]]:
         suspension = result.verdict.stats.get("suspension")
+        fate = "active"
+        if suspension and suspension.get("enforced", True):
+            fate = "suspended at {time} ({cause})".format(**suspension)
+        elif suspension:
+            fate = ("would have been suspended at {time} ({cause}); --keep-going delivered the {delivered_after} "
+                    "events after it, judged as if it had not been").format(**suspension)
         return [("hazards exercised", hazard_summary(result.verdict.stats.get("hazards") or {})),
                 *((("scope", scoped),) if (scoped := scope_summary(result.verdict.stats)) else ()),
                 ("retries", result.verdict.stats.get("retries")),
-                ("subscription", "suspended at {time} ({cause})".format(**suspension) if suspension else "active")]
+                ("subscription", fate)]
 
 
 #: The Event Platform wire profile.

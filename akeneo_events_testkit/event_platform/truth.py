@@ -33,7 +33,9 @@ class EpEvent:
     """One generated event: ``origin`` is the save's Events API ``event_id`` (to compare the two profiles).
 
     ``changes`` lists what a ``*.updated.delta`` sets, as ``(path, canonical JSON of "new")`` (empty for other
-    types): the oracle judges a receiver's delta state with it.
+    types): the oracle judges a receiver's delta state with it. ``stable``: its bytes are what a compact
+    re-serialisation of its parsed body gives (``JSON.stringify``,
+    :func:`~akeneo_events_testkit.encoding.js_reserialise`).
     """
 
     event_id: str
@@ -47,6 +49,7 @@ class EpEvent:
     origin: str
     operation: int = 0
     changes: tuple[tuple[DeltaPath, str], ...] = ()
+    stable: bool = True
 
     @property
     def short_type(self) -> str:
@@ -116,6 +119,8 @@ class Suspension:
     attempts: tuple[int, ...]
     success_rate: float | None = None
     enforced: bool = True
+    #: the last attempt before it: the attempts after this seq were made only because it was not enforced
+    seq: int = -1
 
     def describe(self) -> str:
         when = format_utc_datetime(self.time)
@@ -156,6 +161,25 @@ class EpTruth:
 
     def dropped(self) -> Counter[str]:
         return Counter(d.reason for d in self.drops)
+
+    def past_suspension(self) -> list[str]:
+        """The events sent after a suspension that was not enforced (``--keep-going``), each once, in order:
+        a suspended subscription sends nothing and they would have been lost (section 3)."""
+        s = self.suspension
+        if s is None or s.enforced:
+            return []
+        return list(dict.fromkeys(a.event_id for a in self.attempts if a.probe is None and a.seq > s.seq))
+
+    def fate(self) -> str:
+        """The subscription's fate as a sentence: active, suspended, or (``--keep-going``) what would have
+        been suspended and what was delivered past it."""
+        s = self.suspension
+        if s is None:
+            return "the subscription stayed active (no 404, no 3xx, success rate >= 90 % over every hour)"
+        if s.enforced:
+            return s.describe()
+        return (f"{s.describe()}; --keep-going delivered the {len(self.past_suspension())} events after it, "
+                "judged as if it had not been")
 
     def attempts_of(self, event_id: str) -> list[EpAttempt]:
         return [a for a in self.attempts if a.event_id == event_id]

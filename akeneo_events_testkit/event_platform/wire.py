@@ -30,6 +30,7 @@ from ..versions import EVENT_PLATFORM, Action, AuthorType, format_utc_datetime
 
 __all__ = [
     "EP_TYPE_NAMES",
+    "ESCAPES",
     "PROFILE_NAME",
     "CloudEvent",
     "author_of",
@@ -78,9 +79,24 @@ def uuid7(rng: random.Random, epoch_ms: int) -> str:
     return str(uuid.UUID(int=value))
 
 
-def encode(event: Mapping[str, Any]) -> bytes:
-    """Compact JSON, key order kept, UTF-8 (the platform is not PHP: ``/`` and non-ASCII stay raw)."""
-    return json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+#: How a genuine body may escape what RFC 8259 lets it: ``/`` as ``\\/``, non-ASCII as ``\\uXXXX``, or both.
+ESCAPES = ("slashes", "non_ascii", "both")
+
+
+def encode(event: Mapping[str, Any], *, escape: str | None = None) -> bytes:
+    """Compact JSON, key order kept, UTF-8; ``/`` and non-ASCII raw unless ``escape`` (one of
+    :data:`ESCAPES`) writes them escaped.
+
+    Facts section 2 implies compact key-ordered JSON (the docs' snippet re-serialises the parsed body and
+    still expects a match) but says nothing of how ``/`` and non-ASCII are written; RFC 8259 allows both
+    forms, so the emitter sends a seeded share of bodies escaped (:class:`.emitter.EpEmitter`), the same
+    JSON value in other bytes, signed as sent."""
+    if escape is not None and escape not in ESCAPES:
+        raise UsageError(f"escape={escape!r}: use one of {', '.join(ESCAPES)} or None")
+    text = json.dumps(event, separators=(",", ":"), ensure_ascii=escape in ("non_ascii", "both"))
+    if escape in ("slashes", "both"):
+        text = text.replace("/", "\\/")  # safe: outside strings, compact JSON holds no "/"
+    return text.encode("utf-8")
 
 
 def author_of(author: str, author_type: AuthorType) -> dict[str, str]:

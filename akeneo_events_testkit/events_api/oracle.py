@@ -83,7 +83,7 @@ def _request(record: RequestRecord, *, probe_events: bool = True) -> HistoryRequ
         refusal=Refusal("rejected_valid") if refused else None,
         probe=(_probe_rule(record.probe, record.must_apply if probe_events else ())
                if record.probe is not None else None),
-        witness=_request_witness(record), timing=record.timing)
+        witness=_request_witness(record), timing=record.timing, unstable=record.unstable)
 
 
 #: How verdicts name the Test request.

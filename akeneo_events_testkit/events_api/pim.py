@@ -16,6 +16,7 @@ from typing import Any
 
 from .._gc import GcFreezer
 from ..clock import Clock, FakeClock, SystemClock
+from ..encoding import reserialisation_stable
 from ..errors import UsageError
 from ..judging.scope import note_resource
 from ..transport.sender import DEFAULT_TIMEOUT, Attempt, Sender
@@ -470,6 +471,7 @@ class MockPim:
             attempt, seq=len(truth.requests), subscription=subscription.name, event_ids=delivery.event_ids,
             versions=versions, timestamp=delivery.timestamp, body_size=len(delivery.body),
             faults=order.faults, message=order.planned.message.seq,
+            unstable=not reserialisation_stable(delivery.body),
         ), body=delivery.body, headers=delivery.headers)
         if self.track_content and attempt.is_2xx:
             profile = subscription.profile_for(self.profile)

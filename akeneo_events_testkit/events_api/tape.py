@@ -52,7 +52,7 @@ def _record(data: Mapping[str, Any]) -> RequestRecord:
         outcome=Outcome(data["outcome"]), status=data["status"], latency=data["latency"],
         reason=data.get("reason", ""), faults=tuple(data.get("faults", ())), probe=data.get("probe"),
         message=data.get("message"), must_apply=tuple(data.get("must_apply", ())), wall=data.get("wall"),
-        timing=data.get("timing", "exchange"),
+        timing=data.get("timing", "exchange"), unstable=bool(data.get("unstable", False)),
     )
 
 
@@ -115,7 +115,7 @@ def replay_tape(
                 truth.add_request(attempt_to_record(
                     attempt, seq=len(truth.requests), subscription=old.subscription, event_ids=old.event_ids,
                     versions=old.versions, timestamp=timestamp, body_size=len(item.body), faults=old.faults,
-                    probe=old.probe, message=old.message, must_apply=old.must_apply,
+                    probe=old.probe, message=old.message, must_apply=old.must_apply, unstable=old.unstable,
                 ))
 
     asyncio.run(run())

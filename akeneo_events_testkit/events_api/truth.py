@@ -67,6 +67,8 @@ class RequestRecord:
     must_apply: tuple[str, ...] = ()  # an envelope probe's valid events, to be applied if it is accepted
     wall: float | None = None
     timing: str = "exchange"
+    #: its body differs from a compact re-serialisation of it (:func:`~..encoding.reserialisation_stable`)
+    unstable: bool = False
 
     @property
     def acknowledged(self) -> bool:
@@ -83,6 +85,8 @@ class RequestRecord:
         data["latency"] = round(self.latency, 6)
         if not self.must_apply:
             del data["must_apply"]
+        if not self.unstable:
+            del data["unstable"]
         data["wall"] = None if self.wall is None else round(self.wall, 6)
         return data
 
@@ -209,10 +213,11 @@ def attempt_to_record(
     probe: str | None = None,
     message: int | None = None,
     must_apply: tuple[str, ...] = (),
+    unstable: bool = False,
 ) -> RequestRecord:
     return RequestRecord(
         seq=seq, subscription=subscription, event_ids=event_ids, versions=versions, timestamp=timestamp,
         body_size=body_size, outcome=attempt.outcome, status=attempt.status, latency=attempt.latency,
         reason=attempt.reason, faults=faults, probe=probe, message=message, must_apply=must_apply,
-        wall=attempt.wall, timing=attempt.timing.value,
+        wall=attempt.wall, timing=attempt.timing.value, unstable=unstable,
     )

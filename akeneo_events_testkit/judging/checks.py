@@ -49,10 +49,12 @@ __all__ = [
     "one_per_resource",
     "out_of_scope",
     "own_events",
+    "probe_unanswered",
     "probes",
     "scope_stats",
     "scope_summary",
     "slow_answers",
+    "unanswered_probes",
 ]
 
 
@@ -100,9 +102,12 @@ def answers(history: History, observation: Observation, violation: ViolationFact
     the PIM's (events-api-facts.md section 1: 0.5 s in total, no retry; event-platform-facts.md section 3: 5 s).
     """
     slow = {id(r) for r in slow_answers(history)}
+    unanswered = unanswered_probes(history)
     for request in history.requests:
         timeout = _deadline(history, request)
         name = request.label or f"request {request.seq}"
+        if id(request) in unanswered:
+            continue  # probes() names it: probe_unanswered
         if id(request) in slow:
             confirmed = is_confirmed(request, len(slow))
             note = "" if confirmed else (
@@ -127,13 +132,60 @@ def answers(history: History, observation: Observation, violation: ViolationFact
                             event_ids=request.event_ids, requests=(request.witness,))
 
 
+def unanswered_probes(history: History) -> set[int]:
+    """The ``id()`` of each probe not answered in time, when the genuine requests all were: the receiver
+    hangs on what it should refuse. When genuine requests are slow too, the receiver is slow, one cause,
+    and every slow answer is a ``slow_ack``."""
+    slow = slow_answers(history)
+    if any(r.probe is None for r in slow):
+        return set()
+    return {id(r) for r in slow}
+
+
+def probe_unanswered(history: History, request: HistoryRequest, slow: int,
+                     violation: ViolationFactory) -> Violation:
+    """``probe_unanswered``: a probe not answered within the platform's timeout (0.5 s for the Events API,
+    events-api-facts.md section 1; 5 s for the Event Platform, event-platform-facts.md section 3). A timeout
+    is a timeout, whatever the request: the platform gives up on it, so a handler that never answers a
+    request it refuses hides the refusal, and holds a connection for the whole timeout each time (a flood
+    of forged requests exhausts it). Confirmed like ``slow_ack`` (:func:`is_confirmed`): an error when
+    timed in the handler or one of several slow answers of the run, else a warning naming the latencies."""
+    rule = request.probe
+    assert rule is not None
+    timeout = _deadline(history, request)
+    refuse = rule.expect in ("reject", "warn")
+    confirmed = is_confirmed(request, slow)
+    held = "without answering" if request.status is None else f"before answering HTTP {request.status}"
+    note = "" if confirmed else (
+        f" (unconfirmed: {slow} slow answer(s) of {len(history.requests)}, "
+        f"{_UNSEEN.get(request.timing, _UNSEEN[Timing.EXCHANGE.value])}; {SLOW_CONFIRMATIONS} confirm it)")
+    should, hidden, fix = ("refuse", "refusal", "answer 401 at once") if refuse else (
+        "answer", "answer", "answer at once")
+    return violation(
+        "probe_unanswered",
+        f"probe {rule.name} ({rule.description}): the receiver held the connection for {request.latency:.1f} s "
+        f"{held} a request it should {should}: a hanging handler hides its {hidden} and holds connections; "
+        f"{fix}{note}",
+        severity=None if confirmed else "warning",
+        expected=f"{'4xx' if refuse else 'an answer'} within {timeout} s",
+        received=f"{'no answer' if request.status is None else request.status} after {request.latency:.3f} s",
+        event_ids=request.event_ids, requests=(request.witness,))
+
+
 def probes(history: History, observation: Observation, violation: ViolationFactory) -> Iterator[Violation]:
     """Probes answered against their rule: forged or replayed requests accepted or applied, a missing
     algorithm header accepted, a validly signed rotation probe refused; a validly signed envelope answered
-    2xx without its valid events applied (``event_lost``), or refused when it must be taken."""
+    2xx without its valid events applied (``event_lost``), or refused when it must be taken; a probe not
+    answered in time (:func:`probe_unanswered`)."""
     applied_set = set(observation.applied)
+    slow = slow_answers(history)
+    unanswered = unanswered_probes(history)
     for request in history.requests:
         rule = request.probe
+        if rule is not None and id(request) in unanswered:
+            yield probe_unanswered(history, request, len(slow), violation)
+            if rule.expect != "reject" or not any(e in applied_set for e in request.event_ids):
+                continue  # a forged request applied while it hung is forged_accepted too
         if rule is None or rule.expect == "any":
             continue
         accepted = request.accepted
@@ -360,6 +412,9 @@ HAZARDS: dict[str, str] = {
     "update_after_removal": "an older create or update first delivered after the resource's removal",
     "duplicate_after_removal": "an event delivered again after the removal of its resource",
     "create_after_update": "a resource's creation delivered after one of its updates",
+    "reserialisation_unstable": "a genuine request whose bytes differ from a compact re-serialisation of its "
+                                "parsed body (escaped \\/ or \\uXXXX): a receiver verifying JSON.stringify("
+                                "JSON.parse(body)) refuses it",
 }
 
 
@@ -372,6 +427,7 @@ def hazards(history: History) -> dict[str, int]:
     for request in history.requests:
         if request.probe is not None or request.status is None:
             continue
+        counts["reserialisation_unstable"] += request.unstable
         for event_id in request.event_ids:
             event = history.events.get(event_id)
             if event is None or event.out_of_scope:

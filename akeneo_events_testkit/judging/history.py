@@ -87,6 +87,9 @@ class HistoryRequest:
     deadline: float | None = None
     expected: str = ""
     timing: str = "exchange"
+    #: its bytes differ from a compact re-serialisation of its parsed body (``JSON.stringify``): a receiver
+    #: that verifies the signature over re-serialised JSON refuses it (a hazard, :data:`.checks.HAZARDS`)
+    unstable: bool = False
 
     @property
     def accepted(self) -> bool:

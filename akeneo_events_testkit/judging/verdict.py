@@ -45,6 +45,8 @@ KIND_GLOSSARY: dict[str, tuple[str, str]] = {
     "rejected_valid": ("error", "a genuine PIM request was answered with a non-2xx status"),
     "server_error": ("error", "a 5xx answer or a broken connection"),
     "slow_ack": ("error", "answered after the PIM's 0.5 s timeout (a warning until confirmed, over HTTP)"),
+    "probe_unanswered": ("error", "a probe got no answer within the platform's timeout: a hanging handler hides "
+                                  "its refusal and holds connections (a warning until confirmed, over HTTP)"),
     "stale_content": ("error", "the data a receiver holds is older than what the PIM served when notifying it"),
     "removal_not_propagated": ("error", "the resource was removed, yet the receiver still holds its data"),
     "out_of_scope_applied": ("error", "an event outside the receiver's declared --scope was applied"),

@@ -111,13 +111,14 @@ class Attempt:
         return self.status is not None and 200 <= self.status < 300
 
 
-def _pim_client(transport: httpx.AsyncBaseTransport | None, follow_redirects: bool) -> httpx.AsyncClient:
+def _pim_client(transport: httpx.AsyncBaseTransport | None, follow_redirects: bool,
+                concurrency: int = MAX_CONCURRENCY) -> httpx.AsyncClient:
     client = httpx.AsyncClient(
         transport=transport,
         follow_redirects=follow_redirects,
         max_redirects=MAX_REDIRECTS,
         timeout=httpx.Timeout(None),  # the total deadline is enforced around each request
-        limits=httpx.Limits(max_connections=MAX_CONCURRENCY, max_keepalive_connections=MAX_CONCURRENCY),
+        limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
         trust_env=False,
     )
     for name in ("Accept", "Accept-Encoding", "Connection", "User-Agent"):
@@ -135,7 +136,9 @@ class Sender:
         follow_redirects: bool = False,
         timeout: float = DEFAULT_TIMEOUT,
         path: str = "",
+        concurrency: int = MAX_CONCURRENCY,
     ) -> None:
+        """``concurrency``: requests in flight at most (the PIM's Guzzle pool: :data:`MAX_CONCURRENCY`)."""
         transport, base, how = make_transport(target)
         self.url = base if transport is None else IN_PROCESS_BASE + "/" + path.lstrip("/")
         self.timeout = timeout
@@ -143,8 +146,8 @@ class Sender:
         self._run_queue = timing.RUN_QUEUE_STATS
         #: how answers are timed: by the handler (in-process apps), by the exchange, or roughly
         self.timing = how if self._run_queue else Timing.ROUGH
-        self._client = _pim_client(transport, follow_redirects)
-        self._limit = asyncio.Semaphore(MAX_CONCURRENCY)
+        self._client = _pim_client(transport, follow_redirects, concurrency)
+        self._limit = asyncio.Semaphore(concurrency)
         GC_CLOCK.acquire()
         self._open = True
 

@@ -11,6 +11,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from ..support.cli import cli
+from ..support.node import node_receiver, requires_node
 
 SECRET_VECTOR_BODY = (
     '{"events":[{"action":"product.created","event_id":"7abae2fe-759a-4fce-aa43-f413980671b3",'
@@ -311,6 +312,34 @@ def test_fuzz_design_refetch_serves_the_rest_api_and_weighs_content(tmp_path: Pa
     data = json.loads(report.read_text())
     assert data["stats"]["design"] == "refetch" and "--design refetch" in data["reproduce"]
     assert set(data["stats"]["hazards"]) == {"older_after_newer", "update_after_removal", "duplicate_after_removal",
-                                             "create_after_update"}
+                                             "create_after_update", "reserialisation_unstable"}
+    assert data["stats"]["hazards"]["reserialisation_unstable"] > 0  # PHP's \/ and \uXXXX (facts section 3)
     bad = cli("fuzz", "--design", "re-fetch")
     assert bad.returncode == 2 and "invalid choice" in bad.stderr
+
+
+def test_keep_going_is_an_event_platform_option() -> None:
+    refused = cli("fuzz", "--keep-going", "--events", "5")
+    assert refused.returncode == 2 and "--keep-going: Event Platform only" in refused.stderr
+
+
+@requires_node
+def test_fuzz_keep_going_delivers_past_a_suspension_and_says_so(tmp_path: Path) -> None:
+    """A receiver refusing all but delta events is suspended; --keep-going delivers the rest and the summary
+    and the JSON report say what would have happened (the suspension still fails the run)."""
+    report = tmp_path / "report.json"
+    env = {"AKENEO_EP_SECRETS": "s3cret", "AKENEO_CLIENT_ID": "magento_0000"}
+    with node_receiver("event_platform_old_header.js", env) as base:
+        result = cli("fuzz", "--profile", "event-platform", "--url", base + "/webhook", "--state-url", base + "/state",
+                     "--secret", "s3cret", "--seed", "3", "--events", "300", "--start", "1700000000", "--keep-going",
+                     "--report", str(report), "--html", str(tmp_path / "report.html"))
+    assert result.returncode == 1, result.stdout + result.stderr
+    html = (tmp_path / "report.html").read_text()
+    assert "reserialisation unstable" in html and "--keep-going delivered the" in html
+    data = json.loads(report.read_text())
+    suspension = data["stats"]["suspension"]
+    assert suspension["enforced"] is False and suspension["delivered_after"] > 250
+    assert f"--keep-going delivered the {suspension['delivered_after']} events after it, judged as if it had not " \
+           "been" in result.stdout
+    assert "duplicate_applied" in {v["kind"] for v in data["violations"]} and "--keep-going" in data["reproduce"]
+    assert "reserialisation unstable" in result.stdout and data["stats"]["hazards"]["reserialisation_unstable"] > 0

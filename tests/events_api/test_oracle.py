@@ -233,7 +233,7 @@ def test_kinds_are_the_documented_stable_names() -> None:
     assert set(VIOLATION_KINDS) == {
         "duplicate_applied", "stale_applied", "stale_final_state", "resurrected", "event_lost",
         "forged_accepted", "replay_accepted", "rejected_valid", "server_error", "slow_ack",
-        "stale_content", "removal_not_propagated", "out_of_scope_applied",
+        "stale_content", "removal_not_propagated", "out_of_scope_applied", "probe_unanswered",
     }
 
 
@@ -292,10 +292,12 @@ def test_hazards_count_the_orderings_that_reached_the_receiver() -> None:
     h.request(a, status=None)  # no answer: never reached the receiver, not counted
     counts = hazards(history(h.truth))
     assert counts == {"older_after_newer": 2, "update_after_removal": 1, "duplicate_after_removal": 1,
-                      "create_after_update": 1}
-    assert "never exercised" not in hazard_summary(counts)
+                      "create_after_update": 1, "reserialisation_unstable": 0}
+    # the orderings are all covered; the hand-made requests carry no bytes a re-serialisation would change
+    assert hazard_summary(counts).endswith("; never exercised: reserialisation unstable (this pass does not "
+                                           "cover them)")
     quiet = History()
     quiet.request(quiet.event("x", 1))
     text = hazard_summary(hazards(history(quiet.truth)))
     assert text.endswith("never exercised: older after newer, update after removal, duplicate after removal, "
-                         "create after update (this pass does not cover them)")
+                         "create after update, reserialisation unstable (this pass does not cover them)")

@@ -269,3 +269,20 @@ def test_a_node_server_joins_a_repeated_header_into_what_the_list_probe_sends() 
         answers.append(_raw_post(base + "/webhook", p.body, [SIGNATURE.encode() + b": " + good + b", " + forged,
                                                              stamp]))
     assert answers == [200, 401, 200]
+
+
+@requires_node
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_node_receiver_verifying_json_stringify_is_caught_on_genuine_traffic(seed: int) -> None:
+    """``"<ts>." + JSON.stringify(body)`` after parsing: PHP's ``\\/`` and ``\\uXXXX`` (facts section 3) come
+    back as ``/`` and UTF-8, so genuine requests are refused; each one counts as a reserialisation hazard."""
+    with node_receiver("events_api_stringify.js", {"AKENEO_EVENTS_SECRET": SECRET}) as base:
+        result = run_campaign(config(seed, events=120, faults="default"), target=base + "/webhook",
+                              secret=SECRET, state_url=base + "/state")
+    genuine = [r for r in result.run.truth.requests if r.probe is None and r.status is not None]
+    by_seq = {r.seq: r for r in genuine}
+    refused = [by_seq[v.requests[0]["request"]] for v in result.verdict.violations
+               if v.kind == "rejected_valid" and v.requests and v.requests[0]["request"] in by_seq]
+    assert len(refused) > 0.8 * len(genuine) and all(r.unstable for r in refused), explain(result)
+    assert result.verdict.stats["hazards"]["reserialisation_unstable"] == sum(r.unstable for r in genuine)
+    assert sum(r.unstable for r in genuine) > 0.9 * len(genuine)
