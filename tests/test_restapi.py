@@ -138,7 +138,9 @@ def test_list_search_and_pagination(client: tuple[RestApi, httpx.Client, MockPim
 @pytest.mark.parametrize(("query", "status"), [
     ("search={nope", 400), ("search=[1]", 422), ('search={"updated":[{"operator":"LIKE","value":"x"}]}', 422),
     ('search={"updated":[{"operator":">","value":"yesterday"}]}', 422),
-    ('search={"enabled":[{"operator":"=","value":true}]}', 422),
+    ('search={"completeness":[{"operator":"=","value":100}]}', 422),
+    ('search={"enabled":[{"operator":"IN","value":[true]}]}', 422), ('search={"enabled":[{"operator":"="}]}', 422),
+    ('search={"family":[{"operator":"IN","value":"rug"}]}', 422), ('search={"family":[{"value":["x"]}]}', 422),
     ("limit=101", 422), ("limit=0", 422), ("page=-1", 422), ("limit=abc", 422), ('search={"updated":"x"}', 422),
 ])
 def test_bad_query_parameters_answer_as_the_pim_never_500(client: tuple[RestApi, httpx.Client, MockPim],

@@ -24,10 +24,11 @@ from typing import TYPE_CHECKING, Any
 from ..clock import FakeClock
 from ..credentials import generate_secret
 from ..errors import ReceiverUnreachable, UsageError
-from ..judging.checks import REFETCH_NEEDS_API, check_design
+from ..judging.checks import REFETCH_NEEDS_API, REST_LATENCY_NEEDS_API, check_design, check_rest_latency
 from ..judging.observation import ObservationSource, observation_reader, parse_observation, settle_observation
 from ..judging.verdict import Verdict
 from ..transport.targets import Target
+from ..world.shape import load_catalog_shape
 from .emitter import EpEmitter
 from .faults import parse_ep_faults
 from .oracle import delta_states, format_ep_verdict, judge_ep
@@ -69,6 +70,10 @@ class EpCampaignConfig:
     settle_timeout: float = 10.0
     #: ``apply`` or ``refetch`` (see :class:`~akeneo_events_testkit.events_api.campaign.CampaignConfig`)
     design: str = "apply"
+    #: a catalog file (see :class:`~akeneo_events_testkit.events_api.campaign.CampaignConfig`)
+    catalog: str | None = None
+    #: the mean response time of the mock REST API in seconds (``--rest-latency``; needs ``rest_api``)
+    rest_latency: float = 0.0
 
     @property
     def profile(self) -> str:
@@ -78,6 +83,9 @@ class EpCampaignConfig:
         if self.events < 1:
             raise UsageError(f"--events must be at least 1, got {self.events}")
         check_design(self.design)
+        check_rest_latency(self.rest_latency)
+        if self.catalog is not None:
+            load_catalog_shape(self.catalog)  # fail early, naming the file and the fix
         if self.rotation is not None and self.rotation not in ROTATIONS:
             raise UsageError(f"rotation={self.rotation!r}: use one of {', '.join(ROTATIONS)} (the secrets the "
                              "receiver holds while the platform signs with new and old)")
@@ -180,6 +188,10 @@ def reproduce_ep(config: EpCampaignConfig, *, url: str | None = None, start: int
         parts.append("--no-probes")
     if config.design != "apply":
         parts += ["--design", config.design]
+    if config.catalog is not None:
+        parts += ["--catalog", str(config.catalog)]
+    if config.rest_latency:
+        parts += ["--rest-latency", f"{config.rest_latency:g}"]
     if url:
         parts += ["--url", url, "--state-url", "STATE_URL", "--secret", "$AKENEO_EVENTS_SECRET"]
     return " ".join(shlex.quote(p) if not p.startswith("$") else p for p in parts)
@@ -210,6 +222,8 @@ def run_ep_campaign(
     started = time.monotonic()
     if config.design == "refetch" and rest_api is None:
         raise UsageError(REFETCH_NEEDS_API)
+    if config.rest_latency and rest_api is None:
+        raise UsageError(REST_LATENCY_NEEDS_API)
     if secrets is None:
         secrets = EpSecrets(generate_secret(), generate_secret() if config.rotation else None)
     if config.rotation is not None and secrets.secondary is None:
@@ -228,9 +242,9 @@ def run_ep_campaign(
         emitter = EpEmitter(config.seed, config.events, start=int(clock.now()), source=config.source,
                             secrets=secrets, delta=config.delta, client_id=config.client_id, clock=clock,
                             faults=config.faults, enforce_suspension=config.enforce_suspension,
-                            keep_bodies=record is not None)
+                            keep_bodies=record is not None, catalog=config.catalog)
         if rest_api is not None:
-            rest_api.attach_ep(emitter)
+            rest_api.attach_ep(emitter, latency=config.rest_latency)
 
         async def deliver() -> EpTruth:
             truth = await emitter.arun(target, path=path)

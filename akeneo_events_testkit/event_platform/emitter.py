@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import os
 import random
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -42,6 +43,7 @@ from ..transport.targets import Target
 from ..versions import Action, content_digest, get_profile
 from ..world.activity import Change, Operation, generate_activity
 from ..world.catalog import DEFAULT_PIM_URL, Catalog
+from ..world.shape import CatalogShape, resolve_shape
 from .delta import delta_assignments, delta_changes
 from .faults import EpFaults, parse_ep_faults
 from .rules import (
@@ -96,6 +98,7 @@ class EpEmitter:
     ``client_id`` names the receiver's own connection: the activity's last connection is renamed to it, so
     the same saves are made (section 6: self-triggered events are delivered). ``enforce_suspension=False``
     keeps delivering after the subscription would have been suspended, recording when it would have been.
+    ``catalog`` (a catalog file's path or shape) gives the catalog's families, attributes and channels.
     """
 
     def __init__(
@@ -121,6 +124,7 @@ class EpEmitter:
         keep_bodies: bool = False,
         track_content: bool = False,
         wrap_target: Callable[[Target], Target] | None = None,
+        catalog: CatalogShape | str | os.PathLike[str] | None = None,
     ) -> None:
         if events < 0:
             raise UsageError(f"events must be zero or more, got {events}")
@@ -155,6 +159,9 @@ class EpEmitter:
             conns[-1] = client_id
         self.connections = tuple(conns)
         self.pim_url = pim_url
+        #: the catalog file's shape (``--catalog``), or None for the kit's own catalog
+        self.shape = resolve_shape(catalog)
+        self._main_identifier: str | None = None
         self.truth = EpTruth()
         self._reset()
 
@@ -171,13 +178,15 @@ class EpEmitter:
         """The same saves as ``MockPim(seed=..., profile='saas', uuid_mode=True)`` with these connections."""
         return generate_activity(
             rng=random.Random(self.seed), events=self.events, start=self.start,
-            profile=get_profile("saas", uuid_mode=True), connections=self.connections, pim_url=self.pim_url)
+            profile=get_profile("saas", uuid_mode=True), connections=self.connections, pim_url=self.pim_url,
+            shape=self.shape)
 
     def cloud_events(self, truth: EpTruth | None = None) -> Iterator[CloudEvent]:
         """One CloudEvent per save, in save order; ids and delta choices from their own seeded RNG."""
         rng = random.Random(f"event-platform:{self.seed}")
         catalog, operations = self.activity()
         types = {code: a.type for code, a in catalog.structure.attributes.items()}
+        self._main_identifier = catalog.structure.identifier_attribute
         previous: dict[str, Mapping[str, Any]] = {}
         timeline = self.timeline = EpTimeline(self.pim_url) if self.timeline is not None else None
         if timeline is not None:
@@ -195,7 +204,8 @@ class EpEmitter:
                previous: dict[str, Mapping[str, Any]], types: Mapping[str, str], truth: EpTruth | None) -> CloudEvent:
         changes = None
         if change.action in _UPDATES and self.delta > 0 and rng.random() < self.delta:
-            changes = delta_changes(previous.get(change.key), change.snapshot, attribute_types=types)
+            changes = delta_changes(previous.get(change.key), change.snapshot, attribute_types=types,
+                                    main_identifier=self._main_identifier)
         previous[change.key] = change.snapshot
         event = cloud_event(
             action=change.action, resource=change.snapshot, epoch=change.epoch, author=operation.author,
