@@ -313,8 +313,9 @@ class EpEmitter:
         known = self.truth.events.get(event.id)
         if self.timeline is None or known is None or known.self_triggered:
             return
-        digest = content_digest(self.timeline.at(event.key, at))
-        note_content(self.truth.content, event.key, event.epoch, digest, digest)
+        ident = self._main_identifier or "sku"
+        digest = content_digest(self.timeline.at(event.key, at), identifier_attribute=ident)
+        note_content(self.truth.content, event.key, event.epoch, digest, digest, identifier_attribute=ident)
 
     def _set_rate(self, at: float, rate: float) -> None:
         if rate != self.rate:

@@ -479,11 +479,14 @@ class MockPim:
         ), body=delivery.body, headers=delivery.headers)
         if self.track_content and attempt.is_2xx:
             profile = subscription.profile_for(self.profile)
+            ident = self.catalog.structure.identifier_attribute  # a catalog file's may not be sku
             for event in delivery.events:
                 current = self.catalog.current(event.key, uuid_mode=profile.uuid_mode)
-                carried = None if event.action.is_removal else content_digest(event.resource)
-                truth.note_content(event.key, event.epoch, content_digest(current[1] if current else None),
-                                   carried)
+                carried = None if event.action.is_removal else content_digest(event.resource,
+                                                                              identifier_attribute=ident)
+                truth.note_content(event.key, event.epoch, content_digest(current[1] if current else None,
+                                                                          identifier_attribute=ident),
+                                   carried, identifier_attribute=ident)
         if not truth.wants_log:  # the log is full and not streamed: an entry would be built, then dropped
             return
         summaries = [_summary(event) for event in delivery.events]
