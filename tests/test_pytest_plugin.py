@@ -206,7 +206,7 @@ def test_marker_on_a_class_merges_with_the_function_marker(pytester: pytest.Pyte
         ("probes='yes'", "probes='yes' is not valid; probes takes True or False"),
         ("profile='6.0', uuid_mode=True", "profile 6.0 has no UUID mode"),
         ("3", "keyword arguments only (seed, events, faults, profile, uuid_mode, probes, strict, delta, "
-              "client_id, design), got (3,)"),
+              "client_id, design, catalog, rest_latency), got (3,)"),
     ],
 )
 def test_invalid_marker_fails_at_collection(pytester: pytest.Pytester, marker: str, message: str) -> None:
@@ -265,7 +265,8 @@ def test_marker_is_registered_for_strict_markers(pytester: pytest.Pytester) -> N
     )
     run(pytester, "--strict-markers").assert_outcomes(passed=1)
     assert ("akeneo_events(seed=..., events=..., faults=..., profile=..., uuid_mode=..., probes=..., strict=..., "
-            "delta=..., client_id=..., design=...)") in run(pytester, "--markers").stdout.str()
+            "delta=..., client_id=..., design=..., catalog=..., rest_latency=...)") in run(
+                pytester, "--markers").stdout.str()
 
 
 def test_buggy_receiver_fails_with_the_failure_anatomy(pytester: pytest.Pytester) -> None:
