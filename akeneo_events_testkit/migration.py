@@ -94,11 +94,13 @@ def compare_profiles(
     client_id: str | None = None,
     start: int | None = None,
     settle_timeout: float = 10.0,
+    catalog: str | None = None,
 ) -> CompareResult:
     """The same activity through both profiles, no faults; differences between the final observations.
 
     ``client_id`` is the receiver's connection: the Events API does not send it its own events, the
-    Event Platform does and the new receiver must drop them, so both should end equal.
+    Event Platform does and the new receiver must drop them, so both should end equal. ``catalog`` (a
+    catalog file) shapes the catalog of both.
     """
     from .events_api.pim import MockPim, Subscription
 
@@ -119,10 +121,10 @@ def compare_profiles(
             new_target, new_observe = reference_receiver(stack, [new_secrets.primary], client_id)
         old_read = observation_reader(old_observe, old_state_url)
         new_read = observation_reader(new_observe, new_state_url)
-        pim = MockPim(seed=seed, events=events, profile="saas", uuid_mode=True, start=start)
+        pim = MockPim(seed=seed, events=events, profile="saas", uuid_mode=True, start=start, catalog=catalog)
         run = pim.run(subscriptions=[Subscription(old_target, old_secret, connection_user=client_id)])
         emitter = EpEmitter(seed, events, start=start, secrets=new_secrets, client_id=client_id,
-                            clock=FakeClock(start))
+                            clock=FakeClock(start), catalog=catalog)
         new_truth = emitter.run(new_target)
         old_raw = settle_observation(old_read, settle_timeout, time.sleep)
         new_raw = settle_observation(new_read, settle_timeout, time.sleep)

@@ -47,11 +47,14 @@ MARKER_ARGUMENTS: dict[str, str] = {
     "client_id": "the receiver's own API client id, whose events it must drop, or None (event-platform only)",
     "keep_going": "True or False: deliver past a suspension, still reported (event-platform only)",
     "design": "apply (default) or refetch (a notify-then-re-fetch receiver; needs akeneo_check(..., rest_api=))",
+    "catalog": "the path of a catalog file: JSON with the families, attributes and channels the PIM's REST API "
+               "returns (examples/catalog-rugs.json), or None for the kit's own catalog",
+    "rest_latency": "seconds >= 0: the mock REST API's mean response time (needs akeneo_check(..., rest_api=))",
     "scope": "what the receiver is responsible for, e.g. 'family=rug identifier=RUG-*' or a list of criteria "
              "(kind, family, identifier, type, attribute; README: scope)",
 }
 _DEFAULTS: dict[str, Any] = {"seed": 0, "faults": "default", "profile": "saas"}
-_OPTIONS = ("seed", "faults", "profile")  # settable by --akeneo-<name> and the ini key akeneo_<name>
+_OPTIONS = ("seed", "faults", "profile", "catalog")  # settable by --akeneo-<name> and the ini key akeneo_<name>
 _KIT_FIXTURES = frozenset({"akeneo_seed", "akeneo_config", "akeneo_pim", "akeneo_receiver", "akeneo_check",
                            "akeneo_observation"})
 
@@ -66,6 +69,7 @@ class _Settings:
     faults: str
     profile: str
     from_command_line: tuple[str, ...]
+    catalog: str | None = None
 
 
 _SETTINGS = pytest.StashKey[_Settings]()
@@ -117,6 +121,19 @@ def _check(name: str, value: Any, *, where: str, option: bool = False) -> Any:
             parse_scope(value)
         except UsageError as exc:
             raise bad(f" ({exc})") from None
+    elif name == "catalog":
+        if value is not None:
+            from .world.shape import load_catalog_shape
+
+            if not isinstance(value, str) or not value:
+                raise bad()
+            try:
+                load_catalog_shape(value)
+            except UsageError as exc:
+                raise bad(f" ({exc})") from None
+    elif name == "rest_latency":
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
+            raise bad()
     elif name == "client_id":
         if value is not None and (not isinstance(value, str) or not value):
             raise bad()
@@ -177,12 +194,21 @@ def _resolve(config: pytest.Config) -> _Settings:
             if not given.isdigit():
                 raise pytest.UsageError(f"{source}={given!r}: the seed must be an integer >= 0")
             values[name] = int(given)
+        elif name == "catalog":
+            ini = source.startswith("ini") and config.inipath is not None
+            base = config.inipath.parent if ini and config.inipath else config.invocation_params.dir
+            given = str(base / given)
+            try:
+                values[name] = _check(name, given, where=source, option=True)
+            except ValueError as exc:
+                raise pytest.UsageError(str(exc)) from None
         else:
             try:
                 values[name] = _check(name, given, where=source, option=True)
             except ValueError as exc:
                 raise pytest.UsageError(str(exc)) from None
-    return _Settings(values["seed"], values["faults"], values["profile"], tuple(from_command_line))
+    return _Settings(values["seed"], values["faults"], values["profile"], tuple(from_command_line),
+                     values.get("catalog"))
 
 
 def _marker_arguments(item: pytest.Item) -> dict[str, Any]:
@@ -202,7 +228,9 @@ def _marker_error(item: pytest.Item, message: str) -> pytest.Collector.CollectEr
 
 def _effective(item: pytest.Item) -> dict[str, Any]:
     settings = item.config.stash[_SETTINGS]
-    merged = {"seed": settings.seed, "faults": settings.faults, "profile": settings.profile}
+    merged: dict[str, Any] = {"seed": settings.seed, "faults": settings.faults, "profile": settings.profile}
+    if settings.catalog is not None:
+        merged["catalog"] = settings.catalog
     merged.update(_marker_arguments(item))
     return merged
 
@@ -216,6 +244,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "faults": "delivery faults: none, default, gentle, chaos or kind=p,... (kinds reorder, duplicate, drop, "
                   "delay); default 'default'",
         "profile": "PIM version to mimic: 5.0, 6.0, 7.0 or saas (default saas), or event-platform",
+        "catalog": "a catalog file (JSON of the PIM's REST API: families, attributes, channels) shaping the "
+                   "generated catalog; the ini key's path is relative to the ini file",
     }
     for name in _OPTIONS:
         group.addoption(f"--akeneo-{name}", dest=f"akeneo_{name}", default=None, metavar=name.upper(),
@@ -516,7 +546,8 @@ class AkeneoCheck:
                 changes["profile"] = wanted.version.name
             return dataclasses.replace(self.config, **changes)
         base = {"seed": self.config.seed, "events": self.config.events, "faults": self.config.faults,
-                "probes": self.config.probes, "design": self.config.design, "scope": self.config.scope}
+                "probes": self.config.probes, "design": self.config.design, "catalog": self.config.catalog,
+                "rest_latency": self.config.rest_latency, "scope": self.config.scope}
         return _make_config({**base, **overrides})
 
 

@@ -10,33 +10,36 @@ Endpoints (PIM REST API v1 shapes, bodies encoded like PHP's ``json_encode``, er
 
 * ``POST /api/oauth/v1/token``: password grant with HTTP Basic client credentials, and refresh tokens;
 * ``GET /api/rest/v1/products/{identifier}``, ``/products-uuid/{uuid}``, ``/product-models/{code}``;
-* ``GET /api/rest/v1/products``, ``/products-uuid``, ``/product-models``: ``search`` on ``updated``
-  (``>``, ``<``, ``BETWEEN``), ``page``/``limit`` pagination, ``with_count``.
+* ``GET /api/rest/v1/products``, ``/products-uuid``, ``/product-models``: ``search`` on ``parent``,
+  ``family``, ``enabled``, ``identifier``, ``uuid`` and ``updated`` (:mod:`.rest_search`), ``page``/``limit``
+  pagination (the links repeat the search), ``with_count``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import random
 import secrets
 import threading
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote
 
 from .clock import Clock, SystemClock
 from .encoding import php_json_encode_bytes
 from .errors import UsageError
+from .rest_search import InvalidSearch, parse_search
 
 if TYPE_CHECKING:
     from .event_platform.emitter import EpEmitter
     from .events_api.pim import MockPim
     from .world.activity import Operation
 
-__all__ = ["Credentials", "RestApi"]
+__all__ = ["Credentials", "RestApi", "rest_latencies"]
 
 TOKEN_TTL = 3600
 MAX_LIMIT = 100
@@ -120,14 +123,19 @@ class RestApi:
         self._history = _History(window=self.lag + 1)
         self._identifiers: dict[str, str] = {}
         self._lock = threading.RLock()
+        #: the mean response time set by the last attach (seconds), and the draws of this run
+        self.latency = 0.0
+        self._latencies: Iterator[float] | None = None
         self.now = 0
         self.requests = 0
         if pim is not None:
             self.attach(pim)
 
-    def attach(self, pim: MockPim) -> None:
-        """Serve ``pim``'s catalog from now on (its next run)."""
+    def attach(self, pim: MockPim, *, latency: float = 0.0) -> None:
+        """Serve ``pim``'s catalog from now on (its next run); ``latency`` is the mean response time
+        (:func:`rest_latencies`, drawn from the PIM's seed)."""
         with self._lock:
+            self._set_latency(latency, pim.seed)
             if self.pim is not None and self in self.pim.listeners:
                 self.pim.listeners.remove(self)
             self.pim = pim
@@ -136,18 +144,31 @@ class RestApi:
             pim.listeners.append(self)
             pim.track_content = True
 
-    def attach_ep(self, emitter: EpEmitter) -> None:
+    def attach_ep(self, emitter: EpEmitter, *, latency: float = 0.0) -> None:
         """Serve an Event Platform run (``emitter``'s next run): the state of its timeline at its virtual
-        clock's time, minus ``lag`` (a retry 20 minutes later re-fetches the state of then)."""
+        clock's time, minus ``lag`` (a retry 20 minutes later re-fetches the state of then); ``latency`` as
+        in :meth:`attach`."""
         from .event_platform.timeline import EpTimeline
 
         with self._lock:
+            self._set_latency(latency, emitter.seed)
             if self.pim is not None and self in getattr(self.pim, "listeners", ()):
                 self.pim.listeners.remove(self)
             if emitter.timeline is None:
                 emitter.timeline = EpTimeline(emitter.pim_url)  # turns content tracking on
             self.pim = _EpSource(emitter, self)
             self._identifiers.clear()
+
+    def _set_latency(self, latency: float, seed: int) -> None:
+        if latency < 0:
+            raise UsageError(f"latency must be zero or more seconds, got {latency}")
+        self.latency = float(latency)
+        self._latencies = rest_latencies(latency, seed) if latency > 0 else None
+
+    def next_latency(self) -> float:
+        """How long the next request waits before it is answered (0 without a latency), in request order."""
+        with self._lock:
+            return next(self._latencies) if self._latencies is not None else 0.0
 
     # -- the timeline ----------------------------------------------------------------------------------
 
@@ -202,6 +223,9 @@ class RestApi:
                     break
                 if not message.get("more_body"):
                     break
+            delay = self.next_latency()
+            if delay:
+                await asyncio.sleep(delay)  # the REST server's response time; other requests go on meanwhile
             headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
             query = scope.get("query_string", b"").decode("latin-1")
             status, extra, payload = self.handle(scope["method"], scope["path"], query, headers, body)
@@ -316,6 +340,11 @@ class RestApi:
         identifiers = self.pim.identifiers if isinstance(self.pim, _EpSource) else self._identifiers
         return identifiers.get(ident, f"product:identifier:{ident}")
 
+    def _parent_of(self, code: str) -> str | None:
+        model = self.resource(f"product_model:{code}")
+        parent = model.get("parent") if model is not None else None
+        return str(parent) if parent is not None else None
+
     def _one(self, collection: str, ident: str, uuid_mode: bool) -> dict[str, Any]:
         resource = self.resource(self._key_for(collection, ident), uuid_mode=uuid_mode)
         if resource is None:
@@ -328,7 +357,11 @@ class RestApi:
         page = _positive_int(query, "page", 1)
         if limit > MAX_LIMIT:
             raise _Error(422, f"You cannot request more than {MAX_LIMIT} items.")
-        lower, upper = _updated_filter(query)
+        raw_search = query.get("search", [None])[0]
+        try:
+            search = parse_search(raw_search, entity=entity, version=self.pim.profile.name, parent_of=self._parent_of)
+        except InvalidSearch as error:
+            raise _Error(error.status, error.message) from None
         items = []
         keys = [k for k in (self.pim.catalog.keys() if self.pim.catalog is not None else ()) if
                 k.startswith(entity + ":")]
@@ -336,29 +369,44 @@ class RestApi:
             resource = self.resource(key, uuid_mode=uuid_mode)
             if resource is None:
                 continue
-            updated = _parse_c(str(resource.get("updated", "")))
-            if (lower is not None and updated <= lower) or (upper is not None and updated >= upper):
+            # filters read the resource as /products serves it: with its root identifier
+            if not search.matches((self.resource(key) or resource) if uuid_mode else resource):
                 continue
             items.append((str(resource.get("updated", "")), key, resource))
         items.sort(key=lambda item: (item[0], item[1]))
         chunk = items[(page - 1) * limit: page * limit]
         base = f"{self.pim.pim_url}{_PREFIX}{collection}"
+        # the PIM's links repeat the search, so that a client following "next" stays on the filtered list
+        searched = f"&search={quote(raw_search, safe='')}" if raw_search is not None else ""
         embedded = []
         for _, _key, resource in chunk:
             ident = resource.get("code") if entity == "product_model" else (
                 resource.get("uuid") if uuid_mode else resource.get("identifier"))
             embedded.append({"_links": {"self": {"href": f"{base}/{quote(str(ident))}"}}, **resource})
-        links: dict[str, Any] = {"self": {"href": f"{base}?page={page}&limit={limit}"},
-                                 "first": {"href": f"{base}?page=1&limit={limit}"}}
+        links: dict[str, Any] = {"self": {"href": f"{base}?page={page}&limit={limit}{searched}"},
+                                 "first": {"href": f"{base}?page=1&limit={limit}{searched}"}}
         if page > 1:
-            links["previous"] = {"href": f"{base}?page={page - 1}&limit={limit}"}
+            links["previous"] = {"href": f"{base}?page={page - 1}&limit={limit}{searched}"}
         if page * limit < len(items):
-            links["next"] = {"href": f"{base}?page={page + 1}&limit={limit}"}
+            links["next"] = {"href": f"{base}?page={page + 1}&limit={limit}{searched}"}
         result: dict[str, Any] = {"_links": links, "current_page": page}
         if query.get("with_count", ["false"])[0] == "true":
             result["items_count"] = len(items)
         result["_embedded"] = {"items": embedded}
         return result
+
+
+def rest_latencies(mean: float, seed: int) -> Iterator[float]:
+    """The response times of the mock REST API, one per request in request order: uniform between half and
+    one and a half times ``mean``, drawn from ``random.Random(f"rest-latency:{seed}")``.
+
+    Bounded on purpose: a receiver that re-reads the product before answering the PIM waits this long, so
+    that a mean above 0.5 s shows as ``slow_ack`` (events-api-facts.md section 1) and one above 5 s as an
+    Event Platform timeout, while no single draw takes a run hostage as an exponential tail would.
+    """
+    rng = random.Random(f"rest-latency:{seed}")
+    while True:
+        yield rng.uniform(mean / 2, mean * 1.5)
 
 
 class _EpSource:
@@ -400,53 +448,3 @@ def _positive_int(query: Mapping[str, list[str]], name: str, default: int) -> in
     if not (text.isascii() and text.isdigit()) or int(text) < 1:
         raise _Error(422, f'"{text}" is not a valid {"page number" if name == "page" else "limit number"}.')
     return int(text)
-
-
-def _parse_c(text: str) -> float:
-    try:
-        return datetime.fromisoformat(text).timestamp()
-    except ValueError:
-        return 0.0
-
-
-def _updated_filter(query: Mapping[str, list[str]]) -> tuple[float | None, float | None]:
-    """``search={"updated":[{"operator":">","value":"2020-01-01 10:00:00"}]}`` as (after, before)."""
-    raw = query.get("search")
-    if not raw:
-        return None, None
-    try:
-        search = json.loads(raw[0])
-    except ValueError:
-        raise _Error(400, "Search query parameter should be valid JSON.") from None
-    if not isinstance(search, dict):
-        raise _Error(422, "Search query parameter has to be an array.")
-    lower = upper = None
-    for prop, filters in search.items():
-        if not isinstance(filters, list):
-            raise _Error(422, f'Structure of filter "{prop}" should respect this structure: '
-                              f'{{"{prop}":[{{"operator": "my_operator", "value": "my_value"}}]}}')
-        for item in filters:
-            operator = item.get("operator") if isinstance(item, dict) else None
-            if prop != "updated" or operator not in (">", "<", "BETWEEN"):
-                raise _Error(422, f'Filter on property "{prop}" is not supported or does not support operator '
-                                  f'"{operator}"')
-            values = item.get("value")
-            dates = values if operator == "BETWEEN" else [values]
-            if not isinstance(dates, list) or len(dates) != (2 if operator == "BETWEEN" else 1):
-                expected = "an array of 2 dates" if operator == "BETWEEN" else "a date"
-                raise _Error(422, f'Property "updated" expects {expected} with the format "yyyy-mm-dd H:i:s" as data.')
-            parsed = []
-            for date in dates:
-                try:
-                    parsed.append(datetime.strptime(str(date), "%Y-%m-%d %H:%M:%S").replace(
-                        tzinfo=timezone.utc).timestamp())
-                except ValueError:
-                    raise _Error(422, f'Property "updated" expects a string with the format "yyyy-mm-dd H:i:s" as '
-                                      f'data, "{date}" given.') from None
-            if operator == ">":
-                lower = parsed[0]
-            elif operator == "<":
-                upper = parsed[0]
-            else:
-                lower, upper = parsed[0] - 1, parsed[1] + 1
-    return lower, upper

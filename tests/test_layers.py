@@ -21,7 +21,8 @@ LAYERS: list[set[str]] = [
     {"events_api", "event_platform"},
     {"receiver"},
     {"profiles"},
-    {"restapi", "migration", "strategies", "ep_strategies", "stateful", "report", "console", "assertions"},
+    {"restapi", "rest_search", "migration", "strategies", "ep_strategies", "stateful", "report", "console",
+     "assertions"},
     {"cli", "pytest_plugin", "__init__"},
 ]
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}

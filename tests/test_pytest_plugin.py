@@ -20,6 +20,8 @@ from akeneo_events_testkit.events_api.campaign import CampaignConfig, run_campai
 from akeneo_events_testkit.failures import ReceiverFailure, ViolationsFound
 from akeneo_events_testkit.receiver import ReferenceReceiver
 
+from .support.paths import ROOT
+
 
 @pytest.fixture(scope="module", autouse=True)
 def _load_what_inner_runs_use() -> None:
@@ -204,7 +206,7 @@ def test_marker_on_a_class_merges_with_the_function_marker(pytester: pytest.Pyte
         ("probes='yes'", "probes='yes' is not valid; probes takes True or False"),
         ("profile='6.0', uuid_mode=True", "profile 6.0 has no UUID mode"),
         ("3", "keyword arguments only (seed, events, faults, profile, uuid_mode, probes, strict, delta, "
-              "client_id, keep_going, design, scope), got (3,)"),
+              "client_id, keep_going, design, catalog, rest_latency, scope), got (3,)"),
         ("scope='colour=red'", "scope='colour=red' is not valid (--scope 'colour=red': use CRITERION=VALUE"),
     ],
 )
@@ -264,7 +266,8 @@ def test_marker_is_registered_for_strict_markers(pytester: pytest.Pytester) -> N
     )
     run(pytester, "--strict-markers").assert_outcomes(passed=1)
     assert ("akeneo_events(seed=..., events=..., faults=..., profile=..., uuid_mode=..., probes=..., strict=..., "
-            "delta=..., client_id=..., keep_going=..., design=..., scope=...)"
+            "delta=..., client_id=..., keep_going=..., design=..., "
+            "catalog=..., rest_latency=..., scope=...)"
             ) in run(pytester, "--markers").stdout.str()
 
 
@@ -738,3 +741,37 @@ def test_event_platform_marker_errors(pytester: pytest.Pytester, marker: str, me
     result = run(pytester)
     assert result.ret != 0
     assert message in result.stdout.str()
+
+
+def test_the_plugin_takes_a_catalog_from_the_marker_and_the_ini_file(pytester: pytest.Pytester) -> None:
+    rugs = ROOT / "examples" / "catalog-rugs.json"
+    (pytester.path / "rugs.json").write_text(rugs.read_text(encoding="utf-8"), encoding="utf-8")
+    pytester.makeini("[pytest]\nakeneo_catalog = rugs.json\n")
+    pytester.makepyfile(
+        """
+        import pytest
+
+        def test_ini(akeneo_config, akeneo_check, akeneo_receiver):
+            assert akeneo_config.catalog.endswith("rugs.json")
+            result = akeneo_check(akeneo_receiver, events=40)
+            assert "--catalog" in result.reproduce
+
+        @pytest.mark.akeneo_events(profile="event-platform", catalog=None)
+        def test_marker_none(akeneo_config):
+            assert akeneo_config.catalog is None
+        """
+    )
+    run(pytester).assert_outcomes(passed=2)
+    pytester.makepyfile(test_bad="""
+        import pytest
+
+        @pytest.mark.akeneo_events(catalog="missing.json")
+        def test_bad(akeneo_config):
+            pass
+        """)
+    bad = run(pytester, "test_bad.py")
+    bad.assert_outcomes(errors=1)
+    bad.stdout.fnmatch_lines(["*catalog='missing.json' is not valid (--catalog missing.json: cannot read it*"])
+    elsewhere = run(pytester, "--akeneo-catalog", "nowhere.json")
+    assert elsewhere.ret == pytest.ExitCode.USAGE_ERROR
+    elsewhere.stderr.fnmatch_lines(["*--akeneo-catalog=*nowhere.json* is not valid (--catalog *nowhere.json: cannot*"])

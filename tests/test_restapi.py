@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
 
 from akeneo_events_testkit.clock import FakeClock
+from akeneo_events_testkit.errors import UsageError
 from akeneo_events_testkit.events_api.campaign import CampaignConfig, run_campaign
 from akeneo_events_testkit.events_api.pim import MockPim
 from akeneo_events_testkit.events_api.signing import verify_request
-from akeneo_events_testkit.restapi import RestApi
+from akeneo_events_testkit.restapi import RestApi, rest_latencies
 from akeneo_events_testkit.schemas import validate_payload
 from akeneo_events_testkit.versions import parse_event_datetime, resource_key
 
+from .support.paths import ROOT
 from .support.restapi_client import BASIC, CREDS, fetch_token, sync_client
 
 START = 1_700_000_000
+RUGS = ROOT / "examples" / "catalog-rugs.json"
 
 
 @pytest.fixture
@@ -138,7 +145,9 @@ def test_list_search_and_pagination(client: tuple[RestApi, httpx.Client, MockPim
 @pytest.mark.parametrize(("query", "status"), [
     ("search={nope", 400), ("search=[1]", 422), ('search={"updated":[{"operator":"LIKE","value":"x"}]}', 422),
     ('search={"updated":[{"operator":">","value":"yesterday"}]}', 422),
-    ('search={"enabled":[{"operator":"=","value":true}]}', 422),
+    ('search={"completeness":[{"operator":"=","value":100}]}', 422),
+    ('search={"enabled":[{"operator":"IN","value":[true]}]}', 422), ('search={"enabled":[{"operator":"="}]}', 422),
+    ('search={"family":[{"operator":"IN","value":"rug"}]}', 422), ('search={"family":[{"value":["x"]}]}', 422),
     ("limit=101", 422), ("limit=0", 422), ("page=-1", 422), ("limit=abc", 422), ('search={"updated":"x"}', 422),
 ])
 def test_bad_query_parameters_answer_as_the_pim_never_500(client: tuple[RestApi, httpx.Client, MockPim],
@@ -146,6 +155,91 @@ def test_bad_query_parameters_answer_as_the_pim_never_500(client: tuple[RestApi,
     _, http, _ = client
     answer = http.get(f"/api/rest/v1/products?{query}", headers={"Authorization": f"Bearer {fetch_token(http)}"})
     assert answer.status_code == status and set(answer.json()) == {"code", "message"}
+
+
+def _walk(http: httpx.Client, path: str, search: Any, auth: dict[str, str], limit: int = 2) -> list[dict[str, Any]]:
+    """Every item of a filtered list, following the ``next`` links the API gives (as clients do)."""
+    url: str | None = f"{path}?limit={limit}&search={quote(json.dumps(search))}"
+    items: list[dict[str, Any]] = []
+    while url is not None:
+        body = http.get(url, headers=auth).json()
+        assert "_embedded" in body, body
+        items += body["_embedded"]["items"]
+        url = body["_links"].get("next", {}).get("href")
+        if url is not None:
+            assert "search=" in url  # the PIM's links keep the filter
+            url = "/api/rest/v1/" + url.split("/api/rest/v1/", 1)[1]
+    return items
+
+
+def test_search_lists_the_children_of_a_product_model(client: tuple[RestApi, httpx.Client, MockPim]) -> None:
+    _, http, pim = client
+    auth = {"Authorization": f"Bearer {fetch_token(http)}"}
+    products = [pim.catalog.current(k, uuid_mode=False)[1] for k in pim.catalog.product_keys()]
+    models = [pim.catalog.current(k)[1] for k in pim.catalog.product_model_keys()]
+    parents = sorted({p["parent"] for p in products if p["parent"]})
+    assert len(parents) >= 2
+    children = _walk(http, "/api/rest/v1/products", {"parent": [{"operator": "IN", "value": parents[:2]}]}, auth)
+    assert sorted(c["identifier"] for c in children) == sorted(
+        p["identifier"] for p in products if p["parent"] in parents[:2])
+    by_uuid = _walk(http, "/api/rest/v1/products-uuid", {"parent": [{"operator": "IN", "value": parents[:1]}]}, auth)
+    assert sorted(c["uuid"] for c in by_uuid) == sorted(p["uuid"] for p in products if p["parent"] == parents[0])
+    # "=" takes the descendants of a root model, through its sub models
+    roots = {m["code"]: m for m in models}
+    sub = next(m for m in models if m["parent"])
+    descendants = _walk(http, "/api/rest/v1/products", {"parent": [{"operator": "=", "value": sub["parent"]}]}, auth)
+    expected = [p["identifier"] for p in products if p["parent"] and (
+        p["parent"] == sub["parent"] or roots[p["parent"]]["parent"] == sub["parent"])]
+    assert sorted(d["identifier"] for d in descendants) == sorted(expected) and len(expected) >= 2
+    subs = _walk(http, "/api/rest/v1/product-models", {"parent": [{"operator": "IN", "value": [sub["parent"]]}]}, auth)
+    assert sorted(m["code"] for m in subs) == sorted(m["code"] for m in models if m["parent"] == sub["parent"])
+    simple = _walk(http, "/api/rest/v1/products", {"parent": [{"operator": "EMPTY"}]}, auth, limit=100)
+    assert len(simple) == sum(1 for p in products if p["parent"] is None)
+
+
+def test_search_filters_combine_with_and(client: tuple[RestApi, httpx.Client, MockPim]) -> None:
+    _, http, pim = client
+    auth = {"Authorization": f"Bearer {fetch_token(http)}"}
+    products = [pim.catalog.current(k, uuid_mode=False)[1] for k in pim.catalog.product_keys()]
+    families = sorted({p["family"] for p in products if p["family"]})
+    wanted = families[:2]
+    search = {"family": [{"operator": "IN", "value": wanted}], "enabled": [{"operator": "=", "value": True}],
+              "parent": [{"operator": "EMPTY"}]}
+    found = _walk(http, "/api/rest/v1/products", search, auth, limit=3)
+    expected = [p["identifier"] for p in products if p["family"] in wanted and p["enabled"] and not p["parent"]]
+    assert sorted(f["identifier"] for f in found) == sorted(expected) and expected
+    others = _walk(http, "/api/rest/v1/products", {"family": [{"operator": "NOT IN", "value": wanted}],
+                                                   "enabled": [{"operator": "!=", "value": True}]}, auth, limit=100)
+    assert sorted(o["identifier"] for o in others) == sorted(
+        p["identifier"] for p in products if p["family"] not in wanted and not p["enabled"])
+    picked = [p["identifier"] for p in products[:3]]
+    named = _walk(http, "/api/rest/v1/products", {"identifier": [{"operator": "IN", "value": picked}]}, auth)
+    assert sorted(n["identifier"] for n in named) == sorted(picked)
+    one = _walk(http, "/api/rest/v1/products", {"identifier": [{"operator": "=", "value": picked[0]}],
+                                                "family": [{"operator": "IN", "value": ["no_such_family"]}]}, auth)
+    assert one == []
+    counted = http.get("/api/rest/v1/products", headers=auth, params={
+        "search": json.dumps({"identifier": [{"operator": "IN", "value": picked}]}), "with_count": "true",
+        "limit": 2}).json()
+    assert counted["items_count"] == 3 and len(counted["_embedded"]["items"]) == 2 and "next" in counted["_links"]
+
+
+def test_search_operators_the_profile_lacks_are_refused_as_by_the_pim() -> None:
+    clock = FakeClock(START)
+    pim = MockPim(seed=3, events=20, profile="5.0", clock=clock, start=START)
+    api = RestApi(pim, clock=clock)
+    list(pim.deliveries(secret="s"))
+    with sync_client(api) as http:
+        auth = {"Authorization": f"Bearer {fetch_token(http)}"}
+        refused = http.get("/api/rest/v1/products", headers=auth,
+                           params={"search": json.dumps({"parent": [{"operator": "IN", "value": ["x"]}]})})
+        assert refused.status_code == 422 and refused.json()["message"] == (
+            'Filter on property "parent" is not supported or does not support operator "IN"')
+        kept = http.get("/api/rest/v1/products", headers=auth,
+                        params={"search": json.dumps({"parent": [{"operator": "=", "value": "x"}]})})
+        assert kept.status_code == 200 and kept.json()["_embedded"]["items"] == []
+        bad = http.get("/api/rest/v1/products", headers=auth, params={"search": "{\"parent\":"})
+        assert bad.status_code == 400 and bad.json()["message"] == "Search query parameter should be valid JSON."
 
 
 # -- re-fetching receivers -------------------------------------------------------------------------------
@@ -230,13 +324,13 @@ class Refetcher:
 
 
 def _fuzz(seed: int, *, lag: float = 0.0, ignore_removals: bool = False, profile: str = "saas",
-          order_blind: bool = False, design: str = "apply") -> Any:
+          order_blind: bool = False, design: str = "apply", catalog: str | None = None) -> Any:
     api = RestApi(lag=lag)
     with api.server() as server:
         receiver = Refetcher("s3cret", server.base_url, ignore_removals=ignore_removals, order_blind=order_blind)
         try:
             return run_campaign(CampaignConfig(seed=seed, events=150, profile=profile, faults="default", content=True,
-                                               design=design),
+                                               design=design, catalog=catalog),
                                 target=receiver, secret="s3cret", observe=receiver.observation, rest_api=api)
         finally:
             receiver.http.close()
@@ -250,6 +344,17 @@ def test_a_correct_refetching_receiver_passes(seed: int, profile: str) -> None:
     # content was judged: the receiver reported data, and the PIM recorded what each resource said
     assert result.run.truth.content
     assert any(r.get("data") for r in result.observation["resources"].values())
+
+
+@pytest.mark.parametrize(("seed", "profile"), [(1, "saas"), (2, "5.0"), (3, "7.0")])
+def test_a_correct_refetching_receiver_passes_with_a_catalog_file(seed: int, profile: str) -> None:
+    """The identifier attribute is the file's (``rug_code``, not ``sku``): a receiver reading
+    ``/products-uuid`` holds it in ``values``, the events' legacy data does not, and both are right."""
+    result = _fuzz(seed, profile=profile, catalog=str(RUGS))
+    assert result.passed, result.failure_text()
+    assert result.verdict.violations == []
+    families = {r["data"]["family"] for r in result.observation["resources"].values() if r.get("data")}
+    assert families == {"rug"}
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -294,3 +399,54 @@ def test_design_refetch_needs_the_rest_api_and_known_designs() -> None:
         run_campaign(CampaignConfig(events=10, design="refetch"))
     with pytest.raises(UsageError, match="use one of apply, refetch"):
         CampaignConfig(design="re-fetch")
+
+
+# -- response time ---------------------------------------------------------------------------------------
+
+def test_rest_latencies_are_seeded_bounded_and_in_request_order() -> None:
+    first = list(itertools.islice(rest_latencies(0.8, 5), 200))
+    assert first == list(itertools.islice(rest_latencies(0.8, 5), 200))
+    assert first != list(itertools.islice(rest_latencies(0.8, 6), 200))
+    assert all(0.4 <= d <= 1.2 for d in first) and abs(sum(first) / len(first) - 0.8) < 0.05
+    api = RestApi()
+    assert api.next_latency() == 0.0
+    api.attach(MockPim(seed=5, events=1), latency=0.8)
+    assert [api.next_latency() for _ in range(5)] == first[:5]
+    api.attach(MockPim(seed=5, events=1))
+    assert api.next_latency() == 0.0
+    with pytest.raises(UsageError, match="rest_latency -1: give the mean response time"):
+        CampaignConfig(rest_latency=-1)
+    with pytest.raises(UsageError, match="rest_latency slows the mock REST API's answers: serve it"):
+        run_campaign(CampaignConfig(events=5, rest_latency=0.5))
+
+
+def test_the_latency_sleeps_without_holding_other_requests() -> None:
+    """Requests in flight together each wait their own draw: the server sleeps with asyncio, not a thread."""
+    api = RestApi()
+    api.attach(MockPim(seed=1, events=1), latency=0.4)
+    draws = list(itertools.islice(rest_latencies(0.4, 1), 4))
+    with api.server() as server:
+        async def fetch_all() -> list[int]:
+            async with httpx.AsyncClient(base_url=server.base_url, trust_env=False) as http:
+                answers = await asyncio.gather(*(http.get("/api/rest/v1/products") for _ in range(4)))
+            return [a.status_code for a in answers]
+
+        started = time.monotonic()
+        statuses = asyncio.run(fetch_all())
+        elapsed = time.monotonic() - started
+    assert statuses == [401] * 4
+    assert max(draws) <= elapsed < sum(draws)  # concurrent, not one after another
+
+
+def test_a_receiver_that_refetches_before_answering_is_slow_with_a_slow_rest_api() -> None:
+    api = RestApi()
+    with api.server() as server:
+        receiver = Refetcher("s3cret", server.base_url)
+        try:
+            result = run_campaign(CampaignConfig(seed=2, events=4, faults="none", probes=False, content=True,
+                                                 rest_latency=0.9),
+                                  target=receiver, secret="s3cret", observe=receiver.observation, rest_api=api)
+        finally:
+            receiver.http.close()
+    assert "slow_ack" in result.verdict.counts(), result.failure_text()
+    assert "--rest-latency 0.9" in result.reproduce

@@ -39,6 +39,10 @@ def _workload_args(parser: argparse.ArgumentParser, events: int) -> None:
     parser.add_argument("--start", type=start_time, default=None, metavar="TIME",
                         help="when the activity starts, Unix seconds or ISO 8601 (default: now); with it, one seed "
                              "gives the same event times on every run")
+    parser.add_argument("--catalog", metavar="FILE",
+                        help="shape the generated catalog after FILE: JSON with the families, attributes and channels "
+                             "(and optionally locales) as the PIM's REST API returns them (see "
+                             "examples/catalog-rugs.json); every product then belongs to one of its families")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -146,6 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rest-api-port", type=non_negative, default=0, help="port of the mock REST API (default: free)")
     p.add_argument("--rest-lag", type=float, default=0.0, metavar="SECONDS",
                    help="the REST API answers like a replica this far behind the timeline (default 0)")
+    p.add_argument("--rest-latency", type=float, default=None, metavar="SECONDS",
+                   help="the REST API takes this long on average to answer each request (seeded, uniform from half to"
+                        " one and a half times it; needs --rest-api): work a receiver does before acknowledging shows")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--quiet", action="store_true", help="print only the verdict and violations")
     mode.add_argument("--json", action="store_true", help="print the JSON report instead of the summary")

@@ -36,7 +36,11 @@ def _config(args: argparse.Namespace, *, probes: bool) -> Any:
     else:
         del given["client_id"]
     specific = {name: value for name, value in given.items() if name == "client_id" or value not in (None, False)}
-    common = {"design": args.design} if getattr(args, "design", None) else {}
+    common: dict[str, Any] = {"design": args.design} if getattr(args, "design", None) else {}
+    if getattr(args, "catalog", None):
+        common["catalog"] = args.catalog
+    if getattr(args, "rest_latency", None) is not None:
+        common["rest_latency"] = args.rest_latency
     if getattr(args, "scope", None):
         common["scope"] = args.scope
     return resolved.wire.config(resolved.version, seed=args.seed, events=args.events, faults=args.faults,
@@ -81,8 +85,9 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
 def _start_rest_api(args: argparse.Namespace, stack: ExitStack, out: TextIO) -> Any:
     """With ``--rest-api``, serve the mock REST API on loopback and print where and how to log in."""
     if not args.rest_api:
-        if args.rest_lag:
-            raise UsageError("--rest-lag needs --rest-api")
+        for option, value in (("--rest-lag", args.rest_lag), ("--rest-latency", args.rest_latency)):
+            if value:
+                raise UsageError(f"{option} needs --rest-api")
         return None
     from ..restapi import RestApi
 
@@ -100,7 +105,7 @@ def _compare(args: argparse.Namespace, out: TextIO) -> int:
 
     reports = [name for name, value in (("--report", args.report), ("--junit", args.junit), ("--html", args.html),
                                         ("--record", args.record), ("--rest-api", args.rest_api),
-                                        ("--json", args.json)) if value]
+                                        ("--json", args.json), ("--rest-latency", args.rest_latency)) if value]
     if reports:
         raise UsageError(f"{', '.join(reports)}: not with --compare, which prints its comparison; run each "
                          "profile alone (fuzz, then fuzz --profile event-platform) for reports")
@@ -117,7 +122,7 @@ def _compare(args: argparse.Namespace, out: TextIO) -> int:
     result = compare_profiles(args.seed, args.events, old_target=args.url, new_target=args.new_url,
                               old_state_url=args.state_url, new_state_url=args.new_state_url, old_secret=secret,
                               new_secrets=EpSecrets(new_secret) if new_secret else None,
-                              client_id=args.client_id or None)
+                              client_id=args.client_id or None, catalog=args.catalog)
     out.write(result.text() + "\n")
     return 0 if result.passed else 1
 

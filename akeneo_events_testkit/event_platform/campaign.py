@@ -24,11 +24,12 @@ from typing import TYPE_CHECKING, Any
 from ..clock import FakeClock
 from ..credentials import generate_secret
 from ..errors import ReceiverUnreachable, UsageError
-from ..judging.checks import REFETCH_NEEDS_API, check_design
+from ..judging.checks import REFETCH_NEEDS_API, REST_LATENCY_NEEDS_API, check_design, check_rest_latency
 from ..judging.observation import ObservationSource, observation_reader, parse_observation, settle_observation
 from ..judging.scope import Scope, parse_scope, require_matches
 from ..judging.verdict import Verdict
 from ..transport.targets import Target
+from ..world.shape import load_catalog_shape
 from .emitter import EpEmitter
 from .faults import parse_ep_faults
 from .oracle import delta_states, format_ep_verdict, judge_ep
@@ -74,6 +75,10 @@ class EpCampaignConfig:
     design: str = "apply"
     #: what the receiver is responsible for (``--scope``, :mod:`~akeneo_events_testkit.judging.scope`)
     scope: Scope | str | Sequence[str] | None = None
+    #: a catalog file (see :class:`~akeneo_events_testkit.events_api.campaign.CampaignConfig`)
+    catalog: str | None = None
+    #: the mean response time of the mock REST API in seconds (``--rest-latency``; needs ``rest_api``)
+    rest_latency: float = 0.0
 
     @property
     def profile(self) -> str:
@@ -85,6 +90,9 @@ class EpCampaignConfig:
         check_design(self.design)
         scope = parse_scope(self.scope)
         self.scope = scope.checked("the Event Platform", EP_TYPE_NAMES, deltas=True) if scope is not None else None
+        check_rest_latency(self.rest_latency)
+        if self.catalog is not None:
+            load_catalog_shape(self.catalog)  # fail early, naming the file and the fix
         if self.rotation is not None and self.rotation not in ROTATIONS:
             raise UsageError(f"rotation={self.rotation!r}: use one of {', '.join(ROTATIONS)} (the secrets the "
                              "receiver holds while the platform signs with new and old)")
@@ -191,6 +199,10 @@ def reproduce_ep(config: EpCampaignConfig, *, url: str | None = None, start: int
         parts += ["--design", config.design]
     if isinstance(config.scope, Scope):
         parts += [piece for option in config.scope.options() for piece in option.split(" ", 1)]
+    if config.catalog is not None:
+        parts += ["--catalog", str(config.catalog)]
+    if config.rest_latency:
+        parts += ["--rest-latency", f"{config.rest_latency:g}"]
     if url:
         parts += ["--url", url, "--state-url", "STATE_URL", "--secret", "$AKENEO_EVENTS_SECRET"]
     return " ".join(shlex.quote(p) if not p.startswith("$") else p for p in parts)
@@ -221,6 +233,8 @@ def run_ep_campaign(
     started = time.monotonic()
     if config.design == "refetch" and rest_api is None:
         raise UsageError(REFETCH_NEEDS_API)
+    if config.rest_latency and rest_api is None:
+        raise UsageError(REST_LATENCY_NEEDS_API)
     if secrets is None:
         secrets = EpSecrets(generate_secret(), generate_secret() if config.rotation else None)
     if config.rotation is not None and secrets.secondary is None:
@@ -239,10 +253,10 @@ def run_ep_campaign(
         emitter = EpEmitter(config.seed, config.events, start=int(clock.now()), source=config.source,
                             secrets=secrets, delta=config.delta, client_id=config.client_id, clock=clock,
                             faults=config.faults, enforce_suspension=not config.keep_going,
-                            keep_bodies=record is not None,
+                            keep_bodies=record is not None, catalog=config.catalog,
                             scope=config.scope if isinstance(config.scope, Scope) else None)
         if rest_api is not None:
-            rest_api.attach_ep(emitter)
+            rest_api.attach_ep(emitter, latency=config.rest_latency)
 
         async def deliver() -> EpTruth:
             truth = await emitter.arun(target, path=path)

@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import heapq
+import os
 import random
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -51,6 +52,7 @@ from ..transport.targets import Target
 from ..versions import Action, content_digest, get_profile
 from ..world.activity import Change, Operation, generate_activity
 from ..world.catalog import DEFAULT_PIM_URL, Catalog
+from ..world.shape import CatalogShape, resolve_shape
 from .delta import delta_assignments, delta_changes
 from .faults import EpFaults, parse_ep_faults
 from .rules import (
@@ -110,6 +112,7 @@ class EpEmitter:
     keeps delivering after the subscription would have been suspended, recording when it would have been.
     ``escaped`` (a ratio in [0, 1], 0 disables) is the share of events whose body escapes ``/`` and/or
     non-ASCII (module docstring), drawn per event from its own seeded stream.
+    ``catalog`` (a catalog file's path or shape) gives the catalog's families, attributes and channels.
     """
 
     def __init__(
@@ -137,6 +140,7 @@ class EpEmitter:
         escaped: float = ESCAPED_SHARE,
         wrap_target: Callable[[Target], Target] | None = None,
         scope: Scope | None = None,
+        catalog: CatalogShape | str | os.PathLike[str] | None = None,
     ) -> None:
         if events < 0:
             raise UsageError(f"events must be zero or more, got {events}")
@@ -174,6 +178,9 @@ class EpEmitter:
             conns[-1] = client_id
         self.connections = tuple(conns)
         self.pim_url = pim_url
+        #: the catalog file's shape (``--catalog``), or None for the kit's own catalog
+        self.shape = resolve_shape(catalog)
+        self._main_identifier: str | None = None
         self.truth = EpTruth()
         #: what the receiver is responsible for: the faults aim at it (``--scope``)
         self.scope = scope
@@ -193,7 +200,8 @@ class EpEmitter:
         """The same saves as ``MockPim(seed=..., profile='saas', uuid_mode=True)`` with these connections."""
         return generate_activity(
             rng=random.Random(self.seed), events=self.events, start=self.start,
-            profile=get_profile("saas", uuid_mode=True), connections=self.connections, pim_url=self.pim_url)
+            profile=get_profile("saas", uuid_mode=True), connections=self.connections, pim_url=self.pim_url,
+            shape=self.shape)
 
     def cloud_events(self, truth: EpTruth | None = None) -> Iterator[CloudEvent]:
         """One CloudEvent per save, in save order; ids and delta choices from their own seeded RNG."""
@@ -201,6 +209,7 @@ class EpEmitter:
         escapes = random.Random(f"event-platform-escapes:{self.seed}")
         catalog, operations = self.activity()
         types = {code: a.type for code, a in catalog.structure.attributes.items()}
+        self._main_identifier = catalog.structure.identifier_attribute
         previous: dict[str, Mapping[str, Any]] = {}
         timeline = self.timeline = EpTimeline(self.pim_url) if self.timeline is not None else None
         if timeline is not None:
@@ -227,7 +236,8 @@ class EpEmitter:
                escapes: random.Random) -> CloudEvent:
         changes = None
         if change.action in _UPDATES and self.delta > 0 and rng.random() < self.delta:
-            changes = delta_changes(previous.get(change.key), change.snapshot, attribute_types=types)
+            changes = delta_changes(previous.get(change.key), change.snapshot, attribute_types=types,
+                                    main_identifier=self._main_identifier)
         previous[change.key] = change.snapshot
         event = cloud_event(
             action=change.action, resource=change.snapshot, epoch=change.epoch, author=operation.author,
@@ -355,8 +365,9 @@ class EpEmitter:
         known = self.truth.events.get(event.id)
         if self.timeline is None or known is None or known.self_triggered:
             return
-        digest = content_digest(self.timeline.at(event.key, at))
-        note_content(self.truth.content, event.key, event.epoch, digest, digest)
+        ident = self._main_identifier or "sku"
+        digest = content_digest(self.timeline.at(event.key, at), identifier_attribute=ident)
+        note_content(self.truth.content, event.key, event.epoch, digest, digest, identifier_attribute=ident)
 
     def _set_rate(self, at: float, rate: float) -> None:
         if rate != self.rate:

@@ -66,7 +66,8 @@ class EventPlatformProfile:
 
         return EpEmitter(config.seed, config.events, secrets=EpSecrets(str(secret)), delta=config.delta,
                          client_id=config.client_id, faults=config.faults, source=config.source,
-                         enforce_suspension=not config.keep_going, wrap_target=wrap_target)
+                         enforce_suspension=not config.keep_going, wrap_target=wrap_target,
+                         catalog=config.catalog)
 
     def configure_reference(self, receiver: Any, config: EpCampaignConfig) -> None:
         """The reference receiver drops the events of ``config.client_id``, its own (facts section 6)."""
@@ -118,7 +119,8 @@ class EventPlatformProfile:
         clock = FakeClock(start if start is not None else int(time.time()))  # virtual from there on
         emitter = EpEmitter(config.seed, config.events, start=start, clock=clock, secrets=secrets,
                             delta=config.delta, client_id=config.client_id, faults=config.faults,
-                            source=config.source, keep_bodies=bool(record), enforce_suspension=not config.keep_going)
+                            source=config.source, keep_bodies=bool(record), enforce_suspension=not config.keep_going,
+                            catalog=config.catalog)
 
         async def deliver() -> EpTruth:
             truth = await emitter.arun(url)

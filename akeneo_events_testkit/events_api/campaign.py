@@ -19,7 +19,7 @@ from typing import Any
 from ..clock import Clock
 from ..credentials import generate_secret
 from ..errors import ReceiverUnreachable, UsageError
-from ..judging.checks import REFETCH_NEEDS_API, check_design
+from ..judging.checks import REFETCH_NEEDS_API, REST_LATENCY_NEEDS_API, check_design, check_rest_latency
 from ..judging.observation import ObservationSource, observation_reader, parse_observation, settle_observation
 from ..judging.render import format_violations
 from ..judging.scope import Scope, parse_scope, require_matches
@@ -27,6 +27,7 @@ from ..judging.verdict import Verdict
 from ..transport.sender import Outcome
 from ..transport.targets import Target
 from ..versions import Action
+from ..world.shape import load_catalog_shape
 from .faults import FaultPlan, parse_fault_spec
 from .oracle import judge
 from .pim import MockPim, RunResult
@@ -63,6 +64,10 @@ class CampaignConfig:
     #: what the receiver is responsible for (``--scope``, :mod:`~akeneo_events_testkit.judging.scope`): a
     #: :class:`~akeneo_events_testkit.judging.scope.Scope`, its criteria as text, or None for everything
     scope: Scope | str | Sequence[str] | None = None
+    #: a catalog file (``--catalog``): the families, attributes and channels of the generated catalog
+    catalog: str | None = None
+    #: the mean response time of the mock REST API in seconds (``--rest-latency``; needs ``rest_api``)
+    rest_latency: float = 0.0
 
     def __post_init__(self) -> None:
         if self.events < 1:
@@ -71,6 +76,9 @@ class CampaignConfig:
         scope = parse_scope(self.scope)
         self.scope = scope.checked(f"the Events API ({self.profile})", [a.value for a in Action], deltas=False) \
             if scope is not None else None
+        check_rest_latency(self.rest_latency)
+        if self.catalog is not None:
+            load_catalog_shape(self.catalog)  # fail early, naming the file and the fix
         if self.plan is None:
             parse_fault_spec(self.faults)  # fail early, naming the bad part
 
@@ -135,6 +143,10 @@ def reproduce_command(config: CampaignConfig, *, url: str | None = None, state_u
         parts += ["--design", config.design]
     if isinstance(config.scope, Scope):
         parts += [piece for option in config.scope.options() for piece in option.split(" ", 1)]
+    if config.catalog is not None:
+        parts += ["--catalog", str(config.catalog)]
+    if config.rest_latency:
+        parts += ["--rest-latency", f"{config.rest_latency:g}"]
     if url:
         parts += ["--url", url, "--state-url", state_url or "STATE_URL", "--secret", "$AKENEO_EVENTS_SECRET"]
     return " ".join(shlex.quote(p) if not p.startswith("$") else p for p in parts)
@@ -157,6 +169,8 @@ def run_campaign(
     started = time.monotonic()
     if config.design == "refetch" and rest_api is None:
         raise UsageError(REFETCH_NEEDS_API)
+    if config.rest_latency and rest_api is None:
+        raise UsageError(REST_LATENCY_NEEDS_API)
     with ExitStack() as stack:
         if target is None:
             from ..receiver import ReceiverServer, ReferenceReceiver, SqliteStore
@@ -178,9 +192,9 @@ def run_campaign(
         pim = MockPim(seed=config.seed, events=config.events, profile=config.profile, uuid_mode=config.uuid_mode,
                       data_mode=config.data_mode, clock=clock, start=config.start,
                       faults=config.plan if config.plan is not None else config.faults, probes=config.probes,
-                      track_content=config.content)
+                      track_content=config.content, catalog=config.catalog)
         if rest_api is not None:
-            rest_api.attach(pim)
+            rest_api.attach(pim, latency=config.rest_latency)
         # The PIM's "Test" button, first: it checks that a URL is reachable, and its answer is judged, for
         # in-process apps too (the PIM sends it to any subscription URL whenever the user clicks Test).
         check = pim.check_reachability(target, secret=secret)

@@ -8,6 +8,7 @@ consumer rebuilds ``data.resource`` from the database when it sends (events-api-
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -24,6 +25,7 @@ from ..transport.targets import Target
 from ..versions import DEFAULT_PROFILE, PimVersion, content_digest, format_event_datetime, get_profile
 from ..world.activity import Change, Operation
 from ..world.catalog import DEFAULT_PIM_URL
+from ..world.shape import CatalogShape, resolve_shape
 from .batching import MAX_SUBSCRIPTIONS, Message, batch_operations, filter_own_events
 from .faults import FaultInjector, FaultPlan, FaultSpec, parse_fault_spec
 from .limits import (
@@ -124,6 +126,9 @@ class MockPim:
 
     >>> pim = MockPim(seed=1, events=50)
     >>> result = pim.run("http://127.0.0.1:8000/webhook", secret="s3cret")   # doctest: +SKIP
+
+    ``catalog`` (a catalog file's path, or a :class:`~akeneo_events_testkit.world.shape.CatalogShape`)
+    shapes the generated catalog: its families, attributes and channels instead of the kit's own.
     """
 
     def __init__(
@@ -146,6 +151,7 @@ class MockPim:
         connections: Sequence[str] = ("erp_connector_1234", "magento_0000"),
         track_content: bool = False,
         wrap_target: Callable[[Target], Target] | None = None,
+        catalog: CatalogShape | str | os.PathLike[str] | None = None,
     ) -> None:
         if events < 0:
             raise UsageError(f"events must be zero or more, got {events}")
@@ -179,6 +185,8 @@ class MockPim:
                 raise UsageError(f"unknown probe {unknown[0]!r}: use any of {', '.join(PROBE_KINDS)}")
             self.probe_names = tuple(probes)
         self.connections = tuple(connections)
+        #: the catalog file's shape (``--catalog``), or None for the kit's own catalog
+        self.shape = resolve_shape(catalog)
         self.catalog: Any = None
         #: record what each resource said when delivered, to judge receivers that report their data
         self.track_content = track_content
@@ -194,7 +202,7 @@ class MockPim:
         rng = random.Random(self.seed)
         catalog, operations = generate_activity(
             rng=rng, profile=self.profile, events=self.events, start=self.start,
-            connections=self.connections, pim_url=self.pim_url,
+            connections=self.connections, pim_url=self.pim_url, shape=self.shape,
         )
         self.catalog = catalog
         if not self.listeners:
@@ -230,7 +238,8 @@ class MockPim:
         from ..world.activity import generate_activity
 
         _, operations = generate_activity(rng=random.Random(self.seed), profile=self.profile, events=self.events,
-                                          start=self.start, connections=self.connections, pim_url=self.pim_url)
+                                          start=self.start, connections=self.connections, pim_url=self.pim_url,
+                                          shape=self.shape)
         last: dict[str, str] = {}
         doomed: set[str] = set()
         for operation in operations:
@@ -475,11 +484,14 @@ class MockPim:
         ), body=delivery.body, headers=delivery.headers)
         if self.track_content and attempt.is_2xx:
             profile = subscription.profile_for(self.profile)
+            ident = self.catalog.structure.identifier_attribute  # a catalog file's may not be sku
             for event in delivery.events:
                 current = self.catalog.current(event.key, uuid_mode=profile.uuid_mode)
-                carried = None if event.action.is_removal else content_digest(event.resource)
-                truth.note_content(event.key, event.epoch, content_digest(current[1] if current else None),
-                                   carried)
+                carried = None if event.action.is_removal else content_digest(event.resource,
+                                                                              identifier_attribute=ident)
+                truth.note_content(event.key, event.epoch, content_digest(current[1] if current else None,
+                                                                          identifier_attribute=ident),
+                                   carried, identifier_attribute=ident)
         if not truth.wants_log:  # the log is full and not streamed: an entry would be built, then dropped
             return
         summaries = [_summary(event) for event in delivery.events]

@@ -69,7 +69,7 @@ class EventsApiProfile:
 
         return MockPim(seed=config.seed, events=config.events, profile=config.profile, uuid_mode=config.uuid_mode,
                        faults=config.faults, probes=config.probes, data_mode=config.data_mode,
-                       wrap_target=wrap_target)
+                       wrap_target=wrap_target, catalog=config.catalog)
 
     def configure_reference(self, receiver: Any, config: CampaignConfig) -> None:
         """Nothing to set: the Events API has no own-event rule on the receiver's side."""
@@ -96,7 +96,8 @@ class EventsApiProfile:
 
         pim = MockPim(seed=config.seed, events=config.events, profile=config.profile, uuid_mode=config.uuid_mode,
                       faults=config.plan if config.plan is not None else config.faults, probes=config.probes,
-                      data_mode=config.data_mode, start=config.start if config.start is not None else start)
+                      data_mode=config.data_mode, start=config.start if config.start is not None else start,
+                      catalog=config.catalog)
         truth = GroundTruth()
         if record:
             truth.stream_to(record)

@@ -173,9 +173,11 @@ class GroundTruth:
             self._write({"type": "log", "level": entry.level, "message": entry.message,
                          "epoch": entry.epoch})
 
-    def note_content(self, key: str, epoch: float, current: str | None, carried: str | None) -> None:
-        """An acknowledged delivery of an event of ``key`` at ``epoch``: the state then, and the data carried."""
-        note_content(self.content, key, epoch, current, carried)
+    def note_content(self, key: str, epoch: float, current: str | None, carried: str | None, *,
+                     identifier_attribute: str = "sku") -> None:
+        """An acknowledged delivery of an event of ``key`` at ``epoch``: the state then, and the data carried
+        (digests made with the catalog's ``identifier_attribute``)."""
+        note_content(self.content, key, epoch, current, carried, identifier_attribute=identifier_attribute)
 
     def drop(self, reason: str, count: int = 1) -> None:
         self.dropped[reason] += count

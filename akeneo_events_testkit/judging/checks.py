@@ -31,11 +31,13 @@ __all__ = [
     "HAZARDS",
     "REFETCH_HARMLESS",
     "REFETCH_NEEDS_API",
+    "REST_LATENCY_NEEDS_API",
     "SLOW_CONFIRMATIONS",
     "ViolationFactory",
     "answers",
     "applications",
     "check_design",
+    "check_rest_latency",
     "content",
     "core_stats",
     "count_ties",
@@ -383,6 +385,18 @@ def check_design(design: str) -> str:
         raise UsageError(f"design {design!r}: use one of {', '.join(DESIGNS)} (apply: the receiver applies each "
                          "event's data; refetch: it re-reads the resource from the REST API when notified)")
     return design
+
+
+REST_LATENCY_NEEDS_API = ("rest_latency slows the mock REST API's answers: serve it (fuzz --rest-api; in pytest, "
+                          "akeneo_check(..., rest_api=akeneo_rest_api))")
+
+
+def check_rest_latency(seconds: float) -> float:
+    """``seconds``, the mean response time of the mock REST API, if it is a finite number >= 0."""
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds < float("inf"):
+        raise UsageError(f"rest_latency {seconds!r}: give the mean response time of the mock REST API in seconds, "
+                         "0 or more (--rest-latency 0.6)")
+    return float(seconds)
 
 
 def for_design(violations: list[Violation], design: str) -> list[Violation]:

@@ -25,18 +25,21 @@ class ContentExpectation:
 
     newest_epoch: float
     digests: set[str | None]
+    #: the catalog's identifier attribute, whose value the digests leave out (``sku``, or a catalog file's)
+    identifier_attribute: str = "sku"
 
 
 _MAX_DIGESTS = 64
 
 
 def note_content(content: dict[str, ContentExpectation], key: str, epoch: float, current: str | None,
-                 carried: str | None) -> None:
+                 carried: str | None, *, identifier_attribute: str = "sku") -> None:
     """Update ``content`` for an acknowledged delivery of an event of ``key`` at ``epoch`` (both profiles):
-    ``current`` is the digest of the state the PIM served then, ``carried`` of the data the event carried."""
+    ``current`` is the digest of the state the PIM served then, ``carried`` of the data the event carried,
+    both made with ``identifier_attribute`` (:func:`~akeneo_events_testkit.versions.content_digest`)."""
     expectation = content.get(key)
     if expectation is None or epoch > expectation.newest_epoch:
-        content[key] = ContentExpectation(epoch, {current, carried})
+        content[key] = ContentExpectation(epoch, {current, carried}, identifier_attribute)
     elif len(expectation.digests) < _MAX_DIGESTS:
         expectation.digests.add(current)
         if epoch == expectation.newest_epoch:
@@ -57,7 +60,8 @@ def content_findings(content: Mapping[str, ContentExpectation], observation: Obs
         state = observation.resources.get(key)
         if state is not None and not state.has_data:
             continue
-        holds = None if state is None or state.removed else content_digest(state.data)
+        holds = None if state is None or state.removed else content_digest(
+            state.data, identifier_attribute=expectation.identifier_attribute)
         if holds in expectation.digests:
             continue
         if all(d is None for d in expectation.digests):

@@ -28,6 +28,7 @@ from typing import Any
 from ..errors import UsageError
 from ..versions import DEFAULT_PROFILE, Action, AuthorType, PimVersion, get_profile
 from .catalog import DEFAULT_PIM_URL, Catalog, Saved, new_uuid4
+from .shape import CatalogShape
 
 __all__ = [
     "DEFAULT_CONNECTIONS",
@@ -163,11 +164,13 @@ class Activity:
     @classmethod
     def from_seed(cls, seed: int | random.Random, *, start: int, profile: PimVersion | str = DEFAULT_PROFILE,
                   uuid_mode: bool | None = None, products: int = 24, product_models: int = 6,
-                  pim_url: str = DEFAULT_PIM_URL, **options: Any) -> Activity:
-        """A fresh catalog and its activity, both driven by one RNG seeded with ``seed``."""
+                  pim_url: str = DEFAULT_PIM_URL, shape: CatalogShape | None = None,
+                  **options: Any) -> Activity:
+        """A fresh catalog and its activity, both driven by one RNG seeded with ``seed``; ``shape`` (a
+        catalog file's) gives its families, attributes and channels."""
         rng = seed if isinstance(seed, random.Random) else random.Random(seed)
         catalog = Catalog(rng, profile=profile, uuid_mode=uuid_mode, now=start, products=products,
-                          product_models=product_models, pim_url=pim_url)
+                          product_models=product_models, pim_url=pim_url, shape=shape)
         return cls(catalog, rng=rng, start=start, **options)
 
     def operations(self) -> Iterator[Operation]:
@@ -367,6 +370,8 @@ class Activity:
         return "mass_removal", self._user(), AuthorType.UI, False, saves
 
     def _api_model_bulk(self) -> tuple[str, str, AuthorType, bool, _Saves] | None:
+        if not self.catalog.structure.family_variants:
+            return None  # a catalog without family variants has no product models
         keys = self.catalog.product_model_keys()
         saves: _Saves = []
         if self.rng.random() < 0.25 * min(1.0, 2.0 - len(keys) / self._model_target) or not keys:
@@ -379,6 +384,8 @@ class Activity:
         return "api_model_bulk", self._connection(), AuthorType.API, False, saves
 
     def _model_import(self) -> tuple[str, str, AuthorType, bool, _Saves] | None:
+        if not self.catalog.structure.family_variants:
+            return None
         saves: _Saves = []
         for _ in range(self.rng.randint(1, 2)):
             saves.extend((self._now, s) for s in self.catalog.create_product_model(self._now, rng=self.rng))
@@ -405,17 +412,20 @@ def generate_activity(
     users: Sequence[str] = DEFAULT_USERS,
     connections: Sequence[str] = DEFAULT_CONNECTIONS,
     mix: Mapping[str, float] | None = None,
+    shape: CatalogShape | None = None,
 ) -> tuple[Catalog, Iterator[Operation]]:
     """A seeded catalog and the operations on it, stopping once ``events`` changes were produced.
 
     The last operation is truncated to reach exactly ``events`` changes; the catalog still holds that
-    whole operation's effect (it was applied before being cut).
+    whole operation's effect (it was applied before being cut). ``shape`` (a catalog file's,
+    :func:`~.shape.load_catalog_shape`) gives the catalog's families, attributes and channels: every
+    product then belongs to one of its families, and there are no product models.
     """
     if events < 0:
         raise UsageError(f"events must be zero or more, got {events}")
     activity = Activity.from_seed(rng, start=start, profile=profile, uuid_mode=uuid_mode, products=products,
                                   product_models=product_models, pim_url=pim_url, users=users,
-                                  connections=connections, mix=mix)
+                                  connections=connections, mix=mix, shape=shape)
     return activity.catalog, _take(activity.operations(), events)
 
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 import random
 from collections import deque
 from collections.abc import Iterator, Sequence
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 from uuid import UUID
 
 from ..errors import UsageError
@@ -38,6 +38,9 @@ from ._records import LinkIndex, ModelRecord, Normalizer, ProductRecord, Record,
 from .edits import WORKFLOW_STATUSES, Edit, apply_edit, draw_mass_edit, draw_status, random_change
 from .structure import DEFAULT_CHANNELS, CatalogStructure, FamilyVariant, build_structure
 from .values import PRODUCT_LINK, Channel, TextPool, ValueContext, format_c_date, make_value
+
+if TYPE_CHECKING:
+    from .shape import CatalogShape
 
 # WORKFLOW_STATUSES and Edit live in .edits (how a save changes a record) and are re-exported here.
 __all__ = ["DEFAULT_PIM_URL", "WORKFLOW_STATUSES", "Catalog", "Edit", "Saved", "new_uuid4"]
@@ -69,6 +72,10 @@ class Catalog:
     saved by (they were created over the 180 days before it). ``products`` simple products and
     ``product_models`` root models (each with sub-models and variant products) exist from the start: a
     receiver subscribed to a running PIM first hears of them through ``*.updated`` events.
+
+    ``shape`` (a :class:`~.shape.CatalogShape`, read from a catalog file) gives the families, attributes
+    and channels instead of the kit's own (``channels`` is then ignored); it has no family variants, so
+    such a catalog has no product models and ``product_models`` is ignored.
     """
 
     def __init__(
@@ -82,15 +89,20 @@ class Catalog:
         product_models: int = 6,
         pim_url: str = DEFAULT_PIM_URL,
         channels: Sequence[Channel] = DEFAULT_CHANNELS,
+        shape: CatalogShape | None = None,
     ) -> None:
         if products < 0 or product_models < 0:
             raise UsageError("products and product_models must be >= 0")
         self.rng = rng if isinstance(rng, random.Random) else random.Random(rng)
         self.profile = get_profile(profile, uuid_mode=uuid_mode)
         self.pim_url = pim_url.rstrip("/")
+        if shape is not None:
+            channels = shape.channels
         locales = tuple(dict.fromkeys(loc for channel in channels for loc in channel.locales))
         self.text = TextPool.from_faker(locales, self.rng.getrandbits(64))
-        self.structure: CatalogStructure = build_structure(self.rng, self.text, tuple(channels))
+        self.structure: CatalogStructure = build_structure(self.rng, self.text, tuple(channels), shape=shape)
+        if not self.structure.family_variants:
+            product_models = 0
         self._ctx = ValueContext(
             tuple(channels), self.text, self.pim_url, metric_symbol=self.profile.metric_symbol,
             link_target=self._random_link,
@@ -186,7 +198,7 @@ class Catalog:
         if identifier is not None and identifier in self._identifiers:
             raise UsageError(f"identifier {identifier!r} is taken: remove that product first")
         if family == "random":
-            family = None if rng.random() < 0.08 else rng.choice(tuple(self.structure.families))
+            family = self._random_family(rng)
         product = self._new_product(rng, now, identifier=identifier, family=family, parent=None, axes={})
         return self._saved_product(product, created=True)
 
@@ -220,6 +232,9 @@ class Catalog:
                              variants: bool = True) -> list[Saved]:
         """Create a root model, its sub-models and (if ``variants``) its variant products, in save order."""
         rng = rng or self.rng
+        if not self.structure.family_variants:
+            raise UsageError("this catalog has no family variants, hence no product models (a catalog file "
+                             "describes none)")
         records = self._new_model_tree(rng, now, variants=variants)
         return [self._saved_model(r, created=True) if isinstance(r, ModelRecord)
                 else self._saved_product(r, created=True) for r in records]
@@ -319,6 +334,12 @@ class Catalog:
         if self.profile.name == "saas":
             return frozenset()
         return frozenset(a.code for a in self.structure.attributes.values() if a.type == PRODUCT_LINK)
+
+    def _random_family(self, rng: random.Random) -> str | None:
+        """A family for a new product; now and then none, in the kit's own catalog only."""
+        if self.structure.familyless and rng.random() < 0.08:
+            return None
+        return rng.choice(tuple(self.structure.families))
 
     def _product_key(self, p: ProductRecord) -> str:
         return f"product:{p.uuid}" if self.profile.has_uuid else f"product:{p.identifier}"
@@ -523,7 +544,7 @@ class Catalog:
                 self._age(record, rng, created, now)
         for _ in range(products):
             created = now - rng.randint(2 * _DAY, 180 * _DAY)
-            family = None if rng.random() < 0.08 else rng.choice(tuple(self.structure.families))
+            family = self._random_family(rng)
             product = self._new_product(rng, created, identifier=None, family=family, parent=None, axes={})
             self._age(product, rng, created, now)
         owners: list[Record] = [*self._products.values(), *self._models.values()]

@@ -54,9 +54,9 @@ def draw_mass_edit(structure: CatalogStructure, ctx: ValueContext, rng: random.R
         return Edit("category", code=rng.choice(structure.leaf_categories))
     if roll < 0.5:
         return Edit("group", code=rng.choice(tuple(structure.groups)))
-    if roll < 0.65:
+    if roll < 0.65 or not structure.mass_edit_attributes:
         return Edit("enabled", flag=rng.random() < 0.7)
-    attribute = structure.attributes[rng.choice(("collection", "eco_friendly", "release_date", "price"))]
+    attribute = structure.attributes[rng.choice(structure.mass_edit_attributes)]
     value = make_value(attribute, rng, ctx) or []
     return Edit("value", code=attribute.code, value=tuple(value))
 

@@ -11,6 +11,7 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from .values import (
     ASSET_COLLECTION,
@@ -37,6 +38,9 @@ from .values import (
     TableColumn,
     TextPool,
 )
+
+if TYPE_CHECKING:
+    from .shape import CatalogShape
 
 __all__ = [
     "DEFAULT_CHANNELS",
@@ -128,6 +132,11 @@ class CatalogStructure:
     groups: Mapping[str, Group]
     association_types: Mapping[str, AssociationType]
     identifier_attribute: str = IDENTIFIER_ATTRIBUTE
+    #: whether products without family are drawn now and then (the kit's own catalog; a catalog file's
+    #: products all belong to its families)
+    familyless: bool = True
+    #: the attributes a mass edit may set
+    mass_edit_attributes: tuple[str, ...] = ("collection", "eco_friendly", "release_date", "price")
 
     @cached_property
     def leaf_categories(self) -> tuple[str, ...]:
@@ -275,21 +284,31 @@ def _categories(rng: random.Random, text: TextPool, locales: tuple[str, ...]) ->
     return categories
 
 
-def build_structure(rng: random.Random, text: TextPool,
-                    channels: tuple[Channel, ...] = DEFAULT_CHANNELS) -> CatalogStructure:
-    """Draw a catalog structure from ``rng``: fixed attribute and family shapes, seeded codes and labels."""
+def build_structure(rng: random.Random, text: TextPool, channels: tuple[Channel, ...] = DEFAULT_CHANNELS,
+                    *, shape: CatalogShape | None = None) -> CatalogStructure:
+    """Draw a catalog structure from ``rng``: fixed attribute and family shapes, seeded codes and labels.
+
+    With ``shape`` (a catalog file, :mod:`.shape`), its channels, attributes and families instead, without
+    family variants; categories, groups and association types are drawn as for the kit's own catalog.
+    """
+    if shape is not None:
+        channels = shape.channels
     locales = tuple(dict.fromkeys(loc for channel in channels for loc in channel.locales))
-    attributes = {a.code: a for a in _attributes(rng, text)}
     families: dict[str, Family] = {}
-    for code, attrs in _FAMILIES:
-        members = (IDENTIFIER_ATTRIBUTE, *attrs)
-        requirements = {
-            channel.code: (IDENTIFIER_ATTRIBUTE, *(a for a in _REQUIRED.get(channel.code, ("name",))
-                                                   if a in members))
-            for channel in channels
-        }
-        families[code] = Family(code, members, requirements, _labels(text, rng, locales))
-    variants = {v.code: v for v in _variants() if v.family in families}
+    variants: dict[str, FamilyVariant] = {}
+    if shape is None:
+        attributes = {a.code: a for a in _attributes(rng, text)}
+        for code, attrs in _FAMILIES:
+            members = (IDENTIFIER_ATTRIBUTE, *attrs)
+            requirements = {
+                channel.code: (IDENTIFIER_ATTRIBUTE, *(a for a in _REQUIRED.get(channel.code, ("name",))
+                                                       if a in members))
+                for channel in channels
+            }
+            families[code] = Family(code, members, requirements, _labels(text, rng, locales))
+        variants = {v.code: v for v in _variants() if v.family in families}
+    else:
+        attributes, families = shape.materialise(rng, text)
     categories = _categories(rng, text, locales)
     groups = {
         code: Group(code, kind, _labels(text, rng, locales))
@@ -306,4 +325,10 @@ def build_structure(rng: random.Random, text: TextPool,
                   AssociationType("PACK"), AssociationType("PRODUCTSET", quantified=True),
                   AssociationType("SPARE_PARTS_SET", quantified=True))
     }
-    return CatalogStructure(channels, attributes, families, variants, categories, groups, association_types)
+    if shape is None:
+        return CatalogStructure(channels, attributes, families, variants, categories, groups, association_types)
+    editable = tuple(code for code, a in attributes.items() if code != shape.identifier_attribute
+                     and a.type not in (IDENTIFIER, PRODUCT_LINK))
+    return CatalogStructure(channels, attributes, families, variants, categories, groups, association_types,
+                            identifier_attribute=shape.identifier_attribute, familyless=False,
+                            mass_edit_attributes=editable)

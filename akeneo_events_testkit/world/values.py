@@ -118,6 +118,8 @@ class Attribute:
     low: int = 1
     high: int = 1000
     extension: str = "jpg"
+    #: a metric's units with their symbols, the default first; empty: those of :data:`METRIC_FAMILIES`
+    units: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -331,7 +333,9 @@ def _data(attribute: Attribute, rng: random.Random, ctx: ValueContext, locale: s
         return rng.randint(attribute.low, attribute.high)
     if kind == METRIC:
         assert attribute.metric_family is not None
-        return metric_data(rng, METRIC_FAMILIES[attribute.metric_family], decimals=attribute.decimals_allowed,
+        family = (MetricFamily(attribute.metric_family, attribute.units) if attribute.units
+                  else METRIC_FAMILIES[attribute.metric_family])
+        return metric_data(rng, family, decimals=attribute.decimals_allowed,
                            symbol=ctx.metric_symbol, low=attribute.low, high=attribute.high)
     if kind == PRICE_COLLECTION:
         return price_data(rng, ctx.currencies, decimals=attribute.decimals_allowed,
@@ -349,6 +353,8 @@ def _data(attribute: Attribute, rng: random.Random, ctx: ValueContext, locale: s
         return media_file_key(rng, f"{stem}.{attribute.extension}")
     if kind == TABLE:
         return _table(attribute, rng, text)
+    if kind == IDENTIFIER:  # a second identifier attribute (SaaS); the main one is the product's identifier
+        return text.slug(rng, 2).upper()
     raise ValueError(f"no generator for attribute type {kind!r}")
 
 

@@ -21,6 +21,7 @@ from akeneo_events_testkit.schemas import validate_payload
 
 from ..support.cli import cli
 from ..support.ep_receiver import START
+from ..support.paths import ROOT
 from ..support.restapi_client import fetch_token, sync_client
 
 SECRET = "ep-secret"
@@ -85,12 +86,14 @@ class EpRefetcher:
         return {"applied": list(self.applied), "resources": dict(self.resources)}
 
 
-def fuzz(seed: int, *, lag: float = 0.0, ignore_removals: bool = False, faults: str = "default") -> EpCampaignResult:
+def fuzz(seed: int, *, lag: float = 0.0, ignore_removals: bool = False, faults: str = "default",
+         catalog: str | None = None) -> EpCampaignResult:
     api = RestApi(lag=lag)
     with api.server() as server:
         receiver = EpRefetcher(server.base_url, ignore_removals=ignore_removals)
         try:
-            return run_ep_campaign(EpCampaignConfig(seed=seed, events=150, faults=faults, settle_timeout=0),
+            return run_ep_campaign(EpCampaignConfig(seed=seed, events=150, faults=faults, settle_timeout=0,
+                                                    catalog=catalog),
                                    target=receiver, observe=receiver.observation, secrets=EpSecrets(SECRET),
                                    clock=FakeClock(START), rest_api=api)
         finally:
@@ -103,6 +106,14 @@ def test_a_correct_refetching_receiver_passes(seed: int, faults: str) -> None:
     assert not result.verdict.violations, format_violations(result.verdict)
     assert result.truth.content  # content was judged
     assert any(r.get("data") for r in result.observation["resources"].values())
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_correct_refetching_receiver_passes_with_a_catalog_file(seed: int) -> None:
+    result = fuzz(seed, catalog=str(ROOT / "examples" / "catalog-rugs.json"))
+    assert not result.verdict.violations, format_violations(result.verdict)
+    held = [r["data"] for r in result.observation["resources"].values() if r.get("data")]
+    assert held and {data["family"] for data in held} == {"rug"}
 
 
 @pytest.mark.parametrize("seed", [1, 2])
