@@ -32,7 +32,7 @@ from .emitter import EpEmitter
 from .faults import parse_ep_faults
 from .oracle import delta_states, format_ep_verdict, judge_ep
 from .probes import send_probes
-from .rules import DEFAULT_CLIENT_ID
+from .rules import DEFAULT_CLIENT_ID, DEFAULT_IN_FLIGHT
 from .signing import EpSecrets
 from .truth import EpTruth
 from .wire import DEFAULT_SOURCE
@@ -69,6 +69,9 @@ class EpCampaignConfig:
     settle_timeout: float = 10.0
     #: ``apply`` or ``refetch`` (see :class:`~akeneo_events_testkit.events_api.campaign.CampaignConfig`)
     design: str = "apply"
+    #: requests the platform keeps in flight at most (:class:`~.emitter.EpEmitter` ``max_in_flight``; 1: one
+    #: at a time)
+    in_flight: int = DEFAULT_IN_FLIGHT
 
     @property
     def profile(self) -> str:
@@ -78,6 +81,9 @@ class EpCampaignConfig:
         if self.events < 1:
             raise UsageError(f"--events must be at least 1, got {self.events}")
         check_design(self.design)
+        if isinstance(self.in_flight, bool) or not isinstance(self.in_flight, int) or self.in_flight < 1:
+            raise UsageError(f"--in-flight must be a whole number of requests, 1 or more (1 sends one at a time), "
+                             f"got {self.in_flight!r}")
         if self.rotation is not None and self.rotation not in ROTATIONS:
             raise UsageError(f"rotation={self.rotation!r}: use one of {', '.join(ROTATIONS)} (the secrets the "
                              "receiver holds while the platform signs with new and old)")
@@ -113,6 +119,7 @@ class EpCampaignResult:
             "events": self.config.events,
             "faults": self.config.faults,
             "rotation": self.config.rotation,
+            "in_flight": self.config.in_flight,
             "target": self.target,
             "duration_seconds": round(self.duration, 3),
             "suspended": self.truth.suspension is not None,
@@ -180,6 +187,8 @@ def reproduce_ep(config: EpCampaignConfig, *, url: str | None = None, start: int
         parts.append("--no-probes")
     if config.design != "apply":
         parts += ["--design", config.design]
+    if config.in_flight != DEFAULT_IN_FLIGHT:
+        parts += ["--in-flight", str(config.in_flight)]
     if url:
         parts += ["--url", url, "--state-url", "STATE_URL", "--secret", "$AKENEO_EVENTS_SECRET"]
     return " ".join(shlex.quote(p) if not p.startswith("$") else p for p in parts)
@@ -228,7 +237,7 @@ def run_ep_campaign(
         emitter = EpEmitter(config.seed, config.events, start=int(clock.now()), source=config.source,
                             secrets=secrets, delta=config.delta, client_id=config.client_id, clock=clock,
                             faults=config.faults, enforce_suspension=config.enforce_suspension,
-                            keep_bodies=record is not None)
+                            keep_bodies=record is not None, max_in_flight=config.in_flight)
         if rest_api is not None:
             rest_api.attach_ep(emitter)
 

@@ -14,7 +14,7 @@ newest on a tie of the second-precision time). A correct receiver of any legitim
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from typing import Any, Protocol
 
@@ -26,6 +26,7 @@ from .observation import Observation
 from .verdict import Violation, latency_spread, percentile
 
 __all__ = [
+    "CONCURRENT_HAZARDS",
     "DESIGNS",
     "DETECTORS",
     "HAZARDS",
@@ -335,15 +336,26 @@ HAZARDS: dict[str, str] = {
 }
 
 
+#: The races of requests in flight together (a run whose requests go in groups also reports these).
+CONCURRENT_HAZARDS: dict[str, str] = {
+    "concurrent_duplicate": "an event delivered twice at once (redelivered while its first attempt was running)",
+    "concurrent_same_resource": "two events of one resource in flight at once (handled in either order)",
+}
+
+
 def hazards(history: History) -> dict[str, int]:
     """How often each :data:`HAZARDS` ordering reached the receiver (genuine requests it answered, in send
-    order). A pass only proves what was exercised: a hazard never delivered is not covered by the verdict."""
+    order), and, when requests went in groups (``history.concurrent``), each :data:`CONCURRENT_HAZARDS` race.
+    A pass only proves what was exercised: a hazard never delivered is not covered by the verdict."""
     counts = dict.fromkeys(HAZARDS, 0)
     newest: dict[str, Any] = {}
     delivered: set[str] = set()
+    groups: dict[int, list[str]] = {}
     for request in history.requests:
         if request.probe is not None or request.status is None:
             continue
+        if request.group is not None:
+            groups.setdefault(request.group, []).extend(request.event_ids)
         for event_id in request.event_ids:
             event = history.events.get(event_id)
             if event is None:
@@ -360,6 +372,20 @@ def hazards(history: History) -> dict[str, int]:
             delivered.add(event_id)
             if latest is None or event.epoch >= latest.epoch:
                 newest[event.key] = event
+    if history.concurrent:
+        counts.update(_races(history, groups.values()))
+    return counts
+
+
+def _races(history: History, groups: Iterable[list[str]]) -> dict[str, int]:
+    """Per group of requests in flight together: each event carried twice, and each resource with two or
+    more of its events (its receiver decides, by their ``time``, which one wins whatever the order it
+    handles them in)."""
+    counts = dict.fromkeys(CONCURRENT_HAZARDS, 0)
+    for event_ids in groups:
+        counts["concurrent_duplicate"] += sum(1 for n in Counter(event_ids).values() if n > 1)
+        keys = Counter(event.key for event in map(history.events.get, dict.fromkeys(event_ids)) if event)
+        counts["concurrent_same_resource"] += sum(1 for n in keys.values() if n > 1)
     return counts
 
 

@@ -65,7 +65,9 @@ class HistoryRequest:
     the receiver failed (5xx, connection reset...); ``refusal``: how a refused genuine request is named (None
     when it was not refused, or its refusal is legitimate); ``witness``: the request as reports show it;
     ``timing``: how ``latency`` was measured (``handler``, ``exchange`` or ``rough``, see
-    :mod:`akeneo_events_testkit.transport.timing`), which tells whether its slowness needs confirming.
+    :mod:`akeneo_events_testkit.transport.timing`), which tells whether its slowness needs confirming;
+    ``group``: the requests sharing it were in flight together (the Event Platform's concurrent deliveries),
+    so the order the receiver handled them in is its own, not the send order.
 
     A request that is not a delivery (the Events API's "Test" request) says how messages name it
     (``label``), its own answer deadline (``deadline``) and what it must get instead of 2xx-or-4xx
@@ -85,6 +87,7 @@ class HistoryRequest:
     deadline: float | None = None
     expected: str = ""
     timing: str = "exchange"
+    group: int | None = None
 
     @property
     def accepted(self) -> bool:
@@ -121,6 +124,9 @@ class History:
     content: Any = None
     #: who sent the events, for ids the receiver reports that no event had
     sender: str = "the PIM"
+    #: whether requests were sent in groups in flight together (``HistoryRequest.group``): the concurrent
+    #: hazards (``judging.checks.CONCURRENT_HAZARDS``) are then counted
+    concurrent: bool = False
     _carried_by: dict[str, list[int]] = field(default_factory=dict, repr=False)
     _ids_by_key: dict[str, list[str]] = field(default_factory=dict, repr=False)
 

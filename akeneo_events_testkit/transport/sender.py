@@ -7,7 +7,8 @@ PIM behaviour mirrored here (events-api-facts.md section 1):
 * a **total** timeout of 0.5 s for the whole transfer, the response body included (curl
   ``CURLOPT_TIMEOUT_MS``), not a per-read timeout;
 * redirects are followed only in the 5.0 era (at most 5 hops); afterwards a 3xx counts as success;
-* no retry; up to 5 requests in flight (Guzzle ``Pool`` concurrency);
+* no retry; up to 5 requests in flight (Guzzle ``Pool`` concurrency; ``concurrency`` sets another bound, for
+  the Event Platform, whose in-flight count grows with its rate: event-platform-facts.md section 3);
 * 2xx (and unfollowed 3xx) is success, 4xx/5xx "returned an error", anything else "failed to answer".
 
 Targets: a URL (real HTTP), an ASGI app or a WSGI app (in-process), or any httpx transport.
@@ -39,6 +40,7 @@ from enum import Enum
 
 import httpx
 
+from ..errors import UsageError
 from . import timing
 from .targets import IN_PROCESS_BASE, Target, make_transport
 from .timing import GC_CLOCK, STOPWATCH, Stopwatch, Timing
@@ -111,13 +113,14 @@ class Attempt:
         return self.status is not None and 200 <= self.status < 300
 
 
-def _pim_client(transport: httpx.AsyncBaseTransport | None, follow_redirects: bool) -> httpx.AsyncClient:
+def _pim_client(transport: httpx.AsyncBaseTransport | None, follow_redirects: bool,
+                concurrency: int) -> httpx.AsyncClient:
     client = httpx.AsyncClient(
         transport=transport,
         follow_redirects=follow_redirects,
         max_redirects=MAX_REDIRECTS,
         timeout=httpx.Timeout(None),  # the total deadline is enforced around each request
-        limits=httpx.Limits(max_connections=MAX_CONCURRENCY, max_keepalive_connections=MAX_CONCURRENCY),
+        limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
         trust_env=False,
     )
     for name in ("Accept", "Accept-Encoding", "Connection", "User-Agent"):
@@ -126,7 +129,12 @@ def _pim_client(transport: httpx.AsyncBaseTransport | None, follow_redirects: bo
 
 
 class Sender:
-    """Sends requests like the PIM; use as ``async with Sender(target) as sender``."""
+    """Sends requests like the PIM; use as ``async with Sender(target) as sender``.
+
+    :meth:`post` may be awaited by several tasks at once: up to ``concurrency`` requests are in flight
+    together (each on its own connection over HTTP, each in its own worker thread for a WSGI app), the rest
+    wait for a free place.
+    """
 
     def __init__(
         self,
@@ -135,16 +143,19 @@ class Sender:
         follow_redirects: bool = False,
         timeout: float = DEFAULT_TIMEOUT,
         path: str = "",
+        concurrency: int = MAX_CONCURRENCY,
     ) -> None:
-        transport, base, how = make_transport(target)
+        if concurrency < 1:
+            raise UsageError(f"concurrency must be at least 1 request in flight, got {concurrency}")
+        transport, base, how = make_transport(target, threads=concurrency)
         self.url = base if transport is None else IN_PROCESS_BASE + "/" + path.lstrip("/")
         self.timeout = timeout
         #: run-queue statistics are read at each request's start and end (``timing.RUN_QUEUE_STATS``)
         self._run_queue = timing.RUN_QUEUE_STATS
         #: how answers are timed: by the handler (in-process apps), by the exchange, or roughly
         self.timing = how if self._run_queue else Timing.ROUGH
-        self._client = _pim_client(transport, follow_redirects)
-        self._limit = asyncio.Semaphore(MAX_CONCURRENCY)
+        self._client = _pim_client(transport, follow_redirects, concurrency)
+        self._limit = asyncio.Semaphore(concurrency)
         GC_CLOCK.acquire()
         self._open = True
 
