@@ -339,7 +339,7 @@ HAZARDS: dict[str, str] = {
 #: The races of requests in flight together (a run whose requests go in groups also reports these).
 CONCURRENT_HAZARDS: dict[str, str] = {
     "concurrent_duplicate": "an event delivered twice at once (redelivered while its first attempt was running)",
-    "concurrent_same_resource": "two events of one resource in flight at once (handled in either order)",
+    "concurrent_same_resource": "events of one resource and different times in flight at once",
 }
 
 
@@ -378,14 +378,17 @@ def hazards(history: History) -> dict[str, int]:
 
 
 def _races(history: History, groups: Iterable[list[str]]) -> dict[str, int]:
-    """Per group of requests in flight together: each event carried twice, and each resource with two or
-    more of its events (its receiver decides, by their ``time``, which one wins whatever the order it
-    handles them in)."""
+    """Per group of requests in flight together: each event carried twice, and each resource with events of
+    two or more times (its receiver must let the newest win whatever the order it handles them in; a tie of
+    the second-precision time may go either way, so it is no race)."""
     counts = dict.fromkeys(CONCURRENT_HAZARDS, 0)
     for event_ids in groups:
         counts["concurrent_duplicate"] += sum(1 for n in Counter(event_ids).values() if n > 1)
-        keys = Counter(event.key for event in map(history.events.get, dict.fromkeys(event_ids)) if event)
-        counts["concurrent_same_resource"] += sum(1 for n in keys.values() if n > 1)
+        times: dict[str, set[int]] = {}
+        for event in map(history.events.get, dict.fromkeys(event_ids)):
+            if event is not None:
+                times.setdefault(event.key, set()).add(event.epoch)
+        counts["concurrent_same_resource"] += sum(1 for epochs in times.values() if len(epochs) > 1)
     return counts
 
 
