@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..event_platform.rules import DEFAULT_IN_FLIGHT
 from ..judging.checks import DESIGNS
 from .common import (
     DEFAULT_DELTA,
@@ -28,6 +29,12 @@ def _fault_args(parser: argparse.ArgumentParser, default: str) -> None:
                              f" drop, delay (default: {default})")
     parser.add_argument("--plan", metavar="FILE", help="replay the fault plan saved in FILE (JSON)")
     parser.add_argument("--save-plan", metavar="FILE", help="save the fault plan that was applied to FILE")
+
+
+def _in_flight_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--in-flight", type=positive, default=None, metavar="N",
+                        help=f"Event Platform: requests in flight at once at most, drawn per group from the seed "
+                             f"and bounded by the rate (default {DEFAULT_IN_FLIGHT}; 1 sends one at a time)")
 
 
 def _workload_args(parser: argparse.ArgumentParser, events: int) -> None:
@@ -88,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     _fault_args(p, "none")
     p.add_argument("--delta", type=ratio, default=None, metavar="RATIO",
                    help=f"Event Platform: share of updates sent as *.updated.delta (default {DEFAULT_DELTA})")
+    _in_flight_arg(p)
     p.add_argument("--probes", action="store_true", help="also send security probes")
     p.add_argument("--data-mode", choices=["send_time", "snapshot"], default=None,
                    help="data rebuilt at send time like the PIM (default), or the state at each save")
@@ -129,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep-going", action="store_true",
                    help="Event Platform: deliver past a suspension, which is still reported, so that what it "
                         "would have masked is judged too (a suspended subscription sends nothing)")
+    _in_flight_arg(p)
     p.add_argument("--no-probes", action="store_true", help="send no security probes")
     p.add_argument("--strict", action="store_true", help="replay_accepted is an error, not a warning")
     p.add_argument("--report", metavar="FILE.json", help="write the JSON report")

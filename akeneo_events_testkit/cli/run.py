@@ -17,7 +17,8 @@ __all__ = ["cmd_emit", "cmd_fuzz", "cmd_replay", "cmd_serve"]
 
 
 #: what the command line may say of each profile-specific option (None: not given)
-_SPECIFIC = ("plan", "uuid_mode", "strict", "data_mode", "delta", "client_id", "rotation", "keep_going")
+_SPECIFIC = ("plan", "uuid_mode", "strict", "data_mode", "delta", "client_id", "rotation", "keep_going",
+             "in_flight")
 
 
 def _config(args: argparse.Namespace, *, probes: bool) -> Any:

@@ -34,7 +34,7 @@ from .emitter import EpEmitter
 from .faults import parse_ep_faults
 from .oracle import delta_states, format_ep_verdict, judge_ep
 from .probes import send_probes
-from .rules import DEFAULT_CLIENT_ID
+from .rules import DEFAULT_CLIENT_ID, DEFAULT_IN_FLIGHT
 from .signing import EpSecrets
 from .truth import EpTruth
 from .wire import DEFAULT_SOURCE, EP_TYPE_NAMES
@@ -79,6 +79,9 @@ class EpCampaignConfig:
     catalog: str | None = None
     #: the mean response time of the mock REST API in seconds (``--rest-latency``; needs ``rest_api``)
     rest_latency: float = 0.0
+    #: requests the platform keeps in flight at most (:class:`~.emitter.EpEmitter` ``max_in_flight``; 1: one
+    #: at a time)
+    in_flight: int = DEFAULT_IN_FLIGHT
 
     @property
     def profile(self) -> str:
@@ -93,6 +96,9 @@ class EpCampaignConfig:
         check_rest_latency(self.rest_latency)
         if self.catalog is not None:
             load_catalog_shape(self.catalog)  # fail early, naming the file and the fix
+        if isinstance(self.in_flight, bool) or not isinstance(self.in_flight, int) or self.in_flight < 1:
+            raise UsageError(f"--in-flight must be a whole number of requests, 1 or more (1 sends one at a time), "
+                             f"got {self.in_flight!r}")
         if self.rotation is not None and self.rotation not in ROTATIONS:
             raise UsageError(f"rotation={self.rotation!r}: use one of {', '.join(ROTATIONS)} (the secrets the "
                              "receiver holds while the platform signs with new and old)")
@@ -128,6 +134,7 @@ class EpCampaignResult:
             "events": self.config.events,
             "faults": self.config.faults,
             "rotation": self.config.rotation,
+            "in_flight": self.config.in_flight,
             "target": self.target,
             "duration_seconds": round(self.duration, 3),
             "suspended": self.truth.suspension is not None,
@@ -203,6 +210,8 @@ def reproduce_ep(config: EpCampaignConfig, *, url: str | None = None, start: int
         parts += ["--catalog", str(config.catalog)]
     if config.rest_latency:
         parts += ["--rest-latency", f"{config.rest_latency:g}"]
+    if config.in_flight != DEFAULT_IN_FLIGHT:
+        parts += ["--in-flight", str(config.in_flight)]
     if url:
         parts += ["--url", url, "--state-url", "STATE_URL", "--secret", "$AKENEO_EVENTS_SECRET"]
     return " ".join(shlex.quote(p) if not p.startswith("$") else p for p in parts)
@@ -254,7 +263,8 @@ def run_ep_campaign(
                             secrets=secrets, delta=config.delta, client_id=config.client_id, clock=clock,
                             faults=config.faults, enforce_suspension=not config.keep_going,
                             keep_bodies=record is not None, catalog=config.catalog,
-                            scope=config.scope if isinstance(config.scope, Scope) else None)
+                            scope=config.scope if isinstance(config.scope, Scope) else None,
+                            max_in_flight=config.in_flight)
         if rest_api is not None:
             rest_api.attach_ep(emitter, latency=config.rest_latency)
 

@@ -27,7 +27,17 @@ section and in the verdict):
   verifies ``JSON.stringify(req.body)`` (section 2's snippet) must meet genuine traffic it fails on, as
   on the Events API, whose PHP bytes are escaped (events-api-facts.md section 3);
 * attempts take no virtual time (the real latency is recorded, and judged against the 5 s timeout: the
-  receiver's time, the kit's own stalls left out, see :mod:`~akeneo_events_testkit.transport.timing`).
+  receiver's time, the kit's own stalls left out, see :mod:`~akeneo_events_testkit.transport.timing`);
+* **several requests in flight** (section 3 [infer]: at tens of events/s with answers of up to 5 s, several
+  run at once, the same event's included). Requests go out in *groups* sent together, really concurrently
+  (``Sender.post`` calls running together on the event loop, to a URL or an in-process app alike): the first
+  job due and the next ones already due, as many as a seeded draw says (``"event-platform-inflight:<seed>"``:
+  1 to 4 mostly, bursts of 5 up to ``max_in_flight``), never more than the rate allows
+  (:data:`~.rules.IN_FLIGHT_LATENCY`), in a seeded order within the group. A group is sent at one virtual
+  instant and takes as many rate slots as it holds requests. Its answers are then read in send order, so
+  the groups, the virtual times, retries, rate and suspension are the same on every run with the same
+  answers; only the order in which the receiver handles a group's requests is left to chance, as in
+  production, and the oracle judges nothing that depends on it. ``max_in_flight=1`` sends one at a time.
 """
 
 from __future__ import annotations
@@ -47,7 +57,7 @@ from ..encoding import reserialisation_stable
 from ..errors import UsageError
 from ..judging.content import note_content
 from ..judging.scope import Scope, ScopeJudge, focus_factor, note_resource
-from ..transport.sender import Sender
+from ..transport.sender import Attempt, Sender
 from ..transport.targets import Target
 from ..versions import Action, content_digest, get_profile
 from ..world.activity import Change, Operation, generate_activity
@@ -57,10 +67,13 @@ from .delta import delta_assignments, delta_changes
 from .faults import EpFaults, parse_ep_faults
 from .rules import (
     BACKOFF,
+    BURST,
     DEFAULT_CLIENT_ID,
     DEFAULT_CONNECTIONS,
+    DEFAULT_IN_FLIGHT,
     EP_TIMEOUT,
     ESCAPED_SHARE,
+    IN_FLIGHT_LATENCY,
     INITIAL_RATE,
     MAX_RATE,
     MIN_RATE,
@@ -97,6 +110,8 @@ class _Job:
     duplicate: bool = field(default=False, compare=False)
     #: in the receiver's scope: its faults are raised (:func:`~..judging.scope.focus_factor`)
     focused: bool = field(default=False, compare=False)
+    #: a copy sent in the same group as the event's own attempt (``EpFaults.concurrent_duplicate``)
+    concurrent: bool = field(default=False, compare=False)
 
 
 _UPDATES = frozenset({Action.PRODUCT_UPDATED, Action.PRODUCT_MODEL_UPDATED})
@@ -113,6 +128,7 @@ class EpEmitter:
     ``escaped`` (a ratio in [0, 1], 0 disables) is the share of events whose body escapes ``/`` and/or
     non-ASCII (module docstring), drawn per event from its own seeded stream.
     ``catalog`` (a catalog file's path or shape) gives the catalog's families, attributes and channels.
+    ``max_in_flight`` bounds the requests sent together (module docstring; 1: one at a time).
     """
 
     def __init__(
@@ -141,9 +157,14 @@ class EpEmitter:
         wrap_target: Callable[[Target], Target] | None = None,
         scope: Scope | None = None,
         catalog: CatalogShape | str | os.PathLike[str] | None = None,
+        max_in_flight: int = DEFAULT_IN_FLIGHT,
     ) -> None:
         if events < 0:
             raise UsageError(f"events must be zero or more, got {events}")
+        if isinstance(max_in_flight, bool) or not isinstance(max_in_flight, int) or max_in_flight < 1:
+            raise UsageError(f"max_in_flight must be a whole number of requests, 1 or more (1 sends one at a "
+                             f"time), got {max_in_flight!r}")
+        self.max_in_flight = max_in_flight
         ratio = float(delta)
         if not 0 <= ratio <= 1:
             raise UsageError(f"delta must be True, False or a ratio in [0, 1], got {delta!r}")
@@ -187,12 +208,13 @@ class EpEmitter:
         self._reset()
 
     def _reset(self) -> None:
-        self._boost = {"reorder": 1.0, "duplicate": 1.0}
+        self._boost = {"reorder": 1.0, "duplicate": 1.0, "concurrent_duplicate": 1.0}
         self.rate = INITIAL_RATE
         self._next_slot = float(self.start)
         self._window: list[tuple[float, bool, str, int]] = []  # (time, success, answer, attempt seq)
         self._seq = 0
         self._order = 0
+        self._group_number = 0
 
     # -- generation ---------------------------------------------------------------------------------------
 
@@ -271,15 +293,17 @@ class EpEmitter:
         truth.meta.update(seed=self.seed, events=self.events, start=self.start, source=self.source,
                           subscription=self.subscription_id, client_id=self.client_id,
                           rotation=self.secrets.secondary is not None, delta=self.delta,
-                          faults={"duplicate": self.faults.duplicate, "reorder": self.faults.reorder},
+                          faults={"duplicate": self.faults.duplicate, "reorder": self.faults.reorder,
+                                  "concurrent_duplicate": self.faults.concurrent_duplicate},
                           enforce_suspension=self.enforce_suspension, timeout=self.timeout,
-                          escaped=self.escaped)
+                          escaped=self.escaped, max_in_flight=self.max_in_flight)
         faults = random.Random(f"event-platform-faults:{self.seed}")
         heap: list[_Job] = []
         events = list(self.cloud_events(truth))
         focused = self._focused(events)
         self._boost = {name: focus_factor(rate, len(focused), total=len(events)) for name, rate in (
-            ("reorder", self.faults.reorder), ("duplicate", self.faults.duplicate))}
+            ("reorder", self.faults.reorder), ("duplicate", self.faults.duplicate),
+            ("concurrent_duplicate", self.faults.concurrent_duplicate))}
         for event in events:
             due = float(event.epoch)
             hot = event.id in focused
@@ -288,13 +312,18 @@ class EpEmitter:
                 due += faults.uniform(1.0, self.faults.reorder_window)
             self._push(heap, _Job(due, 0, event, focused=hot))
         truth.rates.append((float(self.start), self.rate))
+        in_flight = random.Random(f"event-platform-inflight:{self.seed}")
+        copies = random.Random(f"event-platform-concurrent-duplicates:{self.seed}")
         async with Sender(self.wrap_target(target), follow_redirects=False, timeout=self.timeout,
-                          path=path) as sender:
+                          path=path, concurrency=self.max_in_flight) as sender:
             while heap:
                 job = heapq.heappop(heap)
                 at = max(job.due, self._next_slot, self.clock.now())
                 self.clock.advance(at - self.clock.now())
-                await self._attempt(job, at, sender, heap, faults)
+                group = self._group(job, at, heap, self._group_size(in_flight), copies)
+                if group:
+                    in_flight.shuffle(group)  # parallel workers start in no particular order (section 3)
+                    await self._send(group, at, sender, heap, faults)
         return truth
 
     def _focused(self, events: Sequence[CloudEvent]) -> set[str]:
@@ -305,6 +334,32 @@ class EpEmitter:
         known = self.truth.events
         return {event.id for event in events if event.id in known and not known[event.id].outside(judge)}
 
+    def _group_size(self, rng: random.Random) -> int:
+        """How many requests the platform has in flight for the next group: 1 to 4 mostly, a burst of 5 up to
+        the bound sometimes; never more than ``rate * IN_FLIGHT_LATENCY`` nor ``max_in_flight``."""
+        if self.max_in_flight == 1:
+            return 1
+        bound = max(1, min(self.max_in_flight, int(self.rate * IN_FLIGHT_LATENCY)))
+        if bound >= 5 and rng.random() < BURST:
+            return rng.randint(5, bound)
+        return rng.randint(1, min(4, bound))
+
+    def _group(self, first: _Job, at: float, heap: list[_Job], size: int, copies: random.Random) -> list[_Job]:
+        """The jobs sent together at ``at``: ``first`` and the next ones already due, up to ``size`` (those the
+        platform drops instead of sending take no place), plus concurrent duplicates (never past
+        ``max_in_flight``)."""
+        group: list[_Job] = []
+        job: _Job | None = first
+        while job is not None:
+            if self._admit(job, at):
+                group.append(job)
+                chance = self.faults.concurrent_duplicate * (self._boost["concurrent_duplicate"] if job.focused else 1)
+                if chance and self.max_in_flight > 1 and not job.duplicate and copies.random() < chance \
+                        and len(group) < self.max_in_flight:
+                    group.append(_Job(at, 0, job.event, job.retry, duplicate=True, concurrent=True))
+            job = heapq.heappop(heap) if len(group) < size and heap and heap[0].due <= at else None
+        return group
+
     def _push(self, heap: list[_Job], job: _Job) -> None:
         job.order = self._order
         self._order += 1
@@ -313,27 +368,46 @@ class EpEmitter:
     def _stopped(self) -> bool:
         return self.truth.suspension is not None and self.enforce_suspension
 
-    async def _attempt(self, job: _Job, at: float, sender: Sender, heap: list[_Job], faults: random.Random) -> None:
+    def _admit(self, job: _Job, at: float) -> bool:
+        """Whether the platform sends ``job`` at ``at``; if not, records why it dropped the event."""
         truth = self.truth
-        event = job.event
         if self._stopped():
             if not job.duplicate:
-                truth.drops.append(EpDrop(event.id, at, "suspended"))
-            return
+                truth.drops.append(EpDrop(job.event.id, at, "suspended"))
+            return False
         if job.throttled_since is not None and at - job.throttled_since > THROTTLE_LIMIT:
-            truth.drops.append(EpDrop(event.id, at, "throttled_1h"))
+            truth.drops.append(EpDrop(job.event.id, at, "throttled_1h"))
             self._count(at, False, "HTTP 429 for over 1 h")
-            return
-        headers = ep_headers(event.raw, self.secrets, content_type=self.content_type, custom=self.custom_headers)
-        answer = await sender.post(event.raw, headers, timeout=self.timeout)
+            return False
+        return True
+
+    async def _send(self, group: list[_Job], at: float, sender: Sender, heap: list[_Job],
+                    faults: random.Random) -> None:
+        """Send ``group`` at once (each request in flight while the others are), then read the answers in
+        send order: the rate, the rolling hour and suspension are judged per completed attempt, in an order
+        that does not depend on which answer came first."""
+        number = self._group_number
+        self._group_number += 1
+        rate = self.rate
+        answers = await asyncio.gather(*(sender.post(
+            job.event.raw, ep_headers(job.event.raw, self.secrets, content_type=self.content_type,
+                                      custom=self.custom_headers), timeout=self.timeout) for job in group))
+        self._next_slot = at + len(group) / rate
+        for job, answer in zip(group, answers, strict=True):
+            self._attempt(job, at, answer, heap, faults, rate, number)
+
+    def _attempt(self, job: _Job, at: float, answer: Attempt, heap: list[_Job], faults: random.Random,
+                 rate: float, group: int) -> None:
+        truth = self.truth
+        event = job.event
         outcome = classify(answer)
         if outcome == SUCCESS and answer.latency > self.timeout:
             outcome = TIMEOUT
         record = EpAttempt(self._seq, event.id, at, job.retry, outcome, answer.status, answer.latency,
-                           answer.reason, job.duplicate, None, self.rate, answer.wall, answer.timing.value)
+                           answer.reason, job.duplicate, None, rate, answer.wall, answer.timing.value, group,
+                           job.concurrent)
         self._seq += 1
         truth.attempts.append(record)
-        self._next_slot = at + 1.0 / self.rate
         if outcome == SUCCESS:
             self._note_content(event, at)
             self._set_rate(at, min(MAX_RATE, self.rate + 1.0))

@@ -44,6 +44,8 @@ __all__ = [
     "delta_states",
     "format_ep_verdict",
     "history",
+    "in_flight_stats",
+    "in_flight_text",
     "judge_ep",
 ]
 
@@ -70,12 +72,14 @@ EP_VIOLATION_KINDS: dict[str, tuple[str, str]] = {
 _WITNESS = 12
 
 
-def _witness(attempt: EpAttempt) -> dict[str, Any]:
+def _witness(attempt: EpAttempt, together: tuple[int, ...] = ()) -> dict[str, Any]:
     witness: dict[str, Any] = {"request": attempt.seq, "events": [attempt.event_id], "status": attempt.status,
                                "outcome": attempt.outcome, "time": format_utc_datetime(attempt.time),
                                "retry": attempt.retry}
     if attempt.duplicate:
-        witness["faults"] = ["duplicate"]
+        witness["faults"] = ["concurrent_duplicate" if attempt.concurrent else "duplicate"]
+    if together:
+        witness["in_flight_with"] = list(together)
     if attempt.probe:
         witness["probe"] = attempt.probe
     if attempt.reason:
@@ -128,7 +132,8 @@ def _probe_rule(name: str) -> ProbeRule:
     return ProbeRule(probe.name, probe.description, probe.expect, kind)
 
 
-def _request(attempt: EpAttempt, *, rotation: bool, stable: bool = True) -> HistoryRequest:
+def _request(attempt: EpAttempt, *, rotation: bool, stable: bool = True, together: tuple[int, ...] = ()
+             ) -> HistoryRequest:
     status = attempt.status
     refusal = None
     if attempt.probe is None and status is not None and status < 500 and attempt.outcome != SUCCESS \
@@ -140,7 +145,40 @@ def _request(attempt: EpAttempt, *, rotation: bool, stable: bool = True) -> Hist
         seq=attempt.seq, event_ids=(attempt.event_id,), status=status, latency=attempt.latency,
         reason=attempt.reason, timed_out=attempt.outcome == "timeout", broken=status is None or status >= 500,
         refusal=refusal, probe=_probe_rule(attempt.probe) if attempt.probe is not None else None,
-        witness=_witness(attempt), timing=attempt.timing, unstable=attempt.probe is None and not stable)
+        witness=_witness(attempt, together), timing=attempt.timing, group=attempt.group,
+        unstable=attempt.probe is None and not stable)
+
+
+def in_flight_text(stats: Mapping[str, Any]) -> str:
+    """``up to 8 at once; 120 of 320 requests sent concurrently (45 groups, largest 6), 11 concurrent
+    duplicates``, from :func:`in_flight_stats`."""
+    bound = stats.get("max_in_flight", 1)
+    if bound == 1:
+        return "one at a time (--in-flight 1)"
+    return (f"up to {bound} at once; {stats.get('requests_sent_concurrently', 0)} of "
+            f"{stats.get('requests', 0)} requests sent concurrently ({stats.get('concurrent_groups', 0)} groups, "
+            f"largest {stats.get('largest_group', 1)}), {stats.get('concurrent_duplicates', 0)} concurrent "
+            "duplicates")
+
+
+def _groups(truth: EpTruth) -> dict[int, tuple[int, ...]]:
+    """The seqs of each group of requests in flight together (groups of one left out)."""
+    found: dict[int, list[int]] = {}
+    for attempt in truth.attempts:
+        if attempt.group is not None:
+            found.setdefault(attempt.group, []).append(attempt.seq)
+    return {group: tuple(seqs) for group, seqs in found.items() if len(seqs) > 1}
+
+
+def in_flight_stats(truth: EpTruth) -> dict[str, Any]:
+    """How concurrent the delivery was: the bound, the largest group, the groups of two or more requests and
+    the requests sent in them (section 3: several requests in flight at once)."""
+    groups = _groups(truth)
+    return {"max_in_flight": truth.meta.get("max_in_flight", 1), "requests": len(truth.genuine),
+            "largest_group": max((len(seqs) for seqs in groups.values()), default=1),
+            "concurrent_groups": len(groups),
+            "requests_sent_concurrently": sum(len(seqs) for seqs in groups.values()),
+            "concurrent_duplicates": sum(1 for a in truth.genuine if a.concurrent)}
 
 
 def history(truth: EpTruth, *, timeout: float = EP_TIMEOUT, scope: Scope | None = None) -> History:
@@ -158,14 +196,17 @@ def history(truth: EpTruth, *, timeout: float = EP_TIMEOUT, scope: Scope | None 
             acknowledged.setdefault(event.key, []).append(event)
     rotation = bool(truth.meta.get("rotation"))
     sent = truth.events
-    requests = [_request(a, rotation=rotation, stable=a.event_id not in sent or sent[a.event_id].stable)
+    groups = _groups(truth)
+    requests = [_request(a, rotation=rotation, stable=a.event_id not in sent or sent[a.event_id].stable,
+                         together=tuple(seq for seq in groups.get(a.group, ()) if seq != a.seq)
+                         if a.group is not None else ())
                 for a in truth.attempts]
-    return History(events, requests,
-                   {key: acknowledged[key] for key in sorted(acknowledged)}, timeout,
+    return History(events, requests, {key: acknowledged[key] for key in sorted(acknowledged)}, timeout,
                    answer_expected="2xx within {timeout} s", broken_expected="2xx",
                    duplicate_expected="applied at most once (deduplicate on id)",
                    content=scoped_content(truth.content, events.values()) if scope else truth.content,
-                   sender="the platform", scope=scope.describe() if scope else "")
+                   sender="the platform", scope=scope.describe() if scope else "",
+                   concurrent=int(truth.meta.get("max_in_flight", 1)) > 1)
 
 
 def suspension(truth: EpTruth, violation: ViolationFactory) -> Iterator[Violation]:
@@ -263,6 +304,7 @@ def judge_ep(truth: EpTruth, observation: Observation, *, reproduce: str = "", t
             "responses": list(truth.suspension.responses), "enforced": truth.suspension.enforced,
             "delivered_after": len(truth.past_suspension())},
         "min_rate": min((rate for _, rate in truth.rates), default=None),
+        "in_flight": in_flight_stats(truth),
         **core_stats(past, observation, design, verdict.violations, latencies),
         "delta_states_judged": len(deltas or {}),
         "latency_timing": sorted({a.timing for a in truth.attempts}),

@@ -12,7 +12,7 @@ from ..judging.checks import hazard_summary, scope_summary
 from ..judging.profile import CampaignOutcome, ReplayOutcome, TimelineRow
 from ..judging.verdict import Verdict
 from .campaign import EpCampaignConfig, EpCampaignResult, reproduce_ep, run_ep_campaign
-from .oracle import EP_VIOLATION_KINDS, format_ep_verdict
+from .oracle import EP_VIOLATION_KINDS, format_ep_verdict, in_flight_stats, in_flight_text
 from .wire import PROFILE_NAME
 
 if TYPE_CHECKING:
@@ -32,7 +32,8 @@ class EventPlatformProfile:
     label = "Event Platform"
     selector = PROFILE_NAME
     #: options of the Event Platform only: deltas, the own client id, secret rotation, suspension, source
-    options: tuple[str, ...] = ("delta", "client_id", "rotation", "old_secret", "keep_going", "source")
+    options: tuple[str, ...] = ("delta", "client_id", "rotation", "old_secret", "keep_going", "source",
+                                "in_flight")
     violation_kinds: Mapping[str, tuple[str, str]] = EP_VIOLATION_KINDS
 
     #: the signature covers the raw body alone (event-platform-facts.md section 2)
@@ -67,7 +68,7 @@ class EventPlatformProfile:
         return EpEmitter(config.seed, config.events, secrets=EpSecrets(str(secret)), delta=config.delta,
                          client_id=config.client_id, faults=config.faults, source=config.source,
                          enforce_suspension=not config.keep_going, wrap_target=wrap_target,
-                         catalog=config.catalog)
+                         catalog=config.catalog, max_in_flight=config.in_flight)
 
     def configure_reference(self, receiver: Any, config: EpCampaignConfig) -> None:
         """The reference receiver drops the events of ``config.client_id``, its own (facts section 6)."""
@@ -120,7 +121,7 @@ class EventPlatformProfile:
         emitter = EpEmitter(config.seed, config.events, start=start, clock=clock, secrets=secrets,
                             delta=config.delta, client_id=config.client_id, faults=config.faults,
                             source=config.source, keep_bodies=bool(record), enforce_suspension=not config.keep_going,
-                            catalog=config.catalog)
+                            catalog=config.catalog, max_in_flight=config.in_flight)
 
         async def deliver() -> EpTruth:
             truth = await emitter.arun(url)
@@ -142,6 +143,7 @@ class EventPlatformProfile:
             f"{len(truth.delivered)} delivered" + (f", {len(truth.attempts) - len(truth.genuine)} probes"
                                                     if config.probes else ""),
             "dropped by the platform: " + (", ".join(f"{k} {v}" for k, v in sorted(drops.items())) or "none"),
+            "requests in flight: " + in_flight_text(in_flight_stats(truth)),
             truth.fate() if truth.suspension is not None else "the subscription stayed active"])
 
     def save_plan(self, result: EpCampaignResult, path: str | Path) -> None:
@@ -167,6 +169,7 @@ class EventPlatformProfile:
         scoped = scope_summary(result.verdict.stats)
         text = (f"Event Platform fuzz of {result.target}, seed {result.config.seed}\n"
                 f"hazards exercised: {hazards}\n" + (f"scope: {scoped}\n" if scoped else "")
+                + f"requests in flight: {in_flight_text(result.verdict.stats.get('in_flight') or {})}\n"
                 + (f"hint: {hint}\n" if hint else "") + result.failure_text())
         return text if result.passed else f"{text}\nReproduce with: {result.reproduce}"
 
@@ -220,6 +223,7 @@ class EventPlatformProfile:
                     "events after it, judged as if it had not been").format(**suspension)
         return [("hazards exercised", hazard_summary(result.verdict.stats.get("hazards") or {})),
                 *((("scope", scoped),) if (scoped := scope_summary(result.verdict.stats)) else ()),
+                ("requests in flight", in_flight_text(result.verdict.stats.get("in_flight") or {})),
                 ("retries", result.verdict.stats.get("retries")),
                 ("subscription", fate)]
 

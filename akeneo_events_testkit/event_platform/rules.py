@@ -9,9 +9,12 @@ from ..transport.sender import Attempt
 
 __all__ = [
     "BACKOFF",
+    "BURST",
+    "DEFAULT_IN_FLIGHT",
     "EP_TIMEOUT",
     "ESCAPED_SHARE",
     "INITIAL_RATE",
+    "IN_FLIGHT_LATENCY",
     "MAX_RATE",
     "MIN_RATE",
     "MIN_WINDOW_ATTEMPTS",
@@ -58,6 +61,20 @@ MIN_WINDOW_ATTEMPTS = 20
 #: Share of genuine events whose body is sent with ``/`` and/or non-ASCII escaped (not documented, allowed
 #: by RFC 8259: :func:`.wire.encode`); 1 in 5 shows a receiver that verifies re-serialised JSON quickly.
 ESCAPED_SHARE = 0.2
+
+
+#: Requests the platform keeps in flight at most by default (not documented: section 3 says only that at tens of
+#: events/s with answers of up to 5 s several are in flight at once; 1 sends one request at a time).
+DEFAULT_IN_FLIGHT = 8
+
+
+#: The answer time the in-flight bound assumes (not documented): at ``rate`` events/s the platform has about
+#: ``rate * IN_FLIGHT_LATENCY`` requests running, so the bound grows with the rate (2 at the initial rate).
+IN_FLIGHT_LATENCY = 0.2
+
+
+#: Share of groups that are bursts (5 up to the bound in flight at once); the others hold 1 to 4 requests.
+BURST = 0.1
 
 
 #: Default client id of the receiver's own connection (its events are delivered back to it, section 6).

@@ -6,8 +6,9 @@
 lines. No secret is written: signatures are not recorded, since the platform signs the body alone and a
 replay re-signs it (event-platform-facts.md section 2).
 
-``replay`` sends the genuine attempts again in their recorded order (retries and redeliveries included,
-same ids, same bytes), signed with the secret given now, and can judge the receiver's observation with
+``replay`` sends the genuine attempts again in their recorded order, each group of concurrent requests
+together (retries and redeliveries included, same ids, same bytes), signed with the secret given now, and
+can judge the receiver's observation with
 :func:`~akeneo_events_testkit.event_platform.oracle.judge_ep`. Probes are not replayed (their flaws depend on the
 secrets of the recorded run); the platform's retry ladder and rate are not re-simulated: the tape is what
 was sent, in that order.
@@ -107,21 +108,33 @@ def replay_ep_tape(tape: EpTruth, target: Target, *, secrets: EpSecrets, path: s
     """Send the tape's genuine attempts again in order, re-signed with ``secrets``; returns the new truth.
 
     The new truth keeps the tape's events and metadata (``replayed: true``); its attempts are the new
-    answers, with the recorded retry number and duplicate flag, at the recorded virtual times.
+    answers, with the recorded retry number and duplicate flag, at the recorded virtual times. Requests
+    recorded in one group of concurrent requests are sent together again.
     """
     truth = EpTruth(events=dict(tape.events), meta={**tape.meta, "replayed": True, "rotation": False})
 
+    groups: list[list[EpAttempt]] = []
+    for old in tape.genuine:
+        if old.event_id not in tape.bodies:
+            continue
+        if groups and old.group is not None and groups[-1][0].group == old.group:
+            groups[-1].append(old)
+        else:
+            groups.append([old])
+
     async def run() -> None:
-        async with Sender(target, follow_redirects=False, timeout=timeout, path=path) as sender:
-            for old in tape.genuine:
-                body = tape.bodies.get(old.event_id)
-                if body is None:
-                    continue
-                answer = await sender.post(body, ep_headers(body, secrets), timeout=timeout)
-                truth.attempts.append(EpAttempt(len(truth.attempts), old.event_id, old.time, old.retry,
-                                                classify(answer), answer.status, answer.latency, answer.reason,
-                                                duplicate=old.duplicate, rate=old.rate, wall=answer.wall,
-                                                timing=answer.timing.value))
+        async with Sender(target, follow_redirects=False, timeout=timeout, path=path,
+                          concurrency=max((len(g) for g in groups), default=1)) as sender:
+            for group in groups:
+                answers = await asyncio.gather(*(sender.post(
+                    tape.bodies[old.event_id], ep_headers(tape.bodies[old.event_id], secrets), timeout=timeout)
+                    for old in group))
+                for old, answer in zip(group, answers, strict=True):
+                    truth.attempts.append(EpAttempt(len(truth.attempts), old.event_id, old.time, old.retry,
+                                                    classify(answer), answer.status, answer.latency, answer.reason,
+                                                    duplicate=old.duplicate, rate=old.rate, wall=answer.wall,
+                                                    timing=answer.timing.value, group=old.group,
+                                                    concurrent=old.concurrent))
 
     asyncio.run(run())
     return truth

@@ -70,7 +70,9 @@ class EpEvent:
 class EpAttempt:
     """One POST (or a would-be POST for probes): ``retry`` is 0 for the first attempt, up to 3. ``latency``
     is the receiver's time, ``wall`` the wall-clock time, ``timing`` how ``latency`` was measured
-    (:class:`~akeneo_events_testkit.transport.timing.Timing`)."""
+    (:class:`~akeneo_events_testkit.transport.timing.Timing`). ``group`` numbers the requests the platform
+    had in flight together (None for probes, which go one at a time); ``concurrent`` marks a duplicate sent
+    in the same group as the event's own attempt."""
 
     seq: int
     event_id: str
@@ -85,6 +87,8 @@ class EpAttempt:
     rate: float = INITIAL_RATE
     wall: float | None = None
     timing: str = "exchange"
+    group: int | None = None
+    concurrent: bool = False
 
     @property
     def acknowledged(self) -> bool:

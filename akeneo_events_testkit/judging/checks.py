@@ -14,7 +14,7 @@ newest on a tie of the second-precision time). A correct receiver of any legitim
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from typing import Any, Protocol
 
@@ -26,6 +26,7 @@ from .observation import Observation
 from .verdict import Violation, latency_spread, percentile
 
 __all__ = [
+    "CONCURRENT_HAZARDS",
     "DESIGNS",
     "DETECTORS",
     "HAZARDS",
@@ -432,16 +433,27 @@ HAZARDS: dict[str, str] = {
 }
 
 
+#: The races of requests in flight together (a run whose requests go in groups also reports these).
+CONCURRENT_HAZARDS: dict[str, str] = {
+    "concurrent_duplicate": "an event delivered twice at once (redelivered while its first attempt was running)",
+    "concurrent_same_resource": "events of one resource and different times in flight at once",
+}
+
+
 def hazards(history: History) -> dict[str, int]:
     """How often each :data:`HAZARDS` ordering reached the receiver (genuine requests it answered, in send
-    order). A pass only proves what was exercised: a hazard never delivered is not covered by the verdict."""
+    order), and, when requests went in groups (``history.concurrent``), each :data:`CONCURRENT_HAZARDS` race.
+    A pass only proves what was exercised: a hazard never delivered is not covered by the verdict."""
     counts = dict.fromkeys(HAZARDS, 0)
     newest: dict[str, Any] = {}
     delivered: set[str] = set()
+    groups: dict[int, list[str]] = {}
     for request in history.requests:
         if request.probe is not None or request.status is None:
             continue
         counts["reserialisation_unstable"] += request.unstable
+        if request.group is not None:
+            groups.setdefault(request.group, []).extend(request.event_ids)
         for event_id in request.event_ids:
             event = history.events.get(event_id)
             if event is None or event.out_of_scope:
@@ -458,6 +470,23 @@ def hazards(history: History) -> dict[str, int]:
             delivered.add(event_id)
             if latest is None or event.epoch >= latest.epoch:
                 newest[event.key] = event
+    if history.concurrent:
+        counts.update(_races(history, groups.values()))
+    return counts
+
+
+def _races(history: History, groups: Iterable[list[str]]) -> dict[str, int]:
+    """Per group of requests in flight together: each event carried twice, and each resource with events of
+    two or more times (its receiver must let the newest win whatever the order it handles them in; a tie of
+    the second-precision time may go either way, so it is no race)."""
+    counts = dict.fromkeys(CONCURRENT_HAZARDS, 0)
+    for event_ids in groups:
+        counts["concurrent_duplicate"] += sum(1 for n in Counter(event_ids).values() if n > 1)
+        times: dict[str, set[int]] = {}
+        for event in map(history.events.get, dict.fromkeys(event_ids)):
+            if event is not None:
+                times.setdefault(event.key, set()).add(event.epoch)
+        counts["concurrent_same_resource"] += sum(1 for epochs in times.values() if len(epochs) > 1)
     return counts
 
 

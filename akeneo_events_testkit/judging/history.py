@@ -67,7 +67,9 @@ class HistoryRequest:
     the receiver failed (5xx, connection reset...); ``refusal``: how a refused genuine request is named (None
     when it was not refused, or its refusal is legitimate); ``witness``: the request as reports show it;
     ``timing``: how ``latency`` was measured (``handler``, ``exchange`` or ``rough``, see
-    :mod:`akeneo_events_testkit.transport.timing`), which tells whether its slowness needs confirming.
+    :mod:`akeneo_events_testkit.transport.timing`), which tells whether its slowness needs confirming;
+    ``group``: the requests sharing it were in flight together (the Event Platform's concurrent deliveries),
+    so the order the receiver handled them in is its own, not the send order.
 
     A request that is not a delivery (the Events API's "Test" request) says how messages name it
     (``label``), its own answer deadline (``deadline``) and what it must get instead of 2xx-or-4xx
@@ -90,6 +92,7 @@ class HistoryRequest:
     #: its bytes differ from a compact re-serialisation of its parsed body (``JSON.stringify``): a receiver
     #: that verifies the signature over re-serialised JSON refuses it (a hazard, :data:`.checks.HAZARDS`)
     unstable: bool = False
+    group: int | None = None
 
     @property
     def accepted(self) -> bool:
@@ -129,6 +132,9 @@ class History:
     sender: str = "the PIM"
     #: the receiver's scope as the options gave it (``--scope``), empty for none
     scope: str = ""
+    #: whether requests were sent in groups in flight together (``HistoryRequest.group``): the concurrent
+    #: hazards (``judging.checks.CONCURRENT_HAZARDS``) are then counted
+    concurrent: bool = False
     _carried_by: dict[str, list[int]] = field(default_factory=dict, repr=False)
     _ids_by_key: dict[str, list[str]] = field(default_factory=dict, repr=False)
 

@@ -44,6 +44,8 @@ def witness_line(witness: Mapping[str, Any]) -> str:
         extra += f" faults={','.join(witness['faults'])}"
     if witness.get("probe"):
         extra += f" probe={witness['probe']}"
+    if witness.get("in_flight_with"):
+        extra += f" in flight with #{',#'.join(map(str, witness['in_flight_with']))}"
     events = witness["events"]
     shown = ", ".join(events[:4]) + (f", ... ({len(events)} events)" if len(events) > 4 else "")
     return f"#{witness['request']} -> {answer_of(witness)}{extra} [{shown}]"

@@ -7,7 +7,8 @@ PIM behaviour mirrored here (events-api-facts.md section 1):
 * a **total** timeout of 0.5 s for the whole transfer, the response body included (curl
   ``CURLOPT_TIMEOUT_MS``), not a per-read timeout;
 * redirects are followed only in the 5.0 era (at most 5 hops); afterwards a 3xx counts as success;
-* no retry; up to 5 requests in flight (Guzzle ``Pool`` concurrency);
+* no retry; up to 5 requests in flight (Guzzle ``Pool`` concurrency; ``concurrency`` sets another bound, for
+  the Event Platform, whose in-flight count grows with its rate: event-platform-facts.md section 3);
 * 2xx (and unfollowed 3xx) is success, 4xx/5xx "returned an error", anything else "failed to answer".
 
 Targets: a URL (real HTTP), an ASGI app or a WSGI app (in-process), or any httpx transport.
@@ -39,6 +40,7 @@ from enum import Enum
 
 import httpx
 
+from ..errors import UsageError
 from . import timing
 from .targets import IN_PROCESS_BASE, Target, make_transport
 from .timing import GC_CLOCK, STOPWATCH, Stopwatch, Timing
@@ -127,7 +129,12 @@ def _pim_client(transport: httpx.AsyncBaseTransport | None, follow_redirects: bo
 
 
 class Sender:
-    """Sends requests like the PIM; use as ``async with Sender(target) as sender``."""
+    """Sends requests like the PIM; use as ``async with Sender(target) as sender``.
+
+    :meth:`post` may be awaited by several tasks at once: up to ``concurrency`` requests are in flight
+    together (each on its own connection over HTTP, each in its own worker thread for a WSGI app), the rest
+    wait for a free place.
+    """
 
     def __init__(
         self,
@@ -139,7 +146,9 @@ class Sender:
         concurrency: int = MAX_CONCURRENCY,
     ) -> None:
         """``concurrency``: requests in flight at most (the PIM's Guzzle pool: :data:`MAX_CONCURRENCY`)."""
-        transport, base, how = make_transport(target)
+        if concurrency < 1:
+            raise UsageError(f"concurrency must be at least 1 request in flight, got {concurrency}")
+        transport, base, how = make_transport(target, threads=concurrency)
         self.url = base if transport is None else IN_PROCESS_BASE + "/" + path.lstrip("/")
         self.timeout = timeout
         #: run-queue statistics are read at each request's start and end (``timing.RUN_QUEUE_STATS``)

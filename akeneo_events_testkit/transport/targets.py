@@ -8,9 +8,11 @@ the exchange.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import inspect
 import ipaddress
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -33,10 +35,18 @@ Target = Any  # a URL string, an ASGI app, a WSGI app, or an httpx transport
 
 
 class _ThreadedTransport(httpx.AsyncBaseTransport):
-    """Runs a synchronous httpx transport (e.g. ``WSGITransport``) in a worker thread."""
+    """Runs a synchronous httpx transport (e.g. ``WSGITransport``) in a worker thread.
 
-    def __init__(self, transport: httpx.BaseTransport) -> None:
+    The threads are its own, ``threads`` of them (a threaded WSGI server's workers), so that as many requests
+    as the sender keeps in flight run the app at once; asyncio's shared default pool (``cpu_count + 4``) would
+    queue the rest, and the wait would count as the receiver's time. Each call runs in a copy of the caller's
+    context, so the request's stopwatch follows it into the thread (:mod:`.timing`).
+    """
+
+    def __init__(self, transport: httpx.BaseTransport, threads: int = 1) -> None:
         self._transport = transport
+        self._threads = max(1, threads)
+        self._pool: ThreadPoolExecutor | None = None
         #: exceptions raised by the in-process app; each request that raised got a 500
         self.app_errors: list[BaseException] = []
 
@@ -52,8 +62,12 @@ class _ThreadedTransport(httpx.AsyncBaseTransport):
                 response.close()
             return response.status_code, response.headers.raw, content
 
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="akeneo-events-wsgi")
+        context = contextvars.copy_context()
         try:
-            status, headers, content = await asyncio.to_thread(call)
+            status, headers, content = await asyncio.get_running_loop().run_in_executor(
+                self._pool, context.run, call)
         except Exception as exc:  # the app crashed: a real server would answer 500
             self.app_errors.append(exc)
             return httpx.Response(500, stream=httpx.ByteStream(b""))
@@ -61,6 +75,8 @@ class _ThreadedTransport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await asyncio.to_thread(self._transport.close)
+        if self._pool is not None:
+            self._pool.shutdown(wait=False)  # idle threads end now; one still in a hung app ends with it
 
 
 def _is_asgi(app: Callable[..., Any]) -> bool:
@@ -77,9 +93,10 @@ def _is_asgi(app: Callable[..., Any]) -> bool:
     return len(params) == 3
 
 
-def make_transport(target: Target) -> tuple[httpx.AsyncBaseTransport | None, str, Timing]:
+def make_transport(target: Target, *, threads: int = 5) -> tuple[httpx.AsyncBaseTransport | None, str, Timing]:
     """An async transport and base URL for ``target`` (None transport means real HTTP to the URL), and how
-    answers through it are timed.
+    answers through it are timed; a synchronous app or transport gets ``threads`` worker threads (as many as
+    requests in flight).
 
     In-process apps are timed by their handler (:data:`~.timing.Timing.HANDLER`): an ASGI app, or an
     ``httpx.ASGITransport`` (re-made around the timed app, the user's object untouched), and a WSGI app or
@@ -98,11 +115,11 @@ def make_transport(target: Target) -> tuple[httpx.AsyncBaseTransport | None, str
         return target, base, Timing.EXCHANGE
     if isinstance(target, httpx.BaseTransport):
         timing = Timing.HANDLER if isinstance(target, WSGITransport) else Timing.EXCHANGE
-        return _ThreadedTransport(target), base, timing
+        return _ThreadedTransport(target, threads), base, timing
     if callable(target):
         if _is_asgi(target):
             return httpx.ASGITransport(app=timed_asgi(target), raise_app_exceptions=False), base, Timing.HANDLER
-        return _ThreadedTransport(WSGITransport(target)), base, Timing.HANDLER
+        return _ThreadedTransport(WSGITransport(target), threads), base, Timing.HANDLER
     raise UsageError(
         f"cannot deliver to {type(target).__name__}: pass a URL, an ASGI app, a WSGI app or a transport"
     )

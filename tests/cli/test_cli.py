@@ -343,3 +343,24 @@ def test_fuzz_keep_going_delivers_past_a_suspension_and_says_so(tmp_path: Path) 
            "been" in result.stdout
     assert "duplicate_applied" in {v["kind"] for v in data["violations"]} and "--keep-going" in data["reproduce"]
     assert "reserialisation unstable" in result.stdout and data["stats"]["hazards"]["reserialisation_unstable"] > 0
+
+
+def test_fuzz_event_platform_in_flight(tmp_path: Path) -> None:
+    report = tmp_path / "r.json"
+    sequential = cli("fuzz", "--profile", "event-platform", "--events", "80", "--start", "1700000000",
+                     "--in-flight", "1", "--report", str(report))
+    assert sequential.returncode == 0, sequential.stdout + sequential.stderr
+    assert "requests in flight: one at a time (--in-flight 1)" in sequential.stdout
+    data = json.loads(report.read_text())
+    assert data["in_flight"] == 1 and data["stats"]["in_flight"]["requests_sent_concurrently"] == 0
+    assert "--in-flight 1" in data["reproduce"]
+    concurrent = cli("fuzz", "--profile", "event-platform", "--events", "80", "--start", "1700000000",
+                     "--in-flight", "4", "--report", str(report))
+    assert concurrent.returncode == 0, concurrent.stdout + concurrent.stderr
+    stats = json.loads(report.read_text())["stats"]["in_flight"]
+    assert stats["max_in_flight"] == 4 and 1 < stats["largest_group"] <= 4
+    assert f"requests in flight: up to 4 at once; {stats['requests_sent_concurrently']} of" in concurrent.stdout
+    refused = cli("fuzz", "--events", "5", "--in-flight", "2")
+    assert refused.returncode == 2 and "--in-flight: Event Platform only" in refused.stderr
+    refused = cli("fuzz", "--profile", "event-platform", "--in-flight", "0")
+    assert refused.returncode == 2 and "--in-flight" in refused.stderr

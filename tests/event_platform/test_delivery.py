@@ -73,7 +73,7 @@ def test_404_and_3xx_suspend_at_once_and_later_events_are_lost(status: int) -> N
         first.append(event["id"])
         return status if len(first) == 2 else None
 
-    truth = emitter(10).run(EpReceiver(["s3cret"], script=script))
+    truth = emitter(10, max_in_flight=1).run(EpReceiver(["s3cret"], script=script))
     assert len(truth.attempts) == 2  # nothing is sent once suspended, no redirect followed
     assert truth.suspension is not None and truth.suspension.cause == "immediate"
     assert truth.suspension.time == truth.attempts[1].time
@@ -93,13 +93,13 @@ def _ratio_receiver(ok: int) -> EpReceiver:
 
 
 def test_threshold_89_percent_suspends_91_does_not() -> None:
-    truth = Compressed(seed=3, events=100, start=START, clock=FakeClock(START),
+    truth = Compressed(seed=3, events=100, start=START, clock=FakeClock(START), max_in_flight=1,
                        secrets=EpSecrets("s3cret")).run(_ratio_receiver(89))
     assert truth.suspension is not None and truth.suspension.cause == "threshold"
     assert truth.suspension.success_rate is not None and truth.suspension.success_rate < 0.9
     assert truth.suspension.responses == ("HTTP 400 x10",)
     assert truth.dropped()["suspended"] == 1  # the 100th event is lost
-    truth = Compressed(seed=3, events=100, start=START, clock=FakeClock(START),
+    truth = Compressed(seed=3, events=100, start=START, clock=FakeClock(START), max_in_flight=1,
                        secrets=EpSecrets("s3cret")).run(_ratio_receiver(91))
     assert truth.suspension is None and len(truth.delivered) == 91
 

@@ -145,3 +145,73 @@ class EpReceiver:
         status = self.handle(headers, body)
         await send({"type": "http.response.start", "status": status, "headers": [(b"content-length", b"0")]})
         await send({"type": "http.response.body", "body": b""})
+
+
+class RacyStalenessReceiver(EpReceiver):
+    """A receiver correct but for one race: it checks staleness non-atomically, as code backed by a database
+    does (read the resource's ``time``, await a store round trip, write without looking again). Of two
+    events of one resource in flight together, the one that writes last wins, older or not
+    (event-platform-facts.md section 3: concurrent deliveries). Dedupe and its own-event rule are atomic."""
+
+    def __init__(self, secrets: Sequence[str], *, round_trip: float = 0.05, **options: Any) -> None:
+        super().__init__(secrets, track_deltas=False, **options)
+        self.round_trip = round_trip
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        body = await read_body(receive)
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        status = await self.deliver(headers, body)
+        await send({"type": "http.response.start", "status": status, "headers": [(b"content-length", b"0")]})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def deliver(self, headers: dict[str, str], body: bytes) -> int:
+        if not self.verify(body, headers):
+            return 401
+        try:
+            event = json.loads(body)
+            event_id, when, kind, data = str(event["id"]), str(event["time"]), str(event["type"]), event["data"]
+        except (ValueError, KeyError, TypeError):
+            return 400
+        if event_id in self.seen:
+            return 200
+        self.seen.add(event_id)
+        author = data.get("author") or {}
+        if self.own_client_id and author.get("type") == "api" and author.get("identifier") == self.own_client_id:
+            return 200
+        key = ep_resource_key(event)
+        current = self.resources.get(key)  # read
+        await asyncio.sleep(self.round_trip)  # the store's round trip: another request may write meanwhile
+        if current is not None and when < current["time"]:
+            return 200
+        self.applied.append(event_id)  # write, on what was read before the wait
+        self.resources[key] = {"event_id": event_id, "removed": kind.endswith(".deleted"), "time": when}
+        return 200
+
+
+class Overlap:
+    """Wraps an ASGI app: holds each request ``pause`` seconds before handing it on, and counts the requests
+    being handled at once (``most``), to see the platform's requests really run together."""
+
+    def __init__(self, app: Any, *, pause: float = 0.05, delay: Callable[[int], float] | None = None) -> None:
+        self.app = app
+        self.pause = pause
+        #: seconds a request waits instead of ``pause``, given how many were being handled when it arrived (its
+        #: place in its group: a group's requests all arrive before any is answered)
+        self.delay = delay
+        self.active = 0
+        self.most = 0
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        place = self.active
+        self.active += 1
+        self.most = max(self.most, self.active)
+        try:
+            await asyncio.sleep(self.pause if self.delay is None else self.delay(place))
+            await self.app(scope, receive, send)
+        finally:
+            self.active -= 1
