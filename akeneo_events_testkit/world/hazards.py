@@ -25,10 +25,11 @@ class HazardTargets:
     """The pairs that break receivers which a run's activity will offer, known before they happen.
 
     The activity is a pure function of the seed, so a profile reads it from a second, read-only generation
-    (``MockPim.hazard_targets``) without advancing the catalog it sends from. ``before_removal`` maps the event id of each create or update of a resource removed later in
-    the run to the removal's event id; ``before_update`` maps the event id of each creation updated later
-    (before any removal) to that update's event id. Only pairs a second apart or more count: events of one
-    second tie (``event_datetime`` has second precision, facts section 4), and either order is right then.
+    (``MockPim.hazard_targets``) without advancing the catalog it sends from. ``before_removal`` maps the
+    event id of each create or update of a resource removed later in the run to the removal's event id;
+    ``before_update`` maps the event id of each creation updated later (before any removal) to that
+    update's event id. Only pairs a second apart or more count: events of one second tie (``event_datetime``
+    has second precision, events-api-facts.md section 4), and either order is right then.
     """
 
     before_removal: Mapping[str, str] = field(default_factory=dict)
