@@ -388,8 +388,12 @@ def test_an_order_blind_refetching_receiver_passes_under_design_refetch(seed: in
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_design_refetch_still_catches_what_matters(seed: int) -> None:
+    """The ignored removal is an error: its data kept (``removal_not_propagated``) or, where a late update
+    after the removal made the receiver re-read a product gone (404), the removal never applied."""
     result = _fuzz(seed, order_blind=True, ignore_removals=True, design="refetch")
-    assert "removal_not_propagated" in {v.kind for v in result.verdict.errors}, result.failure_text()
+    removals = [v for v in result.verdict.errors if v.kind == "removal_not_propagated" or (
+        v.kind == "event_lost" and v.expected.startswith("state of product.removed"))]
+    assert removals, result.failure_text()
 
 
 def test_design_refetch_needs_the_rest_api_and_known_designs() -> None:

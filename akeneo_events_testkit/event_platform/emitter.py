@@ -45,6 +45,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import heapq
+import math
 import os
 import random
 from collections import Counter
@@ -62,6 +63,7 @@ from ..transport.targets import Target
 from ..versions import Action, content_digest, get_profile
 from ..world.activity import Change, Operation, generate_activity
 from ..world.catalog import DEFAULT_PIM_URL, Catalog
+from ..world.hazards import HazardTargets
 from ..world.shape import CatalogShape, resolve_shape
 from .delta import delta_assignments, delta_changes
 from .faults import EpFaults, parse_ep_faults
@@ -115,6 +117,10 @@ class _Job:
 
 
 _UPDATES = frozenset({Action.PRODUCT_UPDATED, Action.PRODUCT_MODEL_UPDATED})
+#: the longest an aimed event is delivered after its emission: the retry ladder's span, 35 min (section 3)
+MAX_LATE = 35 * 60
+#: each hazard is aimed at ``ceil(reorder * HAZARD_QUOTA_RATE)`` times at least (5 under the default faults)
+HAZARD_QUOTA_RATE = 50
 
 
 class EpEmitter:
@@ -304,13 +310,25 @@ class EpEmitter:
         self._boost = {name: focus_factor(rate, len(focused), total=len(events)) for name, rate in (
             ("reorder", self.faults.reorder), ("duplicate", self.faults.duplicate),
             ("concurrent_duplicate", self.faults.concurrent_duplicate))}
+        aims = self._aims() if self.faults.reorder else {}
+        jobs: list[tuple[CloudEvent, float]] = []
         for event in events:
             due = float(event.epoch)
             hot = event.id in focused
             reorder = self.faults.reorder * (self._boost["reorder"] if hot else 1.0)
             if reorder and faults.random() < reorder:
                 due += faults.uniform(1.0, self.faults.reorder_window)
-            self._push(heap, _Job(due, 0, event, focused=hot))
+            jobs.append((event, due))
+        due_of = {truth.events[event.id].origin: due for event, due in jobs}
+        for event, due in jobs:
+            aim = aims.get(truth.events[event.id].origin)
+            if aim is not None and aim[0] in due_of:
+                after = max(due, due_of[aim[0]] + 0.5)  # right after the removal or update it precedes
+                if aim[1]:  # delivered in turn, and again after the removal
+                    self._push(heap, _Job(after, 0, event, duplicate=True))
+                else:
+                    due = after
+            self._push(heap, _Job(due, 0, event, focused=event.id in focused))
         truth.rates.append((float(self.start), self.rate))
         in_flight = random.Random(f"event-platform-inflight:{self.seed}")
         copies = random.Random(f"event-platform-concurrent-duplicates:{self.seed}")
@@ -359,6 +377,39 @@ class EpEmitter:
                     group.append(_Job(at, 0, job.event, job.retry, duplicate=True, concurrent=True))
             job = heapq.heappop(heap) if len(group) < size and heap and heap[0].due <= at else None
         return group
+
+    def _aims(self) -> dict[str, tuple[str, bool]]:
+        """Hazard-directed faults: the saves whose event is delivered out of emission order, right after the
+        removal or the update it precedes (``origin`` -> (that event's origin, also delivered in turn)).
+
+        Ordering is only "likely" emission order, retried events are certainly out of order, and several
+        requests are in flight at once, the same event's included (event-platform-facts.md section 3), so an
+        event emitted before a removal can arrive after it, or arrive again after it. Random reordering
+        within :attr:`EpFaults.reorder_window` almost never crosses a removal, so, as the Events API does, the
+        pairs come from the activity's future (:class:`~..world.hazards.HazardTargets`), at most
+        :data:`MAX_LATE` seconds apart (the retry ladder's span). Every candidate is aimed until each hazard
+        was aimed :data:`HAZARD_QUOTA` times (update after removal, duplicate after it, create after update,
+        alternating), then with twice the reorder probability; the draws have their own RNG."""
+        rng = random.Random(f"event-platform-hazards:{self.seed}")
+        _, operations = self.activity()
+        changes = [change for operation in operations for change in operation.changes]
+        epochs = {change.event_id: change.epoch for change in changes}
+        targets = HazardTargets.from_changes(changes)
+        quota = math.ceil(self.faults.reorder * HAZARD_QUOTA_RATE)
+        aimed = [0, 0, 0]  # late only, in turn and again after the removal, create after update
+        aims: dict[str, tuple[str, bool]] = {}
+        for change in changes:
+            removal = targets.before_removal.get(change.event_id)
+            update = targets.before_update.get(change.event_id)
+            target = removal if removal is not None else update
+            if target is None or epochs[target] - change.epoch > MAX_LATE:
+                continue
+            which = (1 if aimed[1] < aimed[0] else 0) if removal is not None else 2
+            short = (min(aimed[0], aimed[1]) if removal is not None else aimed[2]) < quota
+            if rng.random() < min(1.0, 2 * self.faults.reorder) or short:
+                aimed[which] += 1
+                aims[change.event_id] = (target, which == 1)
+        return aims
 
     def _push(self, heap: list[_Job], job: _Job) -> None:
         job.order = self._order

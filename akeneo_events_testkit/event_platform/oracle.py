@@ -229,7 +229,11 @@ def delta_corruption(truth: EpTruth, past: History, observation: Observation,
     if deltas:
         for event_id in dict.fromkeys(observation.applied):
             event = truth.events.get(event_id)
-            if event is not None and event.changes and event.key in deltas:
+            if event is not None and event.is_removal and event.key in deltas:
+                # a removal applied clears what the deltas before it set: an event of the removal's second
+                # applied after it (a tie, either order is right) starts the resource's state afresh
+                applied_deltas[event.key] = []
+            elif event is not None and event.changes and event.key in deltas:
                 applied_deltas.setdefault(event.key, []).append(event)
         for event in truth.events.values():
             if event.changes and event.key in deltas:

@@ -16,6 +16,7 @@ own RNG, separate from the workload's, so the same seed gives the same events wi
 from __future__ import annotations
 
 import json
+import math
 import random
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidFaultSpec
+from ..world.hazards import HazardTargets
 
 __all__ = [
     "FAULT_KINDS",
@@ -56,12 +58,14 @@ _ON_ORIGINAL = frozenset({"swap", "late", "delay", "drop_event"})
 _MAX_SHIFT = 8  # how many requests later a late or duplicated request goes out, at most
 #: the share of the reorder probability spent on hazard-directed overtaking (FaultInjector)
 _AIMED_SHARE = 0.5
-#: the last update of a resource before its removal is overtaken this many times more often, and may stay in
-#: flight this many requests (removals are rare: without it, few runs ever deliver an update after one)
-_DOOMED_BOOST = 8.0
+#: a create or update of a resource removed later is overtaken this many times more often, and a creation
+#: updated later this many times; flights aimed at an event may stay in the air this many requests
+_DOOMED_BOOST = 2.0
+_CREATE_BOOST = 3.0
 _MAX_FLIGHT = 64
-#: creations too are aimed more often (a create delivered after its update): they are one in fifteen saves
-_CREATE_BOOST = 4.0
+#: every candidate is aimed until each hazard was aimed at ``ceil(reorder * _QUOTA_RATE)`` times in the run
+#: (5 under the default faults), so that a run poor in removals or in re-saved creations exercises each
+_QUOTA_RATE = 30
 _MAX_DELAY = 900  # virtual seconds
 
 
@@ -232,14 +236,17 @@ def _params(kind: str, size: int, a: int, b: int) -> dict[str, Any]:
 
 @dataclass
 class _InFlight:
-    """A request built and signed in its turn, not delivered yet (hazard-directed overtaking); ``by`` is the
-    distance it goes when a plan is replayed (None: until a request of its resources, or far)."""
+    """A request built and signed in its turn, not delivered yet (hazard-directed overtaking). It lands right
+    after a request carrying one of the events it ``awaits`` (the removal or the update it was aimed at), or,
+    aimed at no event, one of its resources (``keys``); or after ``limit`` requests. ``by`` is the distance
+    it goes when a plan is replayed (None: decided as it goes)."""
 
     position: int
-    keys: set[str]
+    keys: set[tuple[int, str]]
     order: Any
     by: int | None = None
     limit: int = 8
+    awaits: frozenset[tuple[int, str]] = frozenset()
 
 
 @dataclass
@@ -257,21 +264,35 @@ class FaultInjector:
 
     **Hazard-directed overtaking** (with ``hazard_rng``): faults drawn at random rarely put an older event of
     a resource after a newer one, and almost never after its removal, yet those are the pairs that break
-    receivers. So, with half the spec's reorder probability, a request is built and signed in its turn and
-    kept in flight (a consumer held after building it while another goes on, facts section 6 [infer]); it is
-    delivered right after the next request that carries an event of one of its resources (an older update
-    after a newer one or after the removal, a create after its update), or after :data:`_MAX_SHIFT` requests
-    if none comes. The last update of a resource before its removal (``doomed``: the activity is a pure
-    function of the seed, so the PIM knows it from a second, read-only generation of it) is aimed eight times
-    as often (creations four times) and waits for its removal. Half of them are also delivered in their
-    turn, as a redelivery by another consumer, so the late copy is a duplicate after the newer event.
-    Delivery stays causal (the catalog sent from is never read ahead of its time); each decision is recorded
-    in the plan as an ``overtaken`` fault with the distance it went, so a saved plan replays it.
+    receivers. So part of the reorder probability builds and signs a request in its turn and keeps it in
+    flight: a consumer held after building it while another goes on (events-api-facts.md section 6: two
+    consumers in parallel; a request built and signed while the product exists can arrive after its
+    removal; there is no retry, so it is delivered once, late). Which requests, and until when, comes from
+    ``targets`` (:class:`HazardTargets`, the activity's future):
+
+    * a create or update of a resource removed later is overtaken twice as often, and lands right after the
+      request that carries that removal. Every other such flight is also redelivered in its turn by another
+      consumer (the stuck one missed its ack deadline, facts section 6: same event ids, new data and
+      signature), so its late copy is a duplicate after the removal; the others are delivered only late, an
+      update after the removal;
+    * a creation updated later is overtaken three times as often and lands right after that update; it is
+      never redelivered in turn (a create delivered first after its update). A request offering both aims
+      at the hazard aimed at less so far;
+    * any other request, with half the spec's reorder probability, lands after the next request of one of its
+      resources (an older update after a newer one); half of those are redelivered in turn too.
+
+    Every candidate of a hazard is aimed at until that hazard was aimed at ``ceil(reorder * 30)`` times (5
+    under the default faults): removals are rare, and a run whose activity offers few of them would
+    otherwise exercise them once or never. A flight that meets nothing it waits for lands after
+    :data:`_MAX_SHIFT` requests (:data:`_MAX_FLIGHT` when aimed at an event). Unaimed flights keep to
+    resources with no request in flight on their subscription. Delivery stays causal (the catalog sent from
+    is never read ahead of its time); each decision is recorded in the plan as an ``overtaken`` fault with
+    the distance it went (and a ``redeliver`` after 0), so a saved plan replays it.
     """
 
     def __init__(self, spec: FaultSpec | str | None = None, *, rng: random.Random | None = None,
                  plan: FaultPlan | None = None, hazard_rng: random.Random | None = None,
-                 doomed: frozenset[str] = frozenset()) -> None:
+                 targets: HazardTargets | None = None) -> None:
         if plan is not None and spec is None:
             spec = FaultSpec({}, plan.spec)  # replaying: the spec text only labels the plan
         self.spec = spec if isinstance(spec, FaultSpec) else parse_fault_spec(spec)
@@ -281,8 +302,8 @@ class FaultInjector:
         self.skipped: list[Fault] = []
         #: aims part of the reorder faults at hazards (below); None when replaying a plan, which says it all
         self.hazard_rng = hazard_rng if plan is None else None
-        #: event ids of the last create or update of each resource before its removal (the activity's future)
-        self.doomed = doomed
+        #: what the activity will do next: the removals and updates the flights are aimed at
+        self.targets = targets or HazardTargets()
 
     def faults_for(self, target: int, size: int) -> list[Fault]:
         if self._given is not None:
@@ -291,10 +312,46 @@ class FaultInjector:
         self.plan.faults.extend(faults)
         return faults
 
+    def _aim(self, item: Any, keys: set[tuple[int, str]], in_flight: list[_InFlight],
+             balance: list[int]) -> tuple[frozenset[tuple[int, str]], int, bool] | None:
+        """Whether to keep ``item`` in flight (drawn): what it awaits, its limit, and whether it is also
+        redelivered in turn. ``balance`` counts the removal flights without and with that redelivery, then the
+        flights aimed at an update."""
+        rng = self.hazard_rng
+        if rng is None:
+            return None
+        sub = item.subscription
+        ids = {change.event_id for change in item.changes}
+        removals = frozenset((sub, self.targets.before_removal[i]) for i in ids if i in self.targets.before_removal)
+        updates = frozenset((sub, u) for i in ids if (u := self.targets.before_update.get(i)) is not None
+                            and u not in ids)
+        if not (removals or updates) and any(keys & flight.keys for flight in in_flight):
+            return None
+        if removals and updates:  # one flight, one landing: aim at the hazard aimed at less so far
+            removals, updates = (frozenset(), updates) if 2 * balance[2] < balance[0] + balance[1] else (
+                removals, frozenset())
+        reorder = self.spec.probabilities.get("reorder", 0.0)
+        boost = _DOOMED_BOOST if removals else _CREATE_BOOST if updates else _AIMED_SHARE
+        quota = math.ceil(reorder * _QUOTA_RATE)
+        short = min(balance[0], balance[1]) < quota if removals else balance[2] < quota if updates else False
+        if rng.random() >= min(1.0, reorder * boost) and not short:
+            return None
+        if removals:
+            redelivered = balance[1] < balance[0]
+            balance[redelivered] += 1
+            return removals, _MAX_FLIGHT, redelivered
+        if updates:  # delivered only late: a redelivery in turn would make it a duplicate, not a late create
+            balance[2] += 1
+            return updates, _MAX_FLIGHT, False
+        return updates, _MAX_SHIFT, rng.random() < 0.5
+
     def __call__(self, planned: Iterator[Any]) -> Iterator[Any]:
         from .schedule import SendOrder
 
         held: list[_Held] = []
+        in_flight: list[_InFlight] = []
+        sent: list[Any] = []  # the orders delivered since the flights last looked
+        balance = [0, 0, 0]
         position = 0
         next_id = 0
 
@@ -303,8 +360,13 @@ class FaultInjector:
             next_id += 1
             return next_id - 1
 
-        def ready(epoch: float | None) -> Iterator[Any]:
+        def send(order: Any) -> Iterator[Any]:
             nonlocal position
+            position += 1
+            sent.append(order)
+            yield order
+
+        def ready(epoch: float | None) -> Iterator[Any]:
             while True:
                 due = [h for h in held if h.release_position <= position
                        and (h.release_epoch is None or (epoch is not None and epoch >= h.release_epoch))]
@@ -312,57 +374,49 @@ class FaultInjector:
                     return
                 first = min(due, key=lambda h: (h.release_position, h.order.order_id))
                 held.remove(first)
-                position += 1
-                yield first.order
+                yield from send(first.order)
 
-        in_flight: list[_InFlight] = []
-
-        def land(sent_keys: set[str]) -> Iterator[Any]:
-            """Deliver the requests in flight that the last one overtook on a resource, or that went far."""
-            nonlocal position
-            for flight in list(in_flight):
-                went = position - flight.position
-                if flight.by is not None:  # replaying a plan: it lands where it landed
-                    landing = went >= flight.by
-                else:
-                    landing = bool(flight.keys & sent_keys) or went >= flight.limit
-                if landing:
-                    in_flight.remove(flight)
-                    if flight.by is None:
-                        self.plan.faults.append(Fault(flight.order.planned.seq, "overtaken",
-                                                      {"by": went, "aimed": bool(flight.keys & sent_keys)}))
-                    position += 1
-                    yield flight.order
+        def land(final: bool = False) -> Iterator[Any]:
+            """Deliver the flights that met what they wait for in the requests just sent, or went far."""
+            while sent or final:
+                ids = {(o.planned.subscription, c.event_id) for o in sent for c in o.changes}
+                keys = {(o.planned.subscription, c.key) for o in sent for c in o.changes}
+                sent.clear()
+                for flight in list(in_flight):
+                    went = position - flight.position
+                    met = bool(flight.awaits & ids) if flight.awaits else bool(flight.keys & keys)
+                    # replaying a plan (``by`` given), it lands where it landed
+                    if final or (went >= flight.by if flight.by is not None else met or went >= flight.limit):
+                        in_flight.remove(flight)
+                        if flight.by is None:
+                            self.plan.faults.append(Fault(flight.order.planned.seq, "overtaken",
+                                                          {"by": went, "aimed": met}))
+                        yield from send(flight.order)
+                final = False
 
         for item in planned:
             epoch = float(item.message.changes[0].epoch) if item.message.changes else None
             yield from ready(epoch)
+            yield from land()
             changes = list(item.changes)
-            keys = {change.key for change in changes}
+            keys = {(item.subscription, change.key) for change in changes}
             given = self._given.get(item.seq, []) if self._given is not None else []
             replayed = next((f for f in given if f.kind == "overtaken"), None)
-            doomed = any(change.event_id in self.doomed for change in changes)
-            created = any(change.action.value.endswith(".created") for change in changes)
-            reorder = self.spec.probabilities.get("reorder", 0.0)
-            aim = replayed is not None or (
-                self.hazard_rng is not None and not any(keys & f.keys for f in in_flight)
-                and self.hazard_rng.random() < min(1.0, reorder * (
-                    _DOOMED_BOOST if doomed else _CREATE_BOOST if created else _AIMED_SHARE)))
-            if aim:
-                redelivered = (any(f.kind == "redeliver" for f in given) if replayed is not None
-                               else self.hazard_rng is not None and self.hazard_rng.random() < 0.5)
+            aim = None if replayed is not None else self._aim(item, keys, in_flight, balance)
+            if replayed is not None or aim is not None:
+                awaits, limit, redelivered = aim or (frozenset(), _MAX_SHIFT,
+                                                      any(f.kind == "redeliver" for f in given))
                 main_id = new_id()
                 yield SendOrder(item, item.changes, (), None, main_id, True, build_only=True)
                 copy = SendOrder(item, item.changes, ("overtaken",), main_id, new_id())
                 by = _positive(replayed.params.get("by")) if replayed is not None else None
-                in_flight.append(_InFlight(position, keys, copy, by, _MAX_FLIGHT if doomed else _MAX_SHIFT))
+                in_flight.append(_InFlight(position, keys, copy, by, limit, awaits))
                 if redelivered:  # another consumer got the redelivery and sent it in turn
-                    position += 1
-                    yield SendOrder(item, item.changes, ("redeliver",), None, new_id())
+                    yield from send(SendOrder(item, item.changes, ("redeliver",), None, new_id()))
                     if replayed is None:
                         self.plan.faults.append(Fault(item.seq, "redeliver", {"after": 0}))
                 yield from ready(epoch)
-                yield from land(set())
+                yield from land()
                 continue
             faults = self.faults_for(item.seq, len(changes))
             # the original request is tagged only with what happened to it; duplicates carry their own tag
@@ -400,13 +454,12 @@ class FaultInjector:
                 if hold_by or hold_until is not None:
                     held.append(_Held(position + hold_by, hold_until, main))
                 else:
-                    position += 1
-                    yield main
+                    yield from send(main)
             held.extend(extras)
             yield from ready(epoch)
-            yield from land(keys)
-        # end of the activity: everything held back goes out, in release order
-        yield from land(set().union(*(f.keys for f in in_flight)) if in_flight else set())
+            yield from land()
+        # end of the activity: everything in flight lands, then everything held back goes out, in release order
+        yield from land(final=bool(in_flight))
         for remaining in sorted(held, key=lambda h: (h.release_position, h.order.order_id)):
             yield remaining.order
 

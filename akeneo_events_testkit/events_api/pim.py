@@ -25,6 +25,7 @@ from ..transport.targets import Target
 from ..versions import DEFAULT_PROFILE, PimVersion, content_digest, format_event_datetime, get_profile
 from ..world.activity import Change, Operation
 from ..world.catalog import DEFAULT_PIM_URL
+from ..world.hazards import HazardTargets
 from ..world.shape import CatalogShape, resolve_shape
 from .batching import MAX_SUBSCRIPTIONS, Message, batch_operations, filter_own_events
 from .faults import FaultInjector, FaultPlan, FaultSpec, parse_fault_spec
@@ -229,27 +230,18 @@ class MockPim:
         spec = parse_fault_spec(self.faults) if not isinstance(self.faults, FaultSpec) else self.faults
         if not spec.enabled:
             return no_faults
-        doomed = self._doomed_updates() if spec.probabilities.get("reorder", 0.0) > 0 else frozenset()
-        return FaultInjector(spec, rng=rng, hazard_rng=random.Random(f"hazards:{self.seed}"), doomed=doomed)
+        targets = self.hazard_targets() if spec.probabilities.get("reorder", 0.0) > 0 else None
+        return FaultInjector(spec, rng=rng, hazard_rng=random.Random(f"hazards:{self.seed}"), targets=targets)
 
-    def _doomed_updates(self) -> frozenset[str]:
-        """The last create or update of each resource before each of its removals, read from a second
-        generation of the same seeded activity (its own catalog: the one sent from is not advanced)."""
+    def hazard_targets(self) -> HazardTargets:
+        """The removals and updates the faults will aim at (:class:`~..world.hazards.HazardTargets`), read from a
+        second generation of the same seeded activity (its own catalog: the one sent from is not advanced)."""
         from ..world.activity import generate_activity
 
         _, operations = generate_activity(rng=random.Random(self.seed), profile=self.profile, events=self.events,
                                           start=self.start, connections=self.connections, pim_url=self.pim_url,
                                           shape=self.shape)
-        last: dict[str, str] = {}
-        doomed: set[str] = set()
-        for operation in operations:
-            for change in operation.changes:
-                if change.action.is_removal:
-                    if change.key in last:
-                        doomed.add(last.pop(change.key))
-                else:
-                    last[change.key] = change.event_id
-        return frozenset(doomed)
+        return HazardTargets.from_changes(change for operation in operations for change in operation.changes)
 
     def messages(self) -> Iterator[Message]:
         return batch_operations(self.operations())

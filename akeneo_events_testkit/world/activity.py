@@ -97,6 +97,15 @@ _CREATIONS = frozenset({"ui_create", "ui_variant_create", "recreate"})
 _REMOVALS = frozenset({"ui_removal", "api_removal", "mass_removal"})
 #: Chance that a unitary save of a product is followed in the same second by another author's save.
 FOLLOW_UP_RATE = 0.15
+#: Products retired per product created, once the catalog is above its initial size: the catalog turns
+#: over (new products come in, discontinued ones go), so removals keep pace with creations in every run
+#: instead of depending on how many operations the mix happened to draw.
+RETIRE_RATE = 0.5
+#: Chance that a removal deletes products saved shortly before (a product created or imported by mistake,
+#: one a connection updated and then deleted) rather than any product; "shortly" is the last
+#: :data:`RECENT_WINDOW` products saved.
+RECENT_REMOVAL = 0.5
+RECENT_WINDOW = 20
 
 #: Lines of one API PATCH list at most (the REST API's limit).
 _MAX_PATCH_LIST = 100
@@ -147,6 +156,10 @@ class Activity:
         self.pim_source = (pim_source or catalog.pim_url).rstrip("/")
         self._kinds = tuple(k for k, w in weights.items() if w > 0)
         self._weights = tuple(weights[k] for k in self._kinds)
+        self._removal_kinds = tuple(k for k in self._kinds if k in _REMOVALS)
+        self._removal_weights = tuple(weights[k] for k in self._removal_kinds)
+        self._recent: list[str] = []
+        self._retire = 0.0
         self._target = max(10, catalog.product_count)
         self._model_target = max(3, catalog.product_model_count)
         self._now = self.start
@@ -187,12 +200,32 @@ class Activity:
             operation = Operation(self._seq, kind, author, author_type, unitary, changes[0].epoch, changes)
             self._seq += 1
             self._now = changes[-1].epoch
+            self._note(changes)
             last = changes[-1]
             self._follow = (last.key if unitary and last.action.entity == "product" and not last.action.is_removal
                             and self.rng.random() < FOLLOW_UP_RATE else None)
             if self._follow is None:
                 self._now += self._gap()
             yield operation
+
+    def _note(self, changes: Sequence[Change]) -> None:
+        """Keep the products saved last and the products due to retire up to date."""
+        for change in changes:
+            if change.action.entity != "product":
+                continue
+            if change.action.is_removal:
+                self._retire = max(0.0, self._retire - 1.0)
+                continue
+            if change.action.value.endswith(".created"):
+                self._retire += RETIRE_RATE
+            if change.key in self._recent:
+                self._recent.remove(change.key)
+            self._recent.append(change.key)
+        del self._recent[:-RECENT_WINDOW]
+
+    def _recent_keys(self) -> list[str]:
+        """The products saved last that still exist, oldest first."""
+        return [key for key in self._recent if key in self.catalog]
 
     # ------------------------------------------------------------------ choices
 
@@ -209,7 +242,8 @@ class Activity:
 
     def _pick(self) -> str:
         """An operation kind from the mix; creations thin out as the catalog outgrows its initial size and
-        removals as it shrinks, so that it stays near that size over an endless run."""
+        removals as it shrinks, so that it stays near that size over an endless run. Above that size, products
+        retire as others are created (:data:`RETIRE_RATE`): once one is due, the next operation is a removal."""
         kind = self.rng.choices(self._kinds, self._weights)[0]
         products = self.catalog.product_count / self._target
         models = self.catalog.product_model_count / self._model_target
@@ -221,6 +255,8 @@ class Activity:
             ratio = products if kind in _REMOVALS else models
             if self.rng.random() >= min(1.0, ratio):
                 return "ui_edit"
+        if self._retire >= 1.0 and products > 1.0 and self._removal_kinds and kind not in _REMOVALS:
+            return self.rng.choices(self._removal_kinds, self._removal_weights)[0]
         return kind
 
     def _creations(self, rate: float) -> float:
@@ -272,8 +308,15 @@ class Activity:
         saved = self.catalog.create_variant_product(self.rng.choice(parents), self._now, rng=self.rng)
         return ("ui_variant_create", self._user(), AuthorType.UI, True, [(self._now, saved)]) if saved else None
 
+    def _removal_key(self) -> str | None:
+        """The product a unitary removal deletes: often one saved shortly before (:data:`RECENT_REMOVAL`)."""
+        recent = self._recent_keys()
+        if recent and self.rng.random() < RECENT_REMOVAL:
+            return self.rng.choice(recent)
+        return self.catalog.random_product_key(self.rng)
+
     def _ui_removal(self) -> tuple[str, str, AuthorType, bool, _Saves] | None:
-        key = self.catalog.random_product_key(self.rng)
+        key = self._removal_key()
         if key is None:
             return None
         removal = self.catalog.remove_product(key)
@@ -288,7 +331,7 @@ class Activity:
         return ("api_save", self._connection(), AuthorType.API, True, [(self._now, saved)]) if saved else None
 
     def _api_removal(self) -> tuple[str, str, AuthorType, bool, _Saves] | None:
-        key = self.catalog.random_product_key(self.rng)
+        key = self._removal_key()
         if key is None:
             return None
         removal = self.catalog.remove_product(key)
@@ -362,7 +405,12 @@ class Activity:
         return ("mass_edit", self._user(), AuthorType.UI, False, saves) if saves else None
 
     def _mass_removal(self) -> tuple[str, str, AuthorType, bool, _Saves] | None:
-        keys = self.catalog.sample_product_keys(self._bulk_size(2, 20, 6), self.rng)
+        size = self._bulk_size(2, 20, 6)
+        recent = self._recent_keys()  # often undoing what was just imported or created
+        if recent and self.rng.random() < RECENT_REMOVAL:
+            keys = self.rng.sample(recent, min(size, len(recent)))
+        else:
+            keys = self.catalog.sample_product_keys(size, self.rng)
         if not keys:
             return None
         times = self._times(len(keys), self.rng.randint(10, 50))

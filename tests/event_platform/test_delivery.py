@@ -211,3 +211,20 @@ def test_bad_options_are_usage_errors() -> None:
         EpEmitter(delta=2)
     with pytest.raises(UsageError, match="reserved"):
         EpEmitter(custom_headers=[("Authorization", "x")])
+
+
+@pytest.mark.parametrize("seed", [0, 7, 21])
+def test_default_faults_exercise_every_hazard_at_least_three_times(seed: int) -> None:
+    """Issue 14 item 4, the Event Platform side: out-of-order deliveries aimed at the removal or update an
+    event precedes (the figures over seeds 0..49 come from benchmarks/hazard_coverage.py)."""
+    from akeneo_events_testkit.event_platform.oracle import history
+    from akeneo_events_testkit.judging.checks import hazards
+
+    def counts(faults: str) -> dict[str, int]:
+        truth = emitter(300, seed=seed, faults=faults, secrets=EpSecrets("s3cret")).run(EpReceiver(["s3cret"]))
+        assert truth.suspension is None
+        return hazards(history(truth))
+
+    aimed = counts("default")
+    assert min(aimed.values()) >= 3, aimed
+    assert set(counts("none").values()) == {0}
