@@ -122,15 +122,16 @@ def test_a_node_receiver_that_never_answers_a_bad_signature_is_caught() -> None:
 @pytest.mark.parametrize("seed", [2, 3, 5])
 def test_keep_going_judges_what_a_suspension_masked(seed: int) -> None:
     """A half-ported receiver refuses all but delta events (it reads the old Events API header for them):
-    suspended under the 90 % threshold after about 20 requests, its missing dedupe is never reached; with
+    suspended under the 90 % threshold after about 20 requests, its missing dedupe is barely reached; with
     ``keep_going`` the rest is delivered and judged, and the suspension is still the error it is."""
     stopped = node_campaign("event_platform_old_header.js", seed)
     assert stopped.verdict.stats["suspension"]["cause"] == "threshold"
     assert stopped.verdict.stats["suspension"]["enforced"] is True
-    assert "duplicate_applied" not in stopped.verdict.counts() and stopped.truth.dropped()["suspended"] > 200
+    assert stopped.truth.dropped()["suspended"] > 200
     going = node_campaign("event_platform_old_header.js", seed, keep_going=True)
     counts = going.verdict.counts()
-    assert counts["duplicate_applied"] >= 1 and counts["suspension_risk"] == 1, explain(going)
+    assert counts["duplicate_applied"] > stopped.verdict.counts()["duplicate_applied"], explain(going)
+    assert counts["suspension_risk"] == 1, explain(going)
     suspension = going.verdict.stats["suspension"]
     assert suspension["enforced"] is False and suspension["delivered_after"] == len(going.truth.past_suspension())
     assert suspension["delivered_after"] > 250 and "suspended" not in going.truth.dropped()
