@@ -57,7 +57,7 @@ from ..clock import FakeClock
 from ..encoding import reserialisation_stable
 from ..errors import UsageError
 from ..judging.content import note_content
-from ..judging.scope import Scope, ScopeJudge, focus_factor, note_resource
+from ..judging.scope import Scope, ScopeJudge, events_in_scope, focus_factor, note_resource
 from ..transport.sender import Attempt, Sender
 from ..transport.targets import Target
 from ..versions import Action, content_digest, get_profile
@@ -214,6 +214,7 @@ class EpEmitter:
         self._reset()
 
     def _reset(self) -> None:
+        self._by_origin: dict[str, EpEvent] = {}
         self._boost = {"reorder": 1.0, "duplicate": 1.0, "concurrent_duplicate": 1.0}
         self.rate = INITIAL_RATE
         self._next_slot = float(self.start)
@@ -310,6 +311,7 @@ class EpEmitter:
         self._boost = {name: focus_factor(rate, len(focused), total=len(events)) for name, rate in (
             ("reorder", self.faults.reorder), ("duplicate", self.faults.duplicate),
             ("concurrent_duplicate", self.faults.concurrent_duplicate))}
+        self._by_origin = {event.origin: event for event in truth.events.values()}
         aims = self._aims() if self.faults.reorder else {}
         jobs: list[tuple[CloudEvent, float]] = []
         for event in events:
@@ -351,6 +353,16 @@ class EpEmitter:
         judge = ScopeJudge(self.scope, self.truth.resources)
         known = self.truth.events
         return {event.id for event in events if event.id in known and not known[event.id].outside(judge)}
+
+    def _type_name(self, change: Change) -> str:
+        """The short Event Platform type of a save's event, as a scope names it, read before the run (a
+        delta is known once :meth:`cloud_events` has drawn it: the truth holds every event by then)."""
+        event = self._by_origin.get(change.event_id)
+        return event.short_type if event is not None else ""
+
+    def _changed(self, change: Change) -> tuple[str, ...]:
+        event = self._by_origin.get(change.event_id)
+        return event.changed_attributes() if event is not None else ()
 
     def _group_size(self, rng: random.Random) -> int:
         """How many requests the platform has in flight for the next group: 1 to 4 mostly, a burst of 5 up to
@@ -395,6 +407,9 @@ class EpEmitter:
         changes = [change for operation in operations for change in operation.changes]
         epochs = {change.event_id: change.epoch for change in changes}
         targets = HazardTargets.from_changes(changes)
+        if self.scope is not None:  # the hazards of the receiver's scope are the ones that test it
+            inside = events_in_scope(self.scope, changes, self._type_name, self._changed)
+            targets = targets.only(inside.__contains__)
         quota = math.ceil(self.faults.reorder * HAZARD_QUOTA_RATE)
         aimed = [0, 0, 0]  # late only, in turn and again after the removal, create after update
         aims: dict[str, tuple[str, bool]] = {}

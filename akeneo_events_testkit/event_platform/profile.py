@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..judging.checks import hazard_summary, scope_summary
 from ..judging.profile import CampaignOutcome, ReplayOutcome, TimelineRow
+from ..judging.scope import Scope
 from ..judging.verdict import Verdict
 from .campaign import EpCampaignConfig, EpCampaignResult, reproduce_ep, run_ep_campaign
 from .oracle import EP_VIOLATION_KINDS, format_ep_verdict, in_flight_stats, in_flight_text
@@ -68,7 +69,8 @@ class EventPlatformProfile:
         return EpEmitter(config.seed, config.events, secrets=EpSecrets(str(secret)), delta=config.delta,
                          client_id=config.client_id, faults=config.faults, source=config.source,
                          enforce_suspension=not config.keep_going, wrap_target=wrap_target,
-                         catalog=config.catalog, max_in_flight=config.in_flight)
+                         catalog=config.catalog, max_in_flight=config.in_flight,
+                         scope=config.scope if isinstance(config.scope, Scope) else None)
 
     def configure_reference(self, receiver: Any, config: EpCampaignConfig) -> None:
         """The reference receiver drops the events of ``config.client_id``, its own (facts section 6)."""

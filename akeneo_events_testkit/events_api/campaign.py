@@ -192,7 +192,8 @@ def run_campaign(
         pim = MockPim(seed=config.seed, events=config.events, profile=config.profile, uuid_mode=config.uuid_mode,
                       data_mode=config.data_mode, clock=clock, start=config.start,
                       faults=config.plan if config.plan is not None else config.faults, probes=config.probes,
-                      track_content=config.content, catalog=config.catalog)
+                      track_content=config.content, catalog=config.catalog,
+                      scope=config.scope if isinstance(config.scope, Scope) else None)
         if rest_api is not None:
             rest_api.attach(pim, latency=config.rest_latency)
         # The PIM's "Test" button, first: it checks that a URL is reachable, and its answer is judged, for

@@ -292,7 +292,8 @@ class FaultInjector:
 
     def __init__(self, spec: FaultSpec | str | None = None, *, rng: random.Random | None = None,
                  plan: FaultPlan | None = None, hazard_rng: random.Random | None = None,
-                 targets: HazardTargets | None = None) -> None:
+                 targets: HazardTargets | None = None, focused: frozenset[str] = frozenset(),
+                 boosted: FaultSpec | None = None) -> None:
         if plan is not None and spec is None:
             spec = FaultSpec({}, plan.spec)  # replaying: the spec text only labels the plan
         self.spec = spec if isinstance(spec, FaultSpec) else parse_fault_spec(spec)
@@ -304,11 +305,17 @@ class FaultInjector:
         self.hazard_rng = hazard_rng if plan is None else None
         #: what the activity will do next: the removals and updates the flights are aimed at
         self.targets = targets or HazardTargets()
+        #: the event ids in the receiver's scope, and the spec drawn for requests carrying one (``--scope``)
+        self.focused = focused
+        self.boosted = boosted
 
-    def faults_for(self, target: int, size: int) -> list[Fault]:
+    def faults_for(self, target: int, size: int, *, focused: bool = False) -> list[Fault]:
+        """The faults of planned request ``target`` (``focused``: it carries an event in the receiver's scope,
+        drawn with the raised spec)."""
         if self._given is not None:
             return self._given.get(target, [])
-        faults = draw_faults(target, size, self.spec, self.rng)
+        spec = self.boosted if focused and self.boosted is not None else self.spec
+        faults = draw_faults(target, size, spec, self.rng)
         self.plan.faults.extend(faults)
         return faults
 
@@ -418,7 +425,8 @@ class FaultInjector:
                 yield from ready(epoch)
                 yield from land()
                 continue
-            faults = self.faults_for(item.seq, len(changes))
+            faults = self.faults_for(item.seq, len(changes),
+                                     focused=bool(self.focused) and any(c.event_id in self.focused for c in changes))
             # the original request is tagged only with what happened to it; duplicates carry their own tag
             names = tuple(f.kind for f in faults if f.kind in _ON_ORIGINAL)
             keep_bytes = any(f.kind == "replay" for f in faults)

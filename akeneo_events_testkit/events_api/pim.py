@@ -19,7 +19,7 @@ from .._gc import GcFreezer
 from ..clock import Clock, FakeClock, SystemClock
 from ..encoding import reserialisation_stable
 from ..errors import UsageError
-from ..judging.scope import note_resource
+from ..judging.scope import Scope, events_in_scope, focus_factor, note_resource
 from ..transport.sender import DEFAULT_TIMEOUT, Attempt, Sender
 from ..transport.targets import Target
 from ..versions import DEFAULT_PROFILE, PimVersion, content_digest, format_event_datetime, get_profile
@@ -130,6 +130,9 @@ class MockPim:
 
     ``catalog`` (a catalog file's path, or a :class:`~akeneo_events_testkit.world.shape.CatalogShape`)
     shapes the generated catalog: its families, attributes and channels instead of the kit's own.
+    ``scope`` (a :class:`~akeneo_events_testkit.judging.scope.Scope`) is what the receiver is responsible
+    for: the faults aim at it (hazards in scope only, fault probabilities raised on the requests carrying
+    events in scope, :func:`~akeneo_events_testkit.judging.scope.focus_factor`).
     """
 
     def __init__(
@@ -153,6 +156,7 @@ class MockPim:
         track_content: bool = False,
         wrap_target: Callable[[Target], Target] | None = None,
         catalog: CatalogShape | str | os.PathLike[str] | None = None,
+        scope: Scope | None = None,
     ) -> None:
         if events < 0:
             raise UsageError(f"events must be zero or more, got {events}")
@@ -188,6 +192,7 @@ class MockPim:
         self.connections = tuple(connections)
         #: the catalog file's shape (``--catalog``), or None for the kit's own catalog
         self.shape = resolve_shape(catalog)
+        self.scope = scope
         self.catalog: Any = None
         #: record what each resource said when delivered, to judge receivers that report their data
         self.track_content = track_content
@@ -231,17 +236,35 @@ class MockPim:
         if not spec.enabled:
             return no_faults
         targets = self.hazard_targets() if spec.probabilities.get("reorder", 0.0) > 0 else None
-        return FaultInjector(spec, rng=rng, hazard_rng=random.Random(f"hazards:{self.seed}"), targets=targets)
+        focused, boosted = frozenset[str](), None
+        if self.scope is not None:
+            changes = self._future()
+            focused = events_in_scope(self.scope, changes, lambda change: change.action.value)
+            boosted = FaultSpec({name: min(1.0, p * focus_factor(p, len(focused), total=len(changes)))
+                                 for name, p in spec.probabilities.items()}, spec.text)
+        return FaultInjector(spec, rng=rng, hazard_rng=random.Random(f"hazards:{self.seed}"), targets=targets,
+                             focused=focused, boosted=boosted)
 
-    def hazard_targets(self) -> HazardTargets:
-        """The removals and updates the faults will aim at (:class:`~..world.hazards.HazardTargets`), read from a
-        second generation of the same seeded activity (its own catalog: the one sent from is not advanced)."""
+    def _future(self) -> list[Change]:
+        """The activity's saves, from a second generation of the same seed (its own catalog: the one sent
+        from is not advanced)."""
         from ..world.activity import generate_activity
 
         _, operations = generate_activity(rng=random.Random(self.seed), profile=self.profile, events=self.events,
                                           start=self.start, connections=self.connections, pim_url=self.pim_url,
                                           shape=self.shape)
-        return HazardTargets.from_changes(change for operation in operations for change in operation.changes)
+        return [change for operation in operations for change in operation.changes]
+
+    def hazard_targets(self) -> HazardTargets:
+        """The removals and updates the faults will aim at (:class:`~..world.hazards.HazardTargets`), read from
+        the activity's future; with a scope, only those of the events in it (the hazards that test the
+        receiver)."""
+        changes = self._future()
+        targets = HazardTargets.from_changes(changes)
+        if self.scope is None:
+            return targets
+        inside = events_in_scope(self.scope, changes, lambda change: change.action.value)
+        return targets.only(inside.__contains__)
 
     def messages(self) -> Iterator[Message]:
         return batch_operations(self.operations())

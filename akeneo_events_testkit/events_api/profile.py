@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from ..judging.checks import hazard_summary, scope_summary
 from ..judging.profile import CampaignOutcome, ReplayOutcome, TimelineRow
 from ..judging.render import format_violations
+from ..judging.scope import Scope
 from ..judging.verdict import Verdict
 from .campaign import CampaignConfig, CampaignResult, reproduce_command, run_campaign
 from .oracle import VIOLATION_KINDS
@@ -69,7 +70,8 @@ class EventsApiProfile:
 
         return MockPim(seed=config.seed, events=config.events, profile=config.profile, uuid_mode=config.uuid_mode,
                        faults=config.faults, probes=config.probes, data_mode=config.data_mode,
-                       wrap_target=wrap_target, catalog=config.catalog)
+                       wrap_target=wrap_target, catalog=config.catalog,
+                       scope=config.scope if isinstance(config.scope, Scope) else None)
 
     def configure_reference(self, receiver: Any, config: CampaignConfig) -> None:
         """Nothing to set: the Events API has no own-event rule on the receiver's side."""

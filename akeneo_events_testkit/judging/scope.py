@@ -25,7 +25,7 @@ answer's: they are genuine requests.
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +38,7 @@ __all__ = [
     "ResourceFacts",
     "Scope",
     "ScopeJudge",
+    "events_in_scope",
     "focus_factor",
     "note_resource",
     "parse_scope",
@@ -226,3 +227,20 @@ def focus_factor(rate: float, in_scope: int, *, total: int) -> float:
     if rate <= 0 or in_scope <= 0 or in_scope >= total:
         return 1.0
     return max(1.0, min(FOCUS_MAX, FOCUS_WANTED / (rate * in_scope), 1.0 / rate * 0.5))
+
+
+def events_in_scope(scope: Scope, changes: Iterable[Any], type_name: Callable[[Any], str],
+                    changed: Callable[[Any], Iterable[str]] = lambda change: ()) -> frozenset[str]:
+    """The event ids of ``changes`` (the activity's :class:`~akeneo_events_testkit.world.activity.Change`
+    objects, in save order) inside ``scope``, read before the run so that the faults can aim at them;
+    ``type_name`` names a change's event type as the profile does, ``changed`` the attributes its delta
+    changes. Resources are judged by all the data the run shows of them, as the oracle does."""
+    listed = list(changes)
+    resources: dict[str, ResourceFacts] = {}
+    for change in listed:
+        if not change.action.is_removal:
+            note_resource(resources, change.key, change.snapshot)
+    judge = ScopeJudge(scope, resources)
+    return frozenset(change.event_id for change in listed
+                     if not judge.outside(change.key, type_name(change), changed(change),
+                                          delta=type_name(change).endswith(".delta")))

@@ -9,7 +9,7 @@ offer, read here from a second generation of it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,3 +59,9 @@ class HazardTargets:
                     before_update[first[0]] = change.event_id
             pending.setdefault(change.key, []).append((change.event_id, change.epoch, index))
         return cls(before_removal, before_update)
+
+    def only(self, keep: Callable[[str], bool]) -> HazardTargets:
+        """The pairs both of whose events ``keep`` keeps (by event id): a receiver's scope, whose hazards are
+        the only ones that test it (``--scope``)."""
+        return HazardTargets({a: b for a, b in self.before_removal.items() if keep(a) and keep(b)},
+                             {a: b for a, b in self.before_update.items() if keep(a) and keep(b)})

@@ -4,6 +4,7 @@ it are ignored by scope (never ``event_lost``), and applying one of them is ``ou
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -16,8 +17,10 @@ from ..support.gallery import (
     SCOPED_FAMILY,
     GalleryReceiver,
     forwards_one_family,
+    forwards_one_family_forgets_removals,
     forwards_one_family_leaks,
 )
+from ..support.paths import ROOT
 from ..support.servers import uvicorn_thread
 
 SECRET = "scope-secret"
@@ -121,7 +124,7 @@ def test_a_scope_that_matches_nothing_is_a_usage_error() -> None:
 
 # -- the command line --------------------------------------------------------------------------------------
 
-def test_fuzz_scope_over_http(tmp_path: pytest.TempPathFactory) -> None:
+def test_fuzz_scope_over_http(tmp_path: Path) -> None:
     receiver = forwards_one_family(SECRET)
     report = f"{tmp_path}/report.json"
     with uvicorn_thread(receiver) as base:
@@ -139,3 +142,61 @@ def test_fuzz_scope_usage_errors_exit_2() -> None:
     assert bad.returncode == 2 and "use CRITERION=VALUE" in bad.stderr
     nothing = cli("fuzz", "--events", "20", "--scope", "family=rug", "--no-probes")
     assert nothing.returncode == 2 and "left out all" in nothing.stderr and "--catalog FILE" in nothing.stderr
+
+
+# -- the bridge of the issue: one family of a PIM's own catalog ----------------------------------------------
+
+class forwards_rugs(forwards_one_family):
+    """The Fastify bridge's design: only products of family ``rug`` are forwarded downstream."""
+
+    family = "rug"
+
+
+class forwards_rugs_forgets_removals(forwards_one_family_forgets_removals):
+    family = "rug"
+
+
+def rugs_and_lamps(tmp_path: Path) -> str:
+    """The example catalog (``examples/catalog-rugs.json``) with a second family, ``lamp``, sharing some of
+    the attributes: the bridge's PIM has more than rugs."""
+    document = json.loads((ROOT / "examples" / "catalog-rugs.json").read_text())
+    families = document["families"]
+    items = families if isinstance(families, list) else families["_embedded"]["items"]
+    rug = items[0]
+    lamp = {**rug, "code": "lamp", "labels": {"en_US": "Lamps"},
+            "attributes": [a for a in rug["attributes"] if a not in ("pile", "knots_per_m2", "rug_length")],
+            "attribute_requirements": {channel: [a for a in required if a not in ("pile",)]
+                                       for channel, required in rug["attribute_requirements"].items()}}
+    lamp.pop("_links", None)
+    items.append(lamp)
+    path = tmp_path / "rugs-and-lamps.json"
+    path.write_text(json.dumps(document))
+    return str(path)
+
+
+def _bridge_run(receiver: GalleryReceiver, seed: int, catalog: str) -> CampaignResult:
+    return run_campaign(CampaignConfig(seed=seed, events=300, scope="family=rug", catalog=catalog,
+                                       settle_timeout=0.0),
+                        target=receiver.asgi(), secret=SECRET, observe=receiver.observation)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_rug_bridge_on_its_own_catalog(tmp_path: Path, seed: int) -> None:
+    """The issue's bridge: passes when scoped, and its removal bug is reached (the faults aim at rugs)."""
+    catalog = rugs_and_lamps(tmp_path)
+    good = _bridge_run(forwards_rugs(SECRET), seed, catalog)
+    assert good.passed, good.failure_text()
+    assert good.verdict.stats["ignored_by_scope"] > 50 and good.verdict.stats["in_scope"] > 50
+    assert good.verdict.stats["hazards"]["update_after_removal"] >= 3
+    bad = _bridge_run(forwards_rugs_forgets_removals(SECRET), seed, catalog)
+    assert "resurrected" in bad.verdict.counts(), bad.failure_text()
+    assert "event_lost" not in bad.verdict.counts() and "out_of_scope_applied" not in bad.verdict.counts()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_scope_hides_nothing_inside_it(seed: int) -> None:
+    """A one-family bridge forgetting removals is caught although its family is a fifth of the catalog: the
+    hazards are aimed at the events in scope."""
+    result = _run(forwards_one_family_forgets_removals(SECRET), seed)
+    assert "resurrected" in result.verdict.counts(), result.failure_text()
+    assert result.verdict.stats["hazards"]["update_after_removal"] >= 1

@@ -643,8 +643,10 @@ class forwards_one_family(GalleryReceiver):
     family on the wire, so it tombstones every removal it gets (a late update must not bring a removed
     product back); a tombstone holds no data, so it is no out-of-scope application."""
 
+    family: ClassVar[str] = SCOPED_FAMILY
+
     def apply_event(self, item: Item) -> None:
-        if item.removed or item.family == SCOPED_FAMILY:
+        if item.removed or item.family == self.family:
             super().apply_event(item)
 
 
