@@ -123,6 +123,10 @@ class RestApi:
         self._history = _History(window=self.lag + 1)
         self._identifiers: dict[str, str] = {}
         self._lock = threading.RLock()
+        #: requests waiting out their response time now (``--rest-latency``), and the most that ever waited
+        #: together
+        self.waiting = 0
+        self.waiting_peak = 0
         #: the mean response time set by the last attach (seconds), and the draws of this run
         self.latency = 0.0
         self._latencies: Iterator[float] | None = None
@@ -225,7 +229,14 @@ class RestApi:
                     break
             delay = self.next_latency()
             if delay:
-                await asyncio.sleep(delay)  # the REST server's response time; other requests go on meanwhile
+                with self._lock:
+                    self.waiting += 1
+                    self.waiting_peak = max(self.waiting_peak, self.waiting)
+                try:
+                    await asyncio.sleep(delay)  # the REST server's response time; other requests go on meanwhile
+                finally:
+                    with self._lock:
+                        self.waiting -= 1
             headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
             query = scope.get("query_string", b"").decode("latin-1")
             status, extra, payload = self.handle(scope["method"], scope["path"], query, headers, body)
