@@ -74,6 +74,9 @@ EP_VIOLATION_KINDS: dict[str, tuple[str, str]] = {
 #: kind -> the one-line fix in the receiver (README glossary), shared kinds as :data:`KIND_FIX` says.
 EP_KIND_FIX: dict[str, str] = {
     **{kind: KIND_FIX[kind] for kind in _REUSED},
+    "duplicate_applied": "remember event ids atomically with the effect (retries reuse the id)",
+    "stale_applied": "keep the newest time per resource; ignore older events",
+    "stale_final_state": "keep the newest time per resource; ignore older events",
     "rejected_valid": "verify the raw body against every secret you hold; accept every event type",
     "slow_ack": "acknowledge fast (within 5 s), apply asynchronously but durably",
     "removal_not_propagated": "delete or tombstone on *.deleted",

@@ -59,9 +59,9 @@ KIND_GLOSSARY: dict[str, tuple[str, str]] = {
 #: kind -> the one-line fix in the receiver (the README glossary's last column), for the kinds both profiles
 #: share; the Event Platform adds its own (``event_platform.oracle.EP_KIND_FIX``).
 KIND_FIX: dict[str, str] = {
-    "duplicate_applied": "remember event ids atomically with the effect",
-    "stale_applied": "keep the newest event time per resource; ignore older events",
-    "stale_final_state": "keep the newest event time per resource; ignore older events",
+    "duplicate_applied": "remember event_ids atomically with the effect",
+    "stale_applied": "keep the newest event_datetime per resource; ignore older events",
+    "stale_final_state": "keep the newest event_datetime per resource; ignore older events",
     "resurrected": "keep tombstones (removal time per resource)",
     "event_lost": "record effects durably before answering 2xx; validate the whole batch first",
     "forged_accepted": "HMAC the raw bytes, require exactly 64 hex chars, compare them all in constant time",

@@ -13,6 +13,7 @@ from akeneo_events_testkit.events_api.summary import render_result
 from akeneo_events_testkit.judging.diagnose import diagnose
 from akeneo_events_testkit.judging.history import History, HistoryRequest
 from akeneo_events_testkit.judging.observation import parse_observation
+from akeneo_events_testkit.judging.render import witness_line
 from akeneo_events_testkit.judging.verdict import KIND_FIX, harm_rank
 from akeneo_events_testkit.report import junit_xml
 
@@ -153,3 +154,13 @@ def test_every_request_timing_out_is_diagnosed_and_one_answer_is_enough_to_not()
     assert diagnose(mixed, empty, {}) == []
     refused = History({}, [_request(0, status=401), _request(1, status=404)], {}, 0.5)
     assert diagnose(refused, empty, {}) == []  # neither all 401/403 nor all 404/405: no named cause
+
+
+def test_a_cut_witness_never_hides_the_flagged_event() -> None:
+    witness = {"request": 5, "events": [f"e{n}" for n in range(9)], "status": 200, "outcome": "sent",
+               "time": "2026-01-01T00:00:00+00:00", "body": "x"}
+    cut = witness_line(witness, flagged={"e7"})
+    assert cut == "#5 -> 200 [e0, e1, e2, e3, e7, ... (9 events)]"
+    full = witness_line(witness, full=True)
+    assert full.splitlines()[0] == "#5 -> 200 at 2026-01-01T00:00:00+00:00 [" + ", ".join(witness["events"]) + "]"
+    assert full.splitlines()[1].strip() == 'answer body: "x"'
