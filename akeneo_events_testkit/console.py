@@ -65,8 +65,10 @@ def colour_enabled(stream: IO[str] | None = None) -> bool:
     return _colour(stream or sys.stdout)
 
 
-def render_result(result: CampaignOutcome, *, quiet: bool = False, stream: IO[str] | None = None) -> str:
-    """The summary of a run of either wire profile, coloured when ``stream`` is a terminal."""
+def render_result(result: CampaignOutcome, *, quiet: bool = False, stream: IO[str] | None = None,
+                  report: str | None = None) -> str:
+    """The summary of a run of either wire profile, coloured when ``stream`` is a terminal; ``report`` is
+    the JSON report written, if any."""
     from .profiles import profile_of
 
-    return profile_of(result).summary(result, quiet=quiet, colour=colour_enabled(stream))
+    return profile_of(result).summary(result, quiet=quiet, colour=colour_enabled(stream), report=report)

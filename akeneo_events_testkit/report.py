@@ -8,6 +8,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .judging.diagnose import diagnosis_lines, probe_table_lines
 from .judging.render import answer_of, violation_lines
 from .judging.verdict import Violation
 from .profiles import profile_of
@@ -26,8 +27,11 @@ def junit_xml(result: CampaignOutcome) -> str:
     """A ``<testsuite>`` whose test cases are the oracle's properties; a violated one fails.
 
     Warnings (e.g. ``replay_accepted`` outside ``--strict``) are reported in ``system-out`` of a passing case.
+    A failing case's message names the fix; the suite's ``system-out`` holds the likely causes
+    (:mod:`.judging.diagnose`) and the per-probe table (probe, family, answer, verdict).
     """
-    kinds = profile_of(result).violation_kinds
+    profile = profile_of(result)
+    kinds, fixes = profile.violation_kinds, profile.kind_fixes
     by_kind: dict[str, list[Violation]] = {kind: [] for kind in kinds}
     for violation in result.verdict.violations:
         by_kind.setdefault(violation.kind, []).append(violation)
@@ -46,14 +50,23 @@ def junit_xml(result: CampaignOutcome) -> str:
         errors = [v for v in items if v.severity == "error"]
         description = kinds.get(kind, ("error", kind))[1]
         if errors:
+            fix = fixes.get(kind, "")
             failure = ET.SubElement(case, "failure", {
-                "type": kind, "message": f"{len(errors)} violation(s): {description}",
+                "type": kind,
+                "message": f"{len(errors)} violation(s): {description}" + (f"; fix: {fix}" if fix else ""),
             })
             failure.text = "\n\n".join(_violation_text(v) for v in errors[:50]) + (
                 f"\n\nReproduce with: {result.reproduce}" if result.reproduce else "")
         elif items:
             out = ET.SubElement(case, "system-out")
             out.text = "\n\n".join(_violation_text(v) for v in items[:50])
+    stats = result.verdict.stats
+    summary = [*diagnosis_lines(stats.get("diagnoses") or [])]
+    probes = probe_table_lines(stats.get("probe_table") or [])
+    if probes:
+        summary += [*([""] if summary else []), "Probes:", *probes]
+    if summary:
+        ET.SubElement(suite, "system-out").text = "\n".join(summary)
     return ET.tostring(suite, encoding="unicode", xml_declaration=True)
 
 

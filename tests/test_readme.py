@@ -129,6 +129,28 @@ def test_every_violation_kind_is_in_the_glossary() -> None:
         assert f"| `{kind}`" in README, kind
 
 
+def test_the_summary_fixes_are_the_glossary_fixes() -> None:
+    """The fix the summary prints beside each kind is the glossary's last column (backticks dropped, "as
+    above" resolved); the Event Platform's own kinds too, and its shared kinds have one."""
+    from akeneo_events_testkit.event_platform.oracle import EP_KIND_FIX, EP_VIOLATION_KINDS
+    from akeneo_events_testkit.events_api.oracle import VIOLATION_KINDS
+    from akeneo_events_testkit.judging.verdict import KIND_FIX
+
+    glossary = README[README.index("## Violation glossary"):README.index("## Faults and probes")]
+    fixes: dict[str, str] = {}
+    previous = ""
+    for line in glossary.splitlines():
+        found = re.match(r"\| `(\w+)`", line)
+        if found:
+            fix = line.strip().strip("|").split("|")[-1].strip().replace("`", "")
+            previous = fixes[found.group(1)] = previous if fix == "as above" else fix
+    assert set(KIND_FIX) == set(VIOLATION_KINDS) and set(EP_KIND_FIX) == set(EP_VIOLATION_KINDS)
+    for kind, fix in KIND_FIX.items():
+        assert fixes[kind] == fix, kind
+    for kind in set(EP_VIOLATION_KINDS) - set(VIOLATION_KINDS):
+        assert fixes[kind] == EP_KIND_FIX[kind], kind
+
+
 def test_migration_guide_names_real_kinds_and_options() -> None:
     from akeneo_events_testkit.cli import build_parser
     from akeneo_events_testkit.event_platform.oracle import EP_VIOLATION_KINDS

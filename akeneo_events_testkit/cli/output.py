@@ -33,5 +33,6 @@ def write_outputs(result: CampaignOutcome, profile: WireProfile, args: argparse.
     else:
         from ..console import colour_enabled
 
-        out.write(profile.summary(result, quiet=args.quiet, colour=colour_enabled(out)) + "\n")
+        out.write(profile.summary(result, quiet=args.quiet, colour=colour_enabled(out),
+                                  report=str(args.report) if args.report else None) + "\n")
     return 0 if result.passed else 1

@@ -26,13 +26,14 @@ from ..credentials import generate_secret
 from ..errors import ReceiverUnreachable, UsageError
 from ..judging.checks import REFETCH_NEEDS_API, REST_LATENCY_NEEDS_API, check_design, check_rest_latency
 from ..judging.observation import ObservationSource, observation_reader, parse_observation, settle_observation
+from ..judging.render import kind_rows
 from ..judging.scope import Scope, parse_scope, require_matches
 from ..judging.verdict import Verdict
 from ..transport.targets import Target
 from ..world.shape import load_catalog_shape
 from .emitter import EpEmitter
 from .faults import parse_ep_faults
-from .oracle import delta_states, format_ep_verdict, judge_ep
+from .oracle import EP_KIND_FIX, delta_states, format_ep_verdict, judge_ep
 from .probes import send_probes
 from .rules import DEFAULT_CLIENT_ID, DEFAULT_IN_FLIGHT
 from .signing import EpSecrets
@@ -140,14 +141,18 @@ class EpCampaignResult:
             "suspended": self.truth.suspension is not None,
             "suspension": self.verdict.stats.get("suspension"),
             "stats": self.verdict.stats,
+            "kinds": kind_rows(self.verdict, EP_KIND_FIX),
+            "diagnoses": self.verdict.stats.get("diagnoses", []),
+            "probe_table": self.verdict.stats.get("probe_table", []),
             "violations": [v.to_json() for v in self.verdict.violations],
             "hazards_never_exercised": [name for name, count in (self.verdict.stats.get("hazards") or {}).items()
                                         if not count],
             "reproduce": self.reproduce,
         }
 
-    def failure_text(self) -> str:
-        return format_ep_verdict(self.verdict, self.truth)
+    def failure_text(self, *, report: str | None = None) -> str:
+        """The verdict for a person; ``report`` names the JSON report written, for the violations not shown."""
+        return format_ep_verdict(self.verdict, self.truth, report=report)
 
 
 def rotation_secrets(rotation: str | None, secrets: EpSecrets) -> list[str]:

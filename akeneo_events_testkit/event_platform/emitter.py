@@ -335,7 +335,8 @@ class EpEmitter:
         in_flight = random.Random(f"event-platform-inflight:{self.seed}")
         copies = random.Random(f"event-platform-concurrent-duplicates:{self.seed}")
         async with Sender(self.wrap_target(target), follow_redirects=False, timeout=self.timeout,
-                          path=path, concurrency=self.max_in_flight) as sender:
+                          path=path, concurrency=self.max_in_flight,
+                          redact=[self.secrets.primary, self.secrets.secondary or ""]) as sender:
             while heap:
                 job = heapq.heappop(heap)
                 at = max(job.due, self._next_slot, self.clock.now())
@@ -471,7 +472,7 @@ class EpEmitter:
             outcome = TIMEOUT
         record = EpAttempt(self._seq, event.id, at, job.retry, outcome, answer.status, answer.latency,
                            answer.reason, job.duplicate, None, rate, answer.wall, answer.timing.value, group,
-                           job.concurrent)
+                           job.concurrent, answer.body)
         self._seq += 1
         truth.attempts.append(record)
         if outcome == SUCCESS:

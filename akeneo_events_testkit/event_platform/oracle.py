@@ -27,11 +27,12 @@ from typing import Any
 
 from ..errors import InvalidObservation
 from ..judging.checks import DETECTORS, ViolationFactory, core_stats, finish, own_events
+from ..judging.diagnose import diagnose, probe_table
 from ..judging.history import History, HistoryEvent, HistoryRequest, ProbeRule, Refusal
 from ..judging.observation import Observation
 from ..judging.render import format_violations, slow_summary, timed
 from ..judging.scope import Scope, ScopeJudge, scoped_content
-from ..judging.verdict import KIND_GLOSSARY, Verdict, Violation, latency_spread
+from ..judging.verdict import KIND_FIX, KIND_GLOSSARY, Verdict, Violation, latency_spread
 from ..versions import format_utc_datetime
 from .delta import DeltaPath, delta_state_fields
 from .probes import EP_PROBES
@@ -40,6 +41,7 @@ from .truth import EpAttempt, EpEvent, EpTruth, canonical_json
 
 __all__ = [
     "CHECKS",
+    "EP_KIND_FIX",
     "EP_VIOLATION_KINDS",
     "delta_states",
     "format_ep_verdict",
@@ -69,6 +71,23 @@ EP_VIOLATION_KINDS: dict[str, tuple[str, str]] = {
 }
 
 
+#: kind -> the one-line fix in the receiver (README glossary), shared kinds as :data:`KIND_FIX` says.
+EP_KIND_FIX: dict[str, str] = {
+    **{kind: KIND_FIX[kind] for kind in _REUSED},
+    "duplicate_applied": "remember event ids atomically with the effect (retries reuse the id)",
+    "stale_applied": "keep the newest time per resource; ignore older events",
+    "stale_final_state": "keep the newest time per resource; ignore older events",
+    "rejected_valid": "verify the raw body against every secret you hold; accept every event type",
+    "slow_ack": "acknowledge fast (within 5 s), apply asynchronously but durably",
+    "removal_not_propagated": "delete or tombstone on *.deleted",
+    "suspension_risk": "answer 200 to every genuine event, known resource or not; never redirect",
+    "self_event_processed": "drop events whose author is {type: api, identifier: <your client id>}",
+    "rotation_rejected": "accept when either signature header matches any secret you hold",
+    "algorithm_ignored": "require HmacSHA256",
+    "delta_corrupted": "ignore deltas older than the resource's time (or order per field)",
+}
+
+
 _WITNESS = 12
 
 
@@ -76,6 +95,8 @@ def _witness(attempt: EpAttempt, together: tuple[int, ...] = ()) -> dict[str, An
     witness: dict[str, Any] = {"request": attempt.seq, "events": [attempt.event_id], "status": attempt.status,
                                "outcome": attempt.outcome, "time": format_utc_datetime(attempt.time),
                                "retry": attempt.retry}
+    if attempt.body:
+        witness["body"] = attempt.body
     if attempt.duplicate:
         witness["faults"] = ["concurrent_duplicate" if attempt.concurrent else "duplicate"]
     if together:
@@ -129,7 +150,8 @@ def _probe_rule(name: str) -> ProbeRule:
     probe = EP_PROBES[name]
     kind = {"reject": "forged_accepted", "warn": "algorithm_ignored", "accept": "rotation_rejected",
             "any": ""}[probe.expect]
-    return ProbeRule(probe.name, probe.description, probe.expect, kind)
+    return ProbeRule(probe.name, probe.description, probe.expect, kind,
+                     family="robustness" if probe.expect == "any" else "authenticity")
 
 
 def _request(attempt: EpAttempt, *, rotation: bool, stable: bool = True, together: tuple[int, ...] = ()
@@ -314,10 +336,12 @@ def judge_ep(truth: EpTruth, observation: Observation, *, reproduce: str = "", t
         "latency_timing": sorted({a.timing for a in truth.attempts}),
     }
     verdict.violations = finish(verdict.violations, design)
+    verdict.stats["diagnoses"] = diagnose(past, observation, verdict.stats)
+    verdict.stats["probe_table"] = probe_table(past, verdict.violations)
     return verdict
 
 
-def format_ep_verdict(verdict: Verdict, truth: EpTruth, *, limit: int = 20) -> str:
+def format_ep_verdict(verdict: Verdict, truth: EpTruth, *, limit: int = 20, report: str | None = None) -> str:
     """The subscription's fate first (suspended or not, and when), then the usual failure anatomy."""
     head = truth.fate()
     dropped = truth.dropped()
@@ -327,6 +351,6 @@ def format_ep_verdict(verdict: Verdict, truth: EpTruth, *, limit: int = 20) -> s
                 if dropped else "") + ".",
              f"Latency {latency_spread([a.latency for a in truth.genuine if a.measured])}"
              f"{timed({a.timing for a in truth.attempts})}; slow answers: {slow_summary(verdict.stats)}.",
-             format_violations(verdict, limit=limit),
+             format_violations(verdict, limit=limit, report=report, fixes=EP_KIND_FIX),
              "PASS" if verdict.passed else "FAIL"]
     return "\n".join(lines)

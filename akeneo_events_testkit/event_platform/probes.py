@@ -177,7 +177,8 @@ async def send_probes(target: Target, truth: EpTruth, *, secrets: EpSecrets, hel
                             author="julia", author_type=AuthorType.UI, rng=rng, subscription_id=subscription_id)
         made.append((name, event.id, *_probe_request(name, event.raw, event.body, secrets, held, rng)))
     answers: list[Attempt] = []
-    async with Sender(target, follow_redirects=False, timeout=EP_TIMEOUT, path=path) as sender:
+    redact = [secrets.primary, secrets.secondary or "", *held]
+    async with Sender(target, follow_redirects=False, timeout=EP_TIMEOUT, path=path, redact=redact) as sender:
         for _, _, body, headers in made:
             answers.append(await sender.post(body, headers))
             if classify(answers[-1]) == TIMEOUT:
@@ -185,9 +186,9 @@ async def send_probes(target: Target, truth: EpTruth, *, secrets: EpSecrets, hel
     rest = made[len(answers):]
     if rest:
         async with Sender(target, follow_redirects=False, timeout=EP_TIMEOUT, path=path,
-                          concurrency=len(rest)) as sender:
+                          concurrency=len(rest), redact=redact) as sender:
             answers += await asyncio.gather(*(sender.post(body, headers) for _, _, body, headers in rest))
     for (name, event_id, _, _), answer in zip(made, answers, strict=True):
         truth.attempts.append(EpAttempt(len(truth.attempts), event_id, clock.now(), 0, classify(answer),
                                         answer.status, answer.latency, answer.reason, probe=name,
-                                        wall=answer.wall, timing=answer.timing.value))
+                                        wall=answer.wall, timing=answer.timing.value, body=answer.body))

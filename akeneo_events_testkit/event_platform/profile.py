@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..judging.checks import hazard_summary, scope_summary
+from ..judging.diagnose import probe_table_lines
 from ..judging.profile import CampaignOutcome, ReplayOutcome, TimelineRow
 from ..judging.scope import Scope
 from ..judging.verdict import Verdict
 from .campaign import EpCampaignConfig, EpCampaignResult, reproduce_ep, run_ep_campaign
-from .oracle import EP_VIOLATION_KINDS, format_ep_verdict, in_flight_stats, in_flight_text
+from .oracle import EP_KIND_FIX, EP_VIOLATION_KINDS, format_ep_verdict, in_flight_stats, in_flight_text
 from .wire import PROFILE_NAME
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ class EventPlatformProfile:
     options: tuple[str, ...] = ("delta", "client_id", "rotation", "old_secret", "keep_going", "source",
                                 "in_flight")
     violation_kinds: Mapping[str, tuple[str, str]] = EP_VIOLATION_KINDS
+    kind_fixes: Mapping[str, str] = EP_KIND_FIX
 
     #: the signature covers the raw body alone (event-platform-facts.md section 2)
     signs_timestamp = False
@@ -165,14 +167,18 @@ class EventPlatformProfile:
     def format_verdict(self, result: EpCampaignResult, verdict: Verdict) -> str:
         return format_ep_verdict(verdict, result.truth)
 
-    def summary(self, result: EpCampaignResult, *, quiet: bool = False, colour: bool = False) -> str:
+    def summary(self, result: EpCampaignResult, *, quiet: bool = False, colour: bool = False,
+                report: str | None = None) -> str:
         hazards = hazard_summary(result.verdict.stats.get("hazards") or {})
         hint = result.verdict.stats.get("design_hint")
         scoped = scope_summary(result.verdict.stats)
+        rows = probe_table_lines(result.verdict.stats.get("probe_table") or []) if not quiet else []
+        probes = "".join(f"{line}\n" for line in ["Probes (each crafted request, what it got, what was judged):",
+                                                   *rows]) if rows else ""
         text = (f"Event Platform fuzz of {result.target}, seed {result.config.seed}\n"
                 f"hazards exercised: {hazards}\n" + (f"scope: {scoped}\n" if scoped else "")
                 + f"requests in flight: {in_flight_text(result.verdict.stats.get('in_flight') or {})}\n"
-                + (f"hint: {hint}\n" if hint else "") + result.failure_text())
+                + (f"hint: {hint}\n" if hint else "") + probes + result.failure_text(report=report))
         return text if result.passed else f"{text}\nReproduce with: {result.reproduce}"
 
     def is_tape(self, path: str | Path) -> bool:

@@ -50,7 +50,8 @@ def write_ep_tape(truth: EpTruth, path: str | Path, verdict: Verdict | None = No
     """Write ``truth`` (and the verdict, when given) as JSON Lines; bodies come from ``truth.bodies``."""
     lines: list[Mapping[str, Any]] = [{"type": "run", **truth.meta, "profile": PROFILE_NAME}]
     lines += [_event_line(event, truth.bodies.get(event.event_id)) for event in truth.events.values()]
-    lines += [{"type": "attempt", **asdict(attempt)} for attempt in truth.attempts]
+    lines += [{"type": "attempt", **{k: v for k, v in asdict(attempt).items() if v or k != "body"}}
+              for attempt in truth.attempts]
     lines += [{"type": "drop", **asdict(drop)} for drop in truth.drops]
     if truth.suspension is not None:
         lines.append({"type": "suspension", **asdict(truth.suspension)})
@@ -124,7 +125,8 @@ def replay_ep_tape(tape: EpTruth, target: Target, *, secrets: EpSecrets, path: s
 
     async def run() -> None:
         async with Sender(target, follow_redirects=False, timeout=timeout, path=path,
-                          concurrency=max((len(g) for g in groups), default=1)) as sender:
+                          concurrency=max((len(g) for g in groups), default=1),
+                          redact=[secrets.primary, secrets.secondary or ""]) as sender:
             for group in groups:
                 answers = await asyncio.gather(*(sender.post(
                     tape.bodies[old.event_id], ep_headers(tape.bodies[old.event_id], secrets), timeout=timeout)
@@ -134,7 +136,7 @@ def replay_ep_tape(tape: EpTruth, target: Target, *, secrets: EpSecrets, path: s
                                                     classify(answer), answer.status, answer.latency, answer.reason,
                                                     duplicate=old.duplicate, rate=old.rate, wall=answer.wall,
                                                     timing=answer.timing.value, group=old.group,
-                                                    concurrent=old.concurrent))
+                                                    concurrent=old.concurrent, body=answer.body))
 
     asyncio.run(run())
     return truth

@@ -89,6 +89,8 @@ class EpAttempt:
     timing: str = "exchange"
     group: int | None = None
     concurrent: bool = False
+    #: the start of a non-2xx answer's body, secrets redacted (``transport.sender.answer_excerpt``)
+    body: str = ""
 
     @property
     def acknowledged(self) -> bool:

@@ -21,7 +21,7 @@ from ..credentials import generate_secret
 from ..errors import ReceiverUnreachable, UsageError
 from ..judging.checks import REFETCH_NEEDS_API, REST_LATENCY_NEEDS_API, check_design, check_rest_latency
 from ..judging.observation import ObservationSource, observation_reader, parse_observation, settle_observation
-from ..judging.render import format_violations
+from ..judging.render import format_violations, kind_rows
 from ..judging.scope import Scope, parse_scope, require_matches
 from ..judging.verdict import Verdict
 from ..transport.sender import Outcome
@@ -117,6 +117,9 @@ class CampaignResult:
             "target": self.target,
             "duration_seconds": round(self.duration, 3),
             "stats": self.verdict.stats,
+            "kinds": kind_rows(self.verdict, None),
+            "diagnoses": self.verdict.stats.get("diagnoses", []),
+            "probe_table": self.verdict.stats.get("probe_table", []),
             "violations": [v.to_json() for v in self.verdict.violations],
             "hazards_never_exercised": [name for name, count in (self.verdict.stats.get("hazards") or {}).items()
                                         if not count],
@@ -124,8 +127,9 @@ class CampaignResult:
             "reproduce": self.reproduce,
         }
 
-    def failure_text(self) -> str:
-        return format_violations(self.verdict)
+    def failure_text(self, *, report: str | None = None) -> str:
+        """The verdict for a person; ``report`` names the JSON report written, for the violations not shown."""
+        return format_violations(self.verdict, report=report)
 
 
 def reproduce_command(config: CampaignConfig, *, url: str | None = None, state_url: str | None = None) -> str:

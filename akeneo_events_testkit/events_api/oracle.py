@@ -16,11 +16,13 @@ from http import HTTPStatus
 from typing import Any
 
 from ..judging.checks import DETECTORS, core_stats, finish
+from ..judging.diagnose import diagnose, probe_table
 from ..judging.history import History, HistoryEvent, HistoryRequest, ProbeRule, Refusal
 from ..judging.observation import Observation
 from ..judging.scope import ResourceFacts, Scope, ScopeJudge, scoped_content
 from ..judging.verdict import KIND_GLOSSARY, Verdict, Violation
 from ..transport.sender import DEFAULT_TIMEOUT, Outcome
+from ..versions import format_event_datetime
 from .limits import TEST_BUTTON_TIMEOUT
 from .probes import PROBE_KINDS
 from .truth import GroundTruth, RequestRecord
@@ -38,8 +40,12 @@ VIOLATION_KINDS: dict[str, tuple[str, str]] = dict(KIND_GLOSSARY)
 
 
 def _request_witness(record: RequestRecord) -> dict[str, Any]:
+    """The request as reports show it; ``time`` is its signed timestamp in ISO 8601 with offset, like the
+    payloads' ``event_datetime`` (facts section 4), and ``body`` the start of a non-2xx answer."""
     witness: dict[str, Any] = {"request": record.seq, "events": list(record.event_ids), "status": record.status,
-                               "outcome": record.outcome.value}
+                               "outcome": record.outcome.value, "time": format_event_datetime(record.timestamp)}
+    if record.answer_body:
+        witness["body"] = record.answer_body
     if record.faults:
         witness["faults"] = list(record.faults)
     if record.probe:
@@ -55,11 +61,11 @@ def _probe_rule(name: str, must_apply: tuple[str, ...] = ()) -> ProbeRule:
     valid events (:mod:`.probes`)."""
     kind = PROBE_KINDS[name]
     if kind.expect:
-        return ProbeRule(name, kind.description, kind.expect, "rejected_valid", must_apply)
+        return ProbeRule(name, kind.description, kind.expect, "rejected_valid", must_apply, family=kind.family)
     if kind.family == "robustness":
-        return ProbeRule(name, kind.description, "any", "")
+        return ProbeRule(name, kind.description, "any", "", family=kind.family)
     return ProbeRule(name, kind.description, "reject",
-                     "forged_accepted" if kind.family == "authenticity" else "replay_accepted")
+                     "forged_accepted" if kind.family == "authenticity" else "replay_accepted", family=kind.family)
 
 
 #: How an envelope probe's valid events look to a scope (the probe events of :mod:`.probes` are products of no
@@ -104,7 +110,10 @@ def _test_request(record: RequestRecord) -> HistoryRequest:
             phrase = ""
         shown = _REDIRECT_SHOWN if 300 <= status < 400 else f"{status} {phrase}".rstrip()
         refusal = Refusal("rejected_valid", f': the PIM\'s UI shows the Test as failed ("{shown}")', "2xx")
-    witness: dict[str, Any] = {"request": "test", "events": [], "status": status, "outcome": record.outcome.value}
+    witness: dict[str, Any] = {"request": "test", "events": [], "status": status, "outcome": record.outcome.value,
+                               "time": format_event_datetime(record.timestamp)}
+    if record.answer_body:
+        witness["body"] = record.answer_body
     if record.reason:
         witness["reason"] = record.reason
     return HistoryRequest(
@@ -121,7 +130,7 @@ def history(truth: GroundTruth, *, subscription: str | None = None, timeout: flo
     events outside ``scope`` are marked so (:mod:`..judging.scope`)."""
     outside = ScopeJudge(scope, truth.resources).outside
     events = {event_id: HistoryEvent(event_id, e.key, e.epoch, e.is_removal, False,
-                                     f"{e.action.value} {event_id} at {e.epoch}",
+                                     f"{e.action.value} {event_id} at {format_event_datetime(e.epoch)}",
                                      creation=e.action.value.endswith(".created"),
                                      out_of_scope=outside(e.key, e.action.value))
               for event_id, e in truth.events.items()}
@@ -188,6 +197,8 @@ def judge(
                          if subscription is None or r.subscription == subscription],
     }
     verdict.violations = finish(verdict.violations, design)
+    verdict.stats["diagnoses"] = diagnose(past, observation, verdict.stats)
+    verdict.stats["probe_table"] = probe_table(past, verdict.violations)
     return verdict
 
 

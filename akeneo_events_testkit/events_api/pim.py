@@ -382,7 +382,7 @@ class MockPim:
         result = RunResult(truth, self.profile, self.seed, self.data_mode)
         limiter = RequestLimiter(self.request_limit, clock=self.limiter_clock)
         senders = [Sender(self.wrap_target(s.target), follow_redirects=self.profile.follow_redirects,
-                          timeout=self.timeout, path=s.path) for s in subs]
+                          timeout=self.timeout, path=s.path, redact=[sub.secret for sub in subs]) for s in subs]
         sent: dict[int, tuple[Delivery, tuple[int, ...]]] = {}
         scheduler = self.new_scheduler()
         if isinstance(scheduler, FaultInjector):
@@ -549,7 +549,7 @@ class MockPim:
             timestamp = int(self.clock.now())
             headers = tuple(self.profile.headers(sign(secret, timestamp, b""), timestamp))
             async with Sender(self.wrap_target(target), follow_redirects=False, timeout=TEST_BUTTON_TIMEOUT,
-                              path=path) as sender:
+                              path=path, redact=[secret]) as sender:
                 return ReachabilityCheck(await sender.post(b"", headers), timestamp, headers, subscription)
 
         return asyncio.run(check())

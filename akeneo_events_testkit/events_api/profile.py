@@ -13,7 +13,7 @@ from ..judging.checks import hazard_summary, scope_summary
 from ..judging.profile import CampaignOutcome, ReplayOutcome, TimelineRow
 from ..judging.render import format_violations
 from ..judging.scope import Scope
-from ..judging.verdict import Verdict
+from ..judging.verdict import KIND_FIX, Verdict
 from .campaign import CampaignConfig, CampaignResult, reproduce_command, run_campaign
 from .oracle import VIOLATION_KINDS
 from .summary import render_result
@@ -37,6 +37,7 @@ class EventsApiProfile:
     #: options of the Events API only: its fault plans, UUID mode, strictness, data mode
     options: tuple[str, ...] = ("plan", "save_plan", "uuid_mode", "strict", "data_mode")
     violation_kinds: Mapping[str, tuple[str, str]] = VIOLATION_KINDS
+    kind_fixes: Mapping[str, str] = KIND_FIX
 
     #: the signature covers ``"<timestamp>.<raw body>"`` (facts section 2)
     signs_timestamp = True
@@ -127,8 +128,9 @@ class EventsApiProfile:
     def format_verdict(self, result: CampaignResult, verdict: Verdict) -> str:
         return format_violations(verdict)
 
-    def summary(self, result: CampaignResult, *, quiet: bool = False, colour: bool = False) -> str:
-        return render_result(result, quiet=quiet, colour=colour)
+    def summary(self, result: CampaignResult, *, quiet: bool = False, colour: bool = False,
+                report: str | None = None) -> str:
+        return render_result(result, quiet=quiet, colour=colour, report=report)
 
     def is_tape(self, path: str | Path) -> bool:
         """Whether the tape's first record is a run of a PIM version; a tape without one is taken too, so

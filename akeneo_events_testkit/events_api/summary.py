@@ -6,7 +6,8 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from ..judging.checks import hazard_summary, scope_summary
-from ..judging.render import slow_summary, timed
+from ..judging.diagnose import probe_table_lines
+from ..judging.render import kind_rows, slow_summary, timed
 from ..judging.verdict import percentile
 
 if TYPE_CHECKING:
@@ -59,9 +60,11 @@ def summary_table(run: RunResult, verdict_stats: dict[str, Any] | None) -> str:
     return "\n".join(f"  {name:<{width}}  {value}" for name, value in rows)
 
 
-def render_result(result: CampaignResult, *, quiet: bool = False, colour: bool = False) -> str:
-    """The fuzz summary: table, violations by kind, each violation, and the verdict line (ANSI colours
-    with ``colour``)."""
+def render_result(result: CampaignResult, *, quiet: bool = False, colour: bool = False,
+                  report: str | None = None) -> str:
+    """The fuzz summary: table, violations by kind (most harmful first), the probes and their answers, each
+    violation (summary first, :func:`..judging.render.format_violations`), and the verdict line (ANSI colours
+    with ``colour``); ``report`` is the JSON report written, if any."""
 
     def paint(text: str, code: str) -> str:
         return f"\033[{code}m{text}\033[0m" if colour else text
@@ -71,12 +74,14 @@ def render_result(result: CampaignResult, *, quiet: bool = False, colour: bool =
     if not quiet:
         lines.append(f"Fuzzed {result.target} in {result.duration:.1f} s")
         lines.append(summary_table(result.run, verdict.stats))
-        counts = verdict.counts()
-        lines.append("  violations" + " " * 10 + (", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
-                                                   or "none"))
+        counts = ", ".join(f"{row['kind']} {row['count']}" for row in kind_rows(verdict))
+        lines.append("  violations" + " " * 10 + (counts or "none"))
+        probes = probe_table_lines(verdict.stats.get("probe_table") or [])
+        if probes:
+            lines += ["", "Probes (each crafted request, what it got, what was judged):", *probes]
         lines.append("")
     if verdict.violations:
-        lines.append(result.failure_text())
+        lines.append(result.failure_text(report=report))
         lines.append("")
     warnings = len(verdict.violations) - len(verdict.errors)
     if verdict.passed:

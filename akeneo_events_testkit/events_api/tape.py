@@ -99,12 +99,12 @@ def replay_tape(
             if subscription is not None and old_test.subscription != subscription:
                 continue
             timestamp = int(clock.now())
-            async with Sender(target, follow_redirects=False, timeout=TEST_BUTTON_TIMEOUT) as tester:
+            async with Sender(target, follow_redirects=False, timeout=TEST_BUTTON_TIMEOUT, redact=[secret]) as tester:
                 answer = await tester.post(b"", GENUINE.headers(secret, timestamp, b"", profile.user_agent))
             truth.add_test_request(attempt_to_record(
                 answer, seq=len(truth.test_requests), subscription=old_test.subscription, event_ids=(), versions=(),
                 timestamp=timestamp, body_size=0))
-        async with Sender(target, follow_redirects=profile.follow_redirects) as sender:
+        async with Sender(target, follow_redirects=profile.follow_redirects, redact=[secret]) as sender:
             for item in tape.requests:
                 if subscription is not None and item.record.subscription != subscription:
                     continue

@@ -69,6 +69,8 @@ class RequestRecord:
     timing: str = "exchange"
     #: its body differs from a compact re-serialisation of it (:func:`~..encoding.reserialisation_stable`)
     unstable: bool = False
+    #: the start of a non-2xx answer's body, secrets redacted (:func:`~..transport.sender.answer_excerpt`)
+    answer_body: str = ""
 
     @property
     def acknowledged(self) -> bool:
@@ -87,6 +89,8 @@ class RequestRecord:
             del data["must_apply"]
         if not self.unstable:
             del data["unstable"]
+        if not self.answer_body:
+            del data["answer_body"]
         data["wall"] = None if self.wall is None else round(self.wall, 6)
         return data
 
@@ -221,5 +225,5 @@ def attempt_to_record(
         seq=seq, subscription=subscription, event_ids=event_ids, versions=versions, timestamp=timestamp,
         body_size=body_size, outcome=attempt.outcome, status=attempt.status, latency=attempt.latency,
         reason=attempt.reason, faults=faults, probe=probe, message=message, must_apply=must_apply,
-        wall=attempt.wall, timing=attempt.timing.value, unstable=unstable,
+        wall=attempt.wall, timing=attempt.timing.value, unstable=unstable, answer_body=attempt.body,
     )

@@ -23,7 +23,7 @@ from ..transport.timing import Timing
 from .content import content_findings
 from .history import History, HistoryRequest
 from .observation import Observation
-from .verdict import Violation, latency_spread, percentile
+from .verdict import Violation, harm_rank, latency_spread, percentile
 
 __all__ = [
     "CONCURRENT_HAZARDS",
@@ -529,9 +529,9 @@ def core_stats(history: History, observation: Observation, design: str, violatio
 
 def finish(violations: list[Violation], design: str) -> list[Violation]:
     """The violations as a verdict lists them: one per root cause, weighed for ``design``, errors first,
-    then by kind and resource."""
+    then by harm (:data:`.verdict.HARM_ORDER`), kind and resource."""
     weighed = for_design(one_per_resource(violations), design)
-    return sorted(weighed, key=lambda v: (v.severity != "error", v.kind, v.resource or ""))
+    return sorted(weighed, key=lambda v: (v.severity != "error", harm_rank(v.kind), v.kind, v.resource or ""))
 
 
 def count_ties(history: History) -> int:

@@ -50,6 +50,8 @@ class ProbeRule:
     kind: str
     #: the valid events the request carried, which a receiver that answers 2xx must have applied
     must_apply: tuple[str, ...] = ()
+    #: what the probe tests: ``authenticity``, ``freshness``, ``robustness``, ``envelope``...
+    family: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,8 +46,8 @@ class CampaignOutcome(Protocol):
         """The JSON report (``--report``, ``--json``)."""
         ...
 
-    def failure_text(self) -> str:
-        """The violations, rendered for a person."""
+    def failure_text(self, *, report: str | None = None) -> str:
+        """The violations, rendered for a person; ``report``: the JSON report written, if any."""
         ...
 
 
@@ -84,6 +84,8 @@ class WireProfile(Protocol):
     options: tuple[str, ...]
     #: every property judged, kind -> (severity, description): one JUnit test case each
     violation_kinds: Mapping[str, tuple[str, str]]
+    #: kind -> the one-line fix in the receiver (the README glossary's), shown beside each kind found
+    kind_fixes: Mapping[str, str]
 
     #: whether a signature covers a request timestamp besides the body (``--timestamp``)
     signs_timestamp: bool
@@ -147,8 +149,10 @@ class WireProfile(Protocol):
         """``verdict`` (the result's, or a variant of it) rendered for a person, with this profile's context."""
         ...
 
-    def summary(self, result: Any, *, quiet: bool = False, colour: bool = False) -> str:
-        """The console text after a run (``fuzz``); ANSI colours with ``colour``."""
+    def summary(self, result: Any, *, quiet: bool = False, colour: bool = False,
+                report: str | None = None) -> str:
+        """The console text after a run (``fuzz``); ANSI colours with ``colour``; ``report`` is the JSON report
+        written, if any (named for the violations the text leaves out)."""
         ...
 
     def is_tape(self, path: str | Path) -> bool:

@@ -8,9 +8,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
+    "HARM_ORDER",
+    "KIND_FIX",
     "KIND_GLOSSARY",
     "Verdict",
     "Violation",
+    "harm_rank",
     "latency_spread",
     "percentile",
 ]
@@ -51,6 +54,44 @@ KIND_GLOSSARY: dict[str, tuple[str, str]] = {
     "removal_not_propagated": ("error", "the resource was removed, yet the receiver still holds its data"),
     "out_of_scope_applied": ("error", "an event outside the receiver's declared --scope was applied"),
 }
+
+
+#: kind -> the one-line fix in the receiver (the README glossary's last column), for the kinds both profiles
+#: share; the Event Platform adds its own (``event_platform.oracle.EP_KIND_FIX``).
+KIND_FIX: dict[str, str] = {
+    "duplicate_applied": "remember event_ids atomically with the effect",
+    "stale_applied": "keep the newest event_datetime per resource; ignore older events",
+    "stale_final_state": "keep the newest event_datetime per resource; ignore older events",
+    "resurrected": "keep tombstones (removal time per resource)",
+    "event_lost": "record effects durably before answering 2xx; validate the whole batch first",
+    "forged_accepted": "HMAC the raw bytes, require exactly 64 hex chars, compare them all in constant time",
+    "replay_accepted": "refuse timestamps more than 5 minutes old or ahead",
+    "rejected_valid": "verify the raw body; accept what the PIM sends; answer 2xx to an authentic empty body",
+    "server_error": "answer 400 to malformed signed bodies; validate before applying",
+    "slow_ack": "acknowledge fast, apply asynchronously but durably",
+    "probe_unanswered": "answer 401 at once",
+    "stale_content": "re-read until the data is at least as new as the event",
+    "removal_not_propagated": "delete or tombstone on *.removed",
+    "out_of_scope_applied": "make the filter and --scope say the same",
+}
+
+
+#: The kinds from the most harmful down (issue 15): authenticity, then lost or wrong state, then how events
+#: were applied, then answers; a kind not listed comes after these, and warnings after every error.
+HARM_ORDER: tuple[str, ...] = (
+    "forged_accepted", "replay_accepted",
+    "event_lost", "resurrected", "stale_final_state", "removal_not_propagated", "stale_content",
+    "delta_corrupted", "self_event_processed", "out_of_scope_applied",
+    "duplicate_applied", "stale_applied",
+    "server_error", "rejected_valid", "rotation_rejected", "suspension_risk", "slow_ack", "probe_unanswered",
+    "algorithm_ignored",
+)
+_RANK = {kind: rank for rank, kind in enumerate(HARM_ORDER)}
+
+
+def harm_rank(kind: str) -> int:
+    """Where ``kind`` sits in :data:`HARM_ORDER` (kinds not listed after all of them)."""
+    return _RANK.get(kind, len(HARM_ORDER))
 
 
 @dataclass(frozen=True)

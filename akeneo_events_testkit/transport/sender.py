@@ -40,17 +40,20 @@ from enum import Enum
 
 import httpx
 
+from ..credentials import REDACTED
 from ..errors import UsageError
 from . import timing
 from .targets import IN_PROCESS_BASE, Target, make_transport
 from .timing import GC_CLOCK, STOPWATCH, Stopwatch, Timing
 
 __all__ = [
+    "ANSWER_EXCERPT",
     "DEFAULT_TIMEOUT",
     "MAX_CONCURRENCY",
     "Attempt",
     "Outcome",
     "Sender",
+    "answer_excerpt",
 ]
 
 
@@ -77,6 +80,21 @@ GUARD = 10
 #: Response bytes read at most; past this the body is drained without being kept.
 _KEEP_BODY = 64 * 1024
 
+#: Bytes of a non-2xx answer's body a report shows (issue 15: what the receiver said when it refused).
+ANSWER_EXCERPT = 200
+#: Bytes of a non-2xx answer kept to make the excerpt: a secret cut at the excerpt's end is still redacted.
+_KEEP_ANSWER = 4096
+
+
+def answer_excerpt(body: bytes, secrets: Sequence[str] = ()) -> str:
+    """The first :data:`ANSWER_EXCERPT` bytes of an answer's ``body`` as text, every one of ``secrets``
+    replaced by ``[redacted]`` first (a receiver may echo what it was configured with)."""
+    text = body.decode("utf-8", errors="replace")
+    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    cut = text.encode("utf-8")[:ANSWER_EXCERPT].decode("utf-8", errors="ignore")
+    return cut if len(cut) == len(text) else cut + "..."
+
 
 class Outcome(str, Enum):
     """How the PIM classifies one request (facts section 1)."""
@@ -102,6 +120,8 @@ class Attempt:
     response_size: int = 0
     wall: float | None = None
     timing: Timing = Timing.EXCHANGE
+    #: the start of a non-2xx answer's body, secrets redacted (:func:`answer_excerpt`); empty for a 2xx
+    body: str = ""
 
     @property
     def acknowledged(self) -> bool:
@@ -144,13 +164,16 @@ class Sender:
         timeout: float = DEFAULT_TIMEOUT,
         path: str = "",
         concurrency: int = MAX_CONCURRENCY,
+        redact: Sequence[str] = (),
     ) -> None:
-        """``concurrency``: requests in flight at most (the PIM's Guzzle pool: :data:`MAX_CONCURRENCY`)."""
+        """``concurrency``: requests in flight at most (the PIM's Guzzle pool: :data:`MAX_CONCURRENCY`);
+        ``redact``: the secrets never kept from an answer's body (:attr:`Attempt.body`)."""
         if concurrency < 1:
             raise UsageError(f"concurrency must be at least 1 request in flight, got {concurrency}")
         transport, base, how = make_transport(target, threads=concurrency)
         self.url = base if transport is None else IN_PROCESS_BASE + "/" + path.lstrip("/")
         self.timeout = timeout
+        self._redact = tuple(redact)
         #: run-queue statistics are read at each request's start and end (``timing.RUN_QUEUE_STATS``)
         self._run_queue = timing.RUN_QUEUE_STATS
         #: how answers are timed: by the handler (in-process apps), by the exchange, or roughly
@@ -252,16 +275,21 @@ class Sender:
         request = self._client.build_request("POST", self.url, content=body, headers=raw)
         response = await self._client.send(request, stream=True)
         size = 0
+        status = response.status_code
+        kept = bytearray()
+        keep = not 200 <= status < 300
         try:
             async for chunk in response.aiter_raw():
                 size += len(chunk)
+                if keep and len(kept) < _KEEP_ANSWER:
+                    kept += chunk[:_KEEP_ANSWER - len(kept)]
         finally:
             await response.aclose()
         watch.answered()
-        status = response.status_code
         outcome = Outcome.SENT if status < 400 else Outcome.ERROR
         return Attempt(outcome, status, watch.elapsed(), "", tuple(response.headers.items()), size,
-                       wall=time.perf_counter() - watch.started, timing=self.timing)
+                       wall=time.perf_counter() - watch.started, timing=self.timing,
+                       body=answer_excerpt(bytes(kept), self._redact) if kept else "")
 
 
 class _GuardExpired(Exception):

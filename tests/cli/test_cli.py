@@ -364,3 +364,31 @@ def test_fuzz_event_platform_in_flight(tmp_path: Path) -> None:
     assert refused.returncode == 2 and "--in-flight: Event Platform only" in refused.stderr
     refused = cli("fuzz", "--profile", "event-platform", "--in-flight", "0")
     assert refused.returncode == 2 and "--in-flight" in refused.stderr
+
+
+def test_fuzz_names_a_wrong_secret_first_and_where_the_rest_is(httpserver: HTTPServer, tmp_path: Path) -> None:
+    """Issue 15: a receiver that refuses every request with 401 gets "check the secret" before the
+    violations, its answer's body shown with the secret redacted; "see the JSON report" only when one is
+    written, else the option that writes it."""
+    secret = "cli-summary-secret-value"
+    httpserver.expect_request("/hook").respond_with_data(f"wrong signature (my secret is {secret})", status=401)
+    httpserver.expect_request("/state").respond_with_json({"applied": [], "resources": {}})
+    args = ("fuzz", "--url", httpserver.url_for("/hook"), "--state-url", httpserver.url_for("/state"),
+            "--secret", secret, "--seed", "2", "--events", "120")
+    plain = cli(*args)
+    assert plain.returncode == 1, plain.stderr
+    out = plain.stdout
+    assert out.index("Likely causes:") < out.index("The first of each kind:")
+    assert "check the secret" in out and "rejected_valid" in out
+    assert 'answer body: "wrong signature (my secret is [redacted])"' in out
+    assert secret not in out + plain.stderr
+    assert "write them all with --report FILE.json" in out and "see the JSON report" not in out
+    report = tmp_path / "run.json"
+    written = cli(*args, "--report", str(report), "--junit", str(tmp_path / "run.xml"))
+    assert f"see the JSON report {report}" in written.stdout
+    data = json.loads(report.read_text())
+    assert [d["cause"] for d in data["diagnoses"]][:1] == ["check_the_secret"]
+    assert data["probe_table"] and all(row["answer"] == "HTTP 401" for row in data["probe_table"])
+    suite = ET.parse(tmp_path / "run.xml").getroot()
+    assert "check the secret" in (suite.findtext("system-out") or "")
+    assert secret not in report.read_text() + (tmp_path / "run.xml").read_text()

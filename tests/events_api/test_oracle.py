@@ -11,6 +11,7 @@ from akeneo_events_testkit.events_api.oracle import VIOLATION_KINDS, judge
 from akeneo_events_testkit.events_api.truth import GeneratedEvent, GroundTruth, RequestRecord
 from akeneo_events_testkit.judging.observation import Observation, parse_observation
 from akeneo_events_testkit.judging.render import format_violations
+from akeneo_events_testkit.judging.verdict import KIND_FIX
 from akeneo_events_testkit.transport.sender import Outcome
 from akeneo_events_testkit.versions import Action
 
@@ -222,7 +223,10 @@ def test_failure_anatomy() -> None:
                                                                                        "removed": False}}})
     text = format_violations(judge(h.truth, observation, reproduce="akeneo-events fuzz --seed 3"))
     headline, *rest = text.splitlines()
-    assert headline == "2 error(s), 0 warning(s): stale_applied x1, stale_final_state x1"
+    assert headline == "2 error(s), 0 warning(s): stale_final_state x1, stale_applied x1"  # by harm
+    assert rest[1] == "By kind, most harmful first:"
+    assert rest[2].split() == ["stale_final_state", "x1", "error", "fix:", *KIND_FIX["stale_final_state"].split()]
+    assert any(line.strip().startswith("#1 -> 200 at 1970-01-01T00:00:00+00:00 faults=late") for line in rest)
     assert any(line.strip().startswith("expected:") for line in rest)
     assert any(line.strip().startswith("received:") for line in rest)
     assert any("faults=late" in line for line in rest)
