@@ -321,8 +321,10 @@ def html_report(result: CampaignOutcome) -> str:
         for number, v in items[:_MAX_PER_KIND]:
             anchor = (f"<a class='to-timeline' data-v='{number}' href='#r-{_esc(v.resource)}'>"
                       f"{_esc(v.resource)}</a>" if v.resource in flagged else "")
-            events = " ".join(f"<a data-v='{number}' href='#e-{_esc(e)}'><code>{_esc(e[:8])}</code></a>"
-                              if e in shown_events else f"<code>{_esc(e[:8])}</code>" for e in v.event_ids)
+            # the tail of an id: a UUIDv7's head is its time, shared by the events of one second
+            events = " ".join(f"<a data-v='{number}' href='#e-{_esc(e)}'><code title='{_esc(e)}'>…{_esc(e[-12:])}"
+                              "</code></a>" if e in shown_events else f"<code title='{_esc(e)}'>…{_esc(e[-12:])}</code>"
+                              for e in v.event_ids)
             parts.append(f"<tr class='violation' id='v-{number}' data-kind='{_esc(v.kind)}' "
                          f"data-resource='{_esc(v.resource or '')}'><td>{number}</td><td>{anchor}</td>"
                          f"<td class='{v.severity}'>{_times(v.message)}</td><td>{_times(v.expected)}</td>"
