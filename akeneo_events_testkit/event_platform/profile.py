@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..judging.baseline import earlier_state_text
 from ..judging.checks import hazard_summary, scope_summary
 from ..judging.profile import CampaignOutcome, ReplayOutcome, TimelineRow
 from ..judging.scope import Scope
@@ -154,8 +155,8 @@ class EventPlatformProfile:
         raise UsageError("the Event Platform has no fault plans: the seed alone fixes its faults")
 
     def reproduce(self, config: EpCampaignConfig, *, url: str | None = None, state_url: str | None = None,
-                  start: int | None = None) -> str:
-        return reproduce_ep(config, url=url, start=start)
+                  start: int | None = None, rest_api: Any = None) -> str:
+        return reproduce_ep(config, url=url, state_url=state_url, start=start, rest_api=rest_api)
 
     def headline(self, result: EpCampaignResult) -> str:
         config = result.config
@@ -169,11 +170,13 @@ class EventPlatformProfile:
         hazards = hazard_summary(result.verdict.stats.get("hazards") or {})
         hint = result.verdict.stats.get("design_hint")
         scoped = scope_summary(result.verdict.stats)
+        earlier = earlier_state_text(result.verdict.stats)
         text = (f"Event Platform fuzz of {result.target}, seed {result.config.seed}\n"
                 f"hazards exercised: {hazards}\n" + (f"scope: {scoped}\n" if scoped else "")
                 + f"requests in flight: {in_flight_text(result.verdict.stats.get('in_flight') or {})}\n"
-                + (f"hint: {hint}\n" if hint else "") + result.failure_text())
-        return text if result.passed else f"{text}\nReproduce with: {result.reproduce}"
+                + (f"hint: {hint}\n" if hint else "")
+                + (f"state before the run: {earlier}\n" if earlier else "") + result.failure_text())
+        return text  # the failure anatomy ends with the reproduce line already: printed once
 
     def is_tape(self, path: str | Path) -> bool:
         from .tape import is_ep_tape

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
+from ..judging.baseline import earlier_state_text
 from ..judging.checks import hazard_summary, scope_summary
 from ..judging.render import slow_summary, timed
 from ..judging.verdict import percentile
@@ -53,6 +54,8 @@ def summary_table(run: RunResult, verdict_stats: dict[str, Any] | None) -> str:
             rows.append(("scope", scope_summary(verdict_stats) or ""))
         if verdict_stats.get("design", "apply") != "apply":
             rows.append(("receiver design", str(verdict_stats["design"])))
+        if (earlier := earlier_state_text(verdict_stats)) is not None:
+            rows.append(("state before the run", earlier))
         if verdict_stats.get("design_hint"):
             rows.append(("hint", str(verdict_stats["design_hint"])))
     width = max(len(name) for name, _ in rows)
