@@ -303,7 +303,7 @@ def assert_campaign(
     result.target = target_label = label or _label(target)
     fuzz = fuzz_command if fuzz_command is not None else profile.reproduce(
         config, url=target if isinstance(target, str) else "URL", state_url=state_url or "STATE_URL",
-        start=result.start)
+        start=result.start, rest_api=rest_api)
     return _passed_or_raise(result, guard, lambda crashes: render_failure(
         result, label=target_label, rerun=rerun, fuzz_command=fuzz, app_errors=crashes))
 

@@ -6,9 +6,18 @@ import math
 import random
 
 __all__ = [
+    "OLD_SECRET_ENV",
     "REDACTED",
+    "SECRET_ENV",
     "generate_secret",
 ]
+
+#: The environment variable holding the subscription's secret (``--secret`` defaults to it); reproduce lines
+#: name it instead of the secret.
+SECRET_ENV = "AKENEO_EVENTS_SECRET"
+#: The environment variable holding the old (secondary) secret of an Event Platform rotation
+#: (``--old-secret`` defaults to it); reproduce lines name it instead of the secret.
+OLD_SECRET_ENV = "AKENEO_EVENTS_OLD_SECRET"
 
 
 #: What a secret-derived value looks like in any output of the kit.

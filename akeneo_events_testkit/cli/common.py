@@ -9,6 +9,7 @@ import sys
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, NoReturn
 
+from ..credentials import SECRET_ENV
 from ..errors import UsageError
 
 if TYPE_CHECKING:
@@ -16,7 +17,6 @@ if TYPE_CHECKING:
 
 __all__ = ["MAX_FILE", "SECRET_ENV", "Parser", "flag", "read_input", "refuse_foreign", "secret_of", "start_time"]
 
-SECRET_ENV = "AKENEO_EVENTS_SECRET"
 MAX_FILE = 10 * 1024 * 1024
 #: the share of updates the Event Platform sends as deltas unless told otherwise (EpCampaignConfig.delta)
 DEFAULT_DELTA = 0.3

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..credentials import OLD_SECRET_ENV
 from ..event_platform.rules import DEFAULT_IN_FLIGHT
 from ..judging.checks import DESIGNS
 from .common import (
@@ -133,7 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rotation", choices=["old", "new", "both"],
                    help="Event Platform: a secret rotation; the platform signs PRIMARY with the new secret and "
                         "SECONDARY with the old one, and the receiver holds old, new or both")
-    p.add_argument("--old-secret", help="Event Platform, with --url: the old (secondary) secret of a rotation")
+    p.add_argument("--old-secret", help="Event Platform, with --url: the old (secondary) secret of a rotation (or "
+                                        f"set {OLD_SECRET_ENV})")
     p.add_argument("--keep-going", action="store_true",
                    help="Event Platform: deliver past a suspension, which is still reported, so that what it "
                         "would have masked is judged too (a suspended subscription sends nothing)")

@@ -4,16 +4,18 @@ wire profiles (the profile object does what differs)."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from contextlib import ExitStack
 from typing import Any, TextIO
 
+from ..credentials import OLD_SECRET_ENV
 from ..errors import UsageError
 from .common import refuse_foreign, secret_of
 from .output import write_outputs
 
-__all__ = ["cmd_emit", "cmd_fuzz", "cmd_replay", "cmd_serve"]
+__all__ = ["campaign_config", "cmd_emit", "cmd_fuzz", "cmd_replay", "cmd_serve"]
 
 
 #: what the command line may say of each profile-specific option (None: not given)
@@ -21,7 +23,7 @@ _SPECIFIC = ("plan", "uuid_mode", "strict", "data_mode", "delta", "client_id", "
              "in_flight")
 
 
-def _config(args: argparse.Namespace, *, probes: bool) -> Any:
+def campaign_config(args: argparse.Namespace, *, probes: bool) -> Any:
     """The campaign config of ``--profile`` from the command line; an option of another profile is refused
     (:func:`.common.refuse_foreign`), the others go to the profile's config as given."""
     from ..events_api.faults import FaultPlan
@@ -58,7 +60,7 @@ def cmd_emit(args: argparse.Namespace, out: TextIO) -> int:
     from ..profiles import profile_of
     from ..transport.targets import check_request_url
 
-    config = _config(args, probes=args.probes)
+    config = campaign_config(args, probes=args.probes)
     secret = secret_of(args)
     assert secret is not None
     for warning in check_request_url(args.url):
@@ -136,16 +138,18 @@ def cmd_fuzz(args: argparse.Namespace, out: TextIO) -> int:
         return _compare(args, out)
     if args.design == "refetch":
         args.rest_api = True  # a re-fetching receiver reads the mock REST API, and its data is judged
-    config = _config(args, probes=not args.no_probes)
+    config = campaign_config(args, probes=not args.no_probes)
     profile = profile_of(config)
     if args.url and not args.state_url:
         raise UsageError("pass --state-url with --url: where the receiver serves its observation "
                          "(see README: observation contract)")
     if args.state_url and not args.url:
         raise UsageError("pass --url with --state-url: the receiver's webhook URL")
+    if args.rotation:
+        args.old_secret = args.old_secret or os.environ.get(OLD_SECRET_ENV) or None
     if args.rotation and args.url and not args.old_secret:
-        raise UsageError("--rotation with --url needs --old-secret: the platform signs PRIMARY with --secret (new) "
-                         "and SECONDARY with --old-secret (old)")
+        raise UsageError(f"--rotation with --url needs --old-secret (or set {OLD_SECRET_ENV}): the platform signs "
+                         "PRIMARY with --secret (new) and SECONDARY with --old-secret (old)")
     secret = secret_of(args, required=bool(args.url))
     progress = Progress(args.events, enabled=not (args.quiet or args.json))
     with ExitStack() as stack:

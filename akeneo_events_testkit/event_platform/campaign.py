@@ -12,7 +12,6 @@ carries a signature the receiver can check, so any refusal is ``rotation_rejecte
 from __future__ import annotations
 
 import asyncio
-import shlex
 import socket
 import time
 from collections.abc import Mapping, Sequence
@@ -24,9 +23,11 @@ from typing import TYPE_CHECKING, Any
 from ..clock import FakeClock
 from ..credentials import generate_secret
 from ..errors import ReceiverUnreachable, UsageError
+from ..judging.baseline import read_before
 from ..judging.checks import REFETCH_NEEDS_API, REST_LATENCY_NEEDS_API, check_design, check_rest_latency
 from ..judging.observation import ObservationSource, observation_reader, parse_observation, settle_observation
 from ..judging.render import kind_rows
+from ..judging.reproduce import command_line, shared_options, target_options
 from ..judging.scope import Scope, parse_scope, require_matches
 from ..judging.verdict import Verdict
 from ..transport.targets import Target
@@ -189,37 +190,25 @@ def _check_reachable(url: str, timeout: float = 5.0) -> None:
         raise ReceiverUnreachable(f"nothing answers at {url}: start the receiver, or check the URL") from None
 
 
-def reproduce_ep(config: EpCampaignConfig, *, url: str | None = None, start: int | None = None) -> str:
-    """The ``akeneo-events fuzz`` command of this run; ``start`` is part of it (UUID v7 ids carry the time)."""
+def reproduce_ep(config: EpCampaignConfig, *, url: str | None = None, state_url: str | None = None,
+                 start: int | None = None, rest_api: Any = None) -> str:
+    """The ``akeneo-events fuzz`` line of this run: every option in effect, ``start`` included (UUID v7 ids
+    carry the time), ``--url``/``--state-url`` as given, the secrets as ``$AKENEO_EVENTS_SECRET`` and, with a
+    rotation, ``$AKENEO_EVENTS_OLD_SECRET`` (:mod:`~..judging.reproduce`)."""
     parts = ["akeneo-events", "fuzz", "--profile", "event-platform", "--seed", str(config.seed),
              "--events", str(config.events), "--faults", config.faults]
-    if start is not None:
-        parts += ["--start", str(start)]
     if config.delta != EpCampaignConfig.delta:
         parts += ["--delta", str(config.delta)]
     if config.client_id != DEFAULT_CLIENT_ID:
         parts += ["--client-id", config.client_id or ""]
     if config.rotation:
         parts += ["--rotation", config.rotation]
-        if url:
-            parts += ["--old-secret", "$AKENEO_EVENTS_OLD_SECRET"]
-    if not config.probes:
-        parts.append("--no-probes")
     if config.keep_going:
         parts.append("--keep-going")
-    if config.design != "apply":
-        parts += ["--design", config.design]
-    if isinstance(config.scope, Scope):
-        parts += [piece for option in config.scope.options() for piece in option.split(" ", 1)]
-    if config.catalog is not None:
-        parts += ["--catalog", str(config.catalog)]
-    if config.rest_latency:
-        parts += ["--rest-latency", f"{config.rest_latency:g}"]
     if config.in_flight != DEFAULT_IN_FLIGHT:
         parts += ["--in-flight", str(config.in_flight)]
-    if url:
-        parts += ["--url", url, "--state-url", "STATE_URL", "--secret", "$AKENEO_EVENTS_SECRET"]
-    return " ".join(shlex.quote(p) if not p.startswith("$") else p for p in parts)
+    parts += shared_options(config, start=start, rest_api=rest_api)
+    return command_line(parts + target_options(url, state_url, old_secret=bool(config.rotation)))
 
 
 def run_ep_campaign(
@@ -263,6 +252,7 @@ def run_ep_campaign(
             if isinstance(target, str):
                 _check_reachable(target)
         reader = observation_reader(observe, state_url)
+        before = read_before(reader)  # state left from an earlier run (judging.baseline)
         clock = clock or FakeClock(1_700_000_000)
         emitter = EpEmitter(config.seed, config.events, start=int(clock.now()), source=config.source,
                             secrets=secrets, delta=config.delta, client_id=config.client_id, clock=clock,
@@ -283,10 +273,12 @@ def run_ep_campaign(
         truth = asyncio.run(deliver())
         raw = settle_observation(reader, config.settle_timeout, time.sleep)
         observation = parse_observation(raw)
-        reproduce = reproduce_ep(config, url=target if isinstance(target, str) else None, start=emitter.start)
+        served = target if isinstance(target, str) else None
+        reproduce = reproduce_ep(config, url=served, state_url=state_url if served else None, start=emitter.start,
+                                 rest_api=rest_api)
         scope = config.scope if isinstance(config.scope, Scope) else None
         verdict = judge_ep(truth, observation, reproduce=reproduce, deltas=delta_states(raw), design=config.design,
-                           scope=scope)
+                           scope=scope, before=before)
         require_matches(scope, verdict.stats, truth.resources)
         if record is not None:
             from .tape import write_ep_tape

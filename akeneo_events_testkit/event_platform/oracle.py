@@ -26,6 +26,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ..errors import InvalidObservation
+from ..judging.baseline import this_run_only
 from ..judging.checks import DETECTORS, ViolationFactory, core_stats, finish, own_events
 from ..judging.diagnose import diagnose, probe_table
 from ..judging.history import History, HistoryEvent, HistoryRequest, ProbeRule, Refusal
@@ -296,15 +297,22 @@ CHECKS = (*DETECTORS, own_events)
 
 def judge_ep(truth: EpTruth, observation: Observation, *, reproduce: str = "", timeout: float = EP_TIMEOUT,
              deltas: Mapping[str, Mapping[DeltaPath, str]] | None = None, design: str = "apply",
-             scope: Scope | None = None) -> Verdict:
+             scope: Scope | None = None, before: Observation | None = None) -> Verdict:
     """All violations of ``observation`` against ``truth`` (the receiver behind one subscription).
 
-    ``deltas`` (from :func:`delta_states`) are the receivers' delta states, judged when given.
+    ``deltas`` (from :func:`delta_states`) are the receivers' delta states, judged when given. With
+    ``before`` (the observation before the run, not empty), only what this run delivered is judged
+    (:func:`~..judging.baseline.this_run_only`).
     """
     verdict = Verdict()
     events = truth.events
     genuine = truth.genuine
     past = history(truth, timeout=timeout, scope=scope)
+    earlier = None
+    if before is not None:
+        observation, past, earlier = this_run_only(before, observation, past)
+        deltas = {key: state for key, state in (deltas or {}).items() if key in observation.resources} \
+            if deltas is not None else None
 
     def violation(kind: str, message: str, *, severity: str | None = None, **extra: Any) -> Violation:
         return Violation(kind, severity or EP_VIOLATION_KINDS[kind][0], message, reproduce=reproduce, **extra)
@@ -334,6 +342,7 @@ def judge_ep(truth: EpTruth, observation: Observation, *, reproduce: str = "", t
         **core_stats(past, observation, design, verdict.violations, latencies),
         "delta_states_judged": len(deltas or {}),
         "latency_timing": sorted({a.timing for a in truth.attempts}),
+        "earlier_state": earlier.stats() if earlier is not None else None,
     }
     verdict.violations = finish(verdict.violations, design)
     verdict.stats["diagnoses"] = diagnose(past, observation, verdict.stats)

@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..judging.baseline import earlier_state_text
 from ..judging.checks import hazard_summary, scope_summary
 from ..judging.diagnose import probe_table_lines
 from ..judging.profile import CampaignOutcome, ReplayOutcome, TimelineRow
@@ -156,8 +157,8 @@ class EventPlatformProfile:
         raise UsageError("the Event Platform has no fault plans: the seed alone fixes its faults")
 
     def reproduce(self, config: EpCampaignConfig, *, url: str | None = None, state_url: str | None = None,
-                  start: int | None = None) -> str:
-        return reproduce_ep(config, url=url, start=start)
+                  start: int | None = None, rest_api: Any = None) -> str:
+        return reproduce_ep(config, url=url, state_url=state_url, start=start, rest_api=rest_api)
 
     def headline(self, result: EpCampaignResult) -> str:
         config = result.config
@@ -175,11 +176,16 @@ class EventPlatformProfile:
         rows = probe_table_lines(result.verdict.stats.get("probe_table") or []) if not quiet else []
         probes = "".join(f"{line}\n" for line in ["Probes (each crafted request, what it got, what was judged):",
                                                    *rows]) if rows else ""
+        earlier = earlier_state_text(result.verdict.stats)
         text = (f"Event Platform fuzz of {result.target}, seed {result.config.seed}\n"
                 f"hazards exercised: {hazards}\n" + (f"scope: {scoped}\n" if scoped else "")
                 + f"requests in flight: {in_flight_text(result.verdict.stats.get('in_flight') or {})}\n"
-                + (f"hint: {hint}\n" if hint else "") + probes + result.failure_text(report=report))
-        return text if result.passed else f"{text}\nReproduce with: {result.reproduce}"
+                + (f"hint: {hint}\n" if hint else "")
+                + (f"state before the run: {earlier}\n" if earlier else "") + probes
+                + result.failure_text(report=report))
+        if result.passed or "Reproduce with:" in text:
+            return text  # printed once
+        return f"{text}\nReproduce with: {result.reproduce}"
 
     def is_tape(self, path: str | Path) -> bool:
         from .tape import is_ep_tape

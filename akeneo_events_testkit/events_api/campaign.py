@@ -7,7 +7,6 @@ or in-process (an ASGI/WSGI app with a Python callable giving its observation).
 from __future__ import annotations
 
 import json
-import shlex
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -19,9 +18,11 @@ from typing import Any
 from ..clock import Clock
 from ..credentials import generate_secret
 from ..errors import ReceiverUnreachable, UsageError
+from ..judging.baseline import read_before
 from ..judging.checks import REFETCH_NEEDS_API, REST_LATENCY_NEEDS_API, check_design, check_rest_latency
 from ..judging.observation import ObservationSource, observation_reader, parse_observation, settle_observation
 from ..judging.render import format_violations, kind_rows
+from ..judging.reproduce import command_line, shared_options, target_options
 from ..judging.scope import Scope, parse_scope, require_matches
 from ..judging.verdict import Verdict
 from ..transport.sender import Outcome
@@ -132,28 +133,19 @@ class CampaignResult:
         return format_violations(self.verdict, report=report)
 
 
-def reproduce_command(config: CampaignConfig, *, url: str | None = None, state_url: str | None = None) -> str:
+def reproduce_command(config: CampaignConfig, *, url: str | None = None, state_url: str | None = None,
+                      start: int | None = None, rest_api: Any = None) -> str:
+    """The ``akeneo-events fuzz`` line that runs ``config`` again: every option in effect (``start`` when the
+    config leaves it to the run), ``--url``/``--state-url`` as given, the secret as ``$AKENEO_EVENTS_SECRET``
+    (:mod:`~..judging.reproduce`)."""
     parts = ["akeneo-events", "fuzz", "--seed", str(config.seed), "--events", str(config.events),
              "--profile", config.profile, "--faults", config.faults]
     if config.uuid_mode:
         parts.append("--uuid-mode")
-    if not config.probes:
-        parts.append("--no-probes")
     if config.strict:
         parts.append("--strict")
-    if config.start is not None:
-        parts += ["--start", str(config.start)]
-    if config.design != "apply":
-        parts += ["--design", config.design]
-    if isinstance(config.scope, Scope):
-        parts += [piece for option in config.scope.options() for piece in option.split(" ", 1)]
-    if config.catalog is not None:
-        parts += ["--catalog", str(config.catalog)]
-    if config.rest_latency:
-        parts += ["--rest-latency", f"{config.rest_latency:g}"]
-    if url:
-        parts += ["--url", url, "--state-url", state_url or "STATE_URL", "--secret", "$AKENEO_EVENTS_SECRET"]
-    return " ".join(shlex.quote(p) if not p.startswith("$") else p for p in parts)
+    parts += shared_options(config, start=config.start if config.start is not None else start, rest_api=rest_api)
+    return command_line(parts + target_options(url, state_url))
 
 
 def run_campaign(
@@ -206,6 +198,8 @@ def run_campaign(
         if isinstance(target, str) and check.attempt.outcome is Outcome.FAILED \
                 and check.attempt.reason.startswith("connect"):
             raise ReceiverUnreachable(f"nothing answers at {target}: start the receiver, or check the URL")
+        reader = observation_reader(observe, state_url)
+        before = read_before(reader, strict=config.strict)  # state left from an earlier run (judging.baseline)
         truth_stream = None
         if record is not None:
             from .truth import GroundTruth
@@ -214,14 +208,14 @@ def run_campaign(
             truth_stream.stream_to(record)
             stack.callback(truth_stream.close)
         run = pim.run(target, secret=secret, truth=truth_stream, on_request=on_request, test_requests=(check,))
-        reader = observation_reader(observe, state_url)
         raw = settle_observation(reader, config.settle_timeout, time.sleep)
         observation = parse_observation(raw)
-        reproduce = reproduce_command(config, url=target if isinstance(target, str) and label != "the reference "
-                                      "receiver" else None, state_url=state_url)
+        served = isinstance(target, str) and label != "the reference receiver"
+        reproduce = reproduce_command(config, url=target if served and isinstance(target, str) else None,
+                                      state_url=state_url if served else None, start=pim.start, rest_api=rest_api)
         scope = config.scope if isinstance(config.scope, Scope) else None
         verdict = judge(run.truth, observation, strict=config.strict, timeout=pim.timeout, reproduce=reproduce,
-                        design=config.design, scope=scope)
+                        design=config.design, scope=scope, before=before)
         require_matches(scope, verdict.stats, run.truth.resources)
         return CampaignResult(config, run, verdict, raw if isinstance(raw, Mapping) else {}, label,
                               time.monotonic() - started, reproduce)

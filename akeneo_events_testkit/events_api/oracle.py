@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
 
+from ..judging.baseline import this_run_only
 from ..judging.checks import DETECTORS, core_stats, finish
 from ..judging.diagnose import diagnose, probe_table
 from ..judging.history import History, HistoryEvent, HistoryRequest, ProbeRule, Refusal
@@ -166,11 +167,16 @@ def judge(
     reproduce: str = "",
     design: str = "apply",
     scope: Scope | None = None,
+    before: Observation | None = None,
 ) -> Verdict:
     """All violations of ``observation`` against ``truth`` for one subscription's receiver, weighed for the
-    receiver's ``design`` (:data:`~..judging.checks.DESIGNS`)."""
+    receiver's ``design`` (:data:`~..judging.checks.DESIGNS`); with ``before`` (the observation before the
+    run, not empty), only what this run delivered (:func:`~..judging.baseline.this_run_only`)."""
     verdict = Verdict(strict=strict)
     past = history(truth, subscription=subscription, timeout=timeout, scope=scope)
+    earlier = None
+    if before is not None:
+        observation, past, earlier = this_run_only(before, observation, past)
 
     def violation(kind: str, message: str, *, severity: str | None = None, **extra: Any) -> Violation:
         severity = severity or VIOLATION_KINDS[kind][0]
@@ -195,6 +201,7 @@ def judge(
         "dropped_by_pim": dict(truth.dropped),
         "test_request": [r.status or r.outcome.value for r in truth.test_requests
                          if subscription is None or r.subscription == subscription],
+        "earlier_state": earlier.stats() if earlier is not None else None,
     }
     verdict.violations = finish(verdict.violations, design)
     verdict.stats["diagnoses"] = diagnose(past, observation, verdict.stats)

@@ -117,8 +117,8 @@ class EventsApiProfile:
             result.run.fault_plan.save(path)
 
     def reproduce(self, config: CampaignConfig, *, url: str | None = None, state_url: str | None = None,
-                  start: int | None = None) -> str:
-        return reproduce_command(config, url=url, state_url=state_url)
+                  start: int | None = None, rest_api: Any = None) -> str:
+        return reproduce_command(config, url=url, state_url=state_url, start=start, rest_api=rest_api)
 
     def headline(self, result: CampaignResult) -> str:
         config = result.config

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
+from ..judging.baseline import earlier_state_text
 from ..judging.checks import hazard_summary, scope_summary
 from ..judging.diagnose import probe_table_lines
 from ..judging.render import kind_rows, slow_summary, timed
@@ -54,6 +55,8 @@ def summary_table(run: RunResult, verdict_stats: dict[str, Any] | None) -> str:
             rows.append(("scope", scope_summary(verdict_stats) or ""))
         if verdict_stats.get("design", "apply") != "apply":
             rows.append(("receiver design", str(verdict_stats["design"])))
+        if (earlier := earlier_state_text(verdict_stats)) is not None:
+            rows.append(("state before the run", earlier))
         if verdict_stats.get("design_hint"):
             rows.append(("hint", str(verdict_stats["design_hint"])))
     width = max(len(name) for name, _ in rows)

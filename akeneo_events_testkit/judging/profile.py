@@ -137,8 +137,9 @@ class WireProfile(Protocol):
         ...
 
     def reproduce(self, config: Any, *, url: str | None = None, state_url: str | None = None,
-                  start: int | None = None) -> str:
-        """The ``akeneo-events fuzz`` command line that runs ``config`` again."""
+                  start: int | None = None, rest_api: Any = None) -> str:
+        """The ``akeneo-events fuzz`` command line that runs ``config`` again (``rest_api``: the mock REST API
+        the run served, :class:`~akeneo_events_testkit.restapi.RestApi`)."""
         ...
 
     def headline(self, result: Any) -> str:
