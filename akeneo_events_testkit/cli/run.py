@@ -79,7 +79,8 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
 
     secret = secret_of(args)
     assert secret is not None
-    serve(secret, host=args.host, port=args.port, store_spec=args.store)
+    serve(secret, host=args.host, port=args.port, store_spec=args.store, own_client_id=args.client_id or None,
+          log_requests=args.log_requests, out=out)
     return 0
 
 
