@@ -86,7 +86,7 @@ def _answer_line(method: str, path: str, status: int, body: bytes, seconds: floa
                   and not isinstance(value, bool)}
         if answer.get("test") is True:
             events = " Test request"
-        elif counts or status == 200 and method == "POST":
+        elif counts or (status == 200 and method == "POST"):
             events = f" events {sum(counts.values())}" + (
                 f" ({', '.join(f'{name} {value}' for name, value in counts.items())})" if counts else "")
         if isinstance(answer.get("error"), str):
