@@ -4,9 +4,11 @@ wire profiles (the profile object does what differs)."""
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from contextlib import ExitStack
+from pathlib import Path
 from typing import Any, TextIO
 
 from ..errors import UsageError
@@ -102,15 +104,16 @@ def _start_rest_api(args: argparse.Namespace, stack: ExitStack, out: TextIO) -> 
 
 def _compare(args: argparse.Namespace, out: TextIO) -> int:
     """``fuzz --compare event-platform``: the same activity through both profiles, final states compared."""
+    from ..event_platform.rules import DEFAULT_CLIENT_ID
     from ..event_platform.signing import EpSecrets
     from ..migration import compare_profiles
 
-    reports = [name for name, value in (("--report", args.report), ("--junit", args.junit), ("--html", args.html),
-                                        ("--record", args.record), ("--rest-api", args.rest_api),
-                                        ("--json", args.json), ("--rest-latency", args.rest_latency)) if value]
+    reports = [name for name, value in (("--junit", args.junit), ("--record", args.record),
+                                        ("--rest-api", args.rest_api), ("--json", args.json),
+                                        ("--rest-latency", args.rest_latency)) if value]
     if reports:
-        raise UsageError(f"{', '.join(reports)}: not with --compare, which prints its comparison; run each "
-                         "profile alone (fuzz, then fuzz --profile event-platform) for reports")
+        raise UsageError(f"{', '.join(reports)}: not with --compare, which writes --report and --html; run each "
+                         "profile alone (fuzz, then fuzz --profile event-platform) for the others")
     if args.profile != "saas":
         raise UsageError("--compare needs --profile saas: 5.0/6.0 key products by identifier, 7.0 may too; "
                          "only SaaS with UUIDs is comparable with the Event Platform's uuid keys")
@@ -124,7 +127,12 @@ def _compare(args: argparse.Namespace, out: TextIO) -> int:
     result = compare_profiles(args.seed, args.events, old_target=args.url, new_target=args.new_url,
                               old_state_url=args.state_url, new_state_url=args.new_state_url, old_secret=secret,
                               new_secrets=EpSecrets(new_secret) if new_secret else None,
-                              client_id=args.client_id or None, catalog=args.catalog)
+                              client_id=DEFAULT_CLIENT_ID if args.client_id is None else args.client_id or None,
+                              catalog=args.catalog)
+    if args.report:
+        Path(args.report).write_text(json.dumps(result.report(), indent=2, default=str) + "\n", encoding="utf-8")
+    if args.html:
+        Path(args.html).write_text(result.html(), encoding="utf-8")
     out.write(result.text() + "\n")
     return 0 if result.passed else 1
 
