@@ -63,16 +63,23 @@ def cmd_emit(args: argparse.Namespace, out: TextIO) -> int:
     config = _config(args, probes=args.probes)
     secret = secret_of(args)
     assert secret is not None
-    for warning in check_request_url(args.url):
-        print(f"warning: {warning}", file=sys.stderr)
+    if not args.quiet:  # --quiet prints nothing but errors
+        for warning in check_request_url(args.url):
+            print(f"warning: {warning}", file=sys.stderr)
     progress = Progress(args.events, enabled=not args.quiet)
     try:
-        summary = profile_of(config).emit(config, args.url, secret=secret, record=args.record,
+        outcome = profile_of(config).emit(config, args.url, secret=secret, record=args.record,
                                           save_plan=args.save_plan, on_request=progress.advance, start=_start(args))
     finally:
         progress.close()
     if not args.quiet:
-        out.write(summary + "\n")
+        out.write(outcome.text + "\n")
+    if not outcome.passed:
+        out.flush()
+        reason = f" (first failure: {outcome.reason})" if outcome.reason else ""
+        print(f"akeneo-events emit: error: none of the {outcome.requests} requests got an answer from {args.url}"
+              f"{reason}: is the receiver running there?", file=sys.stderr)
+        return 1
     return 0
 
 
