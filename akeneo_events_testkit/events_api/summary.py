@@ -65,7 +65,7 @@ def summary_table(run: RunResult, verdict_stats: dict[str, Any] | None) -> str:
         ("faults injected", ", ".join(f"{k} {v}" for k, v in sorted(faults.items())) or "none"),
         ("probes", f"{len(probes)} ({refused} refused with 4xx)" if probes else "none"),
         ("not sent by the PIM", ", ".join(f"{k} {v}" for k, v in sorted(truth.dropped.items())) or "none"),
-        *((f"  {reason}", NOT_SENT_REASONS.get(reason, "")) for reason in sorted(truth.dropped)),
+        *(("", f"{reason}: {NOT_SENT_REASONS.get(reason, 'not documented')}") for reason in sorted(truth.dropped)),
         ("latency p50/p95/p99", " / ".join(_ms(percentile(latencies, q)) for q in (0.5, 0.95, 0.99))
          + timed({r.timing for r in truth.requests})),
     ]
