@@ -8,7 +8,9 @@ sides; 5.0/6.0 identifiers are not comparable).
 
 from __future__ import annotations
 
+import html
 import time
+from collections import Counter
 from collections.abc import Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -19,10 +21,10 @@ from .credentials import generate_secret
 from .errors import UsageError
 from .event_platform.campaign import reference_receiver
 from .event_platform.emitter import EpEmitter
-from .event_platform.oracle import delta_states, judge_ep
+from .event_platform.oracle import EP_VIOLATION_KINDS, delta_states, judge_ep
 from .event_platform.signing import EpSecrets
 from .event_platform.truth import EpTruth
-from .events_api.oracle import judge
+from .events_api.oracle import VIOLATION_KINDS, judge
 from .judging.observation import ObservationSource, observation_reader, parse_observation, settle_observation
 from .judging.verdict import Verdict
 from .transport.targets import Target
@@ -31,19 +33,44 @@ if TYPE_CHECKING:
     pass
 
 __all__ = [
+    "DIFFERENCE_KINDS",
     "CompareResult",
     "Difference",
     "compare_profiles",
 ]
 
 
+#: difference kind -> what it means, in the order the comparison lists them
+DIFFERENCE_KINDS: dict[str, str] = {
+    "missing_at_new": "present at the Events API receiver, removed or absent at the Event Platform receiver",
+    "missing_at_old": "present at the Event Platform receiver, removed or absent at the Events API receiver",
+    "different_save": "both hold the resource, from different saves",
+}
+
+
 @dataclass(frozen=True)
 class Difference:
-    """A resource on which the old and the new receiver disagree at the end."""
+    """A resource on which the old and the new receiver disagree at the end; ``kind`` is a key of
+    :data:`DIFFERENCE_KINDS`."""
 
     key: str
     old: str
     new: str
+    kind: str = "different_save"
+
+    def to_json(self) -> dict[str, str]:
+        return {"kind": self.kind, "resource": self.key, "events_api": self.old, "event_platform": self.new}
+
+
+def _causes(name: str, verdict: Verdict, glossary: Mapping[str, tuple[str, str]]) -> list[str]:
+    """One line per violation kind of a failing side: count, meaning, and the first message."""
+    lines = []
+    for kind, count in sorted(Counter(v.kind for v in verdict.errors).items(), key=lambda item: (-item[1], item[0])):
+        first = next(v for v in verdict.errors if v.kind == kind)
+        meaning = glossary.get(kind, ("", ""))[1]
+        lines.append(f"{name} receiver: {kind} x{count}" + (f" ({meaning})" if meaning else "")
+                     + f"; e.g. {first.message[:160]}")
+    return lines
 
 
 @dataclass
@@ -58,17 +85,71 @@ class CompareResult:
     def passed(self) -> bool:
         return not self.differences and self.old_verdict.passed and self.new_verdict.passed
 
-    def text(self, *, limit: int = 20) -> str:
-        lines = [f"Compared {self.stats.get('resources', 0)} resources after {self.stats.get('events', 0)} saves "
-                 f"(Events API vs Event Platform): {len(self.differences)} differ."]
-        for d in self.differences[:limit]:
-            lines.append(f"  {d.key}: Events API receiver {d.old}; Event Platform receiver {d.new}")
-        for name, verdict in (("Events API", self.old_verdict), ("Event Platform", self.new_verdict)):
-            if not verdict.passed:
-                lines.append(f"{name} receiver violations: "
-                             + ", ".join(f"{k} x{n}" for k, n in sorted(verdict.counts().items())))
-        lines.append("PASS" if self.passed else "FAIL")
+    def groups(self) -> dict[str, list[Difference]]:
+        """The differences by kind, in :data:`DIFFERENCE_KINDS` order, empty kinds left out."""
+        found = {kind: [d for d in self.differences if d.kind == kind] for kind in DIFFERENCE_KINDS}
+        return {kind: items for kind, items in found.items() if items}
+
+    def causes(self) -> list[str]:
+        """Why the comparison fails, most telling first: each side's violations (a receiver that refuses the
+        traffic or applies its own events explains the differences that follow), with a hint for the
+        client id the comparison assumed."""
+        lines = (_causes("Events API", self.old_verdict, VIOLATION_KINDS)
+                 + _causes("Event Platform", self.new_verdict, EP_VIOLATION_KINDS))
+        if any(v.kind == "self_event_processed" for v in self.new_verdict.errors):
+            client = self.stats.get("client_id")
+            lines.append(f"hint: the comparison assumed client id {client}; start the Event Platform receiver with "
+                         "it (akeneo-events serve --client-id ...), or pass the receiver's own as --client-id")
+        return lines
+
+    def text(self, *, limit: int = 5) -> str:
+        """Verdict and causes first, then the differences grouped by kind (``limit`` shown per kind)."""
+        resources, events = self.stats.get("resources", 0), self.stats.get("events", 0)
+        verdict = "PASS" if self.passed else "FAIL"
+        lines = [f"{verdict}: {len(self.differences)} of {resources} resources differ after {events} saves "
+                 "(Events API vs Event Platform)"]
+        causes = self.causes()
+        if causes:
+            lines.append("Causes:")
+            lines += [f"  {cause}" for cause in causes]
+        for kind, items in self.groups().items():
+            lines.append(f"{kind} x{len(items)}: {DIFFERENCE_KINDS[kind]}")
+            for d in items[:limit]:
+                lines.append(f"  {d.key}: Events API receiver {d.old}; Event Platform receiver {d.new}")
+            if len(items) > limit:
+                lines.append(f"  ... and {len(items) - limit} more (--report FILE.json lists them all)")
         return "\n".join(lines)
+
+    def report(self) -> dict[str, Any]:
+        """The comparison as JSON: verdict, causes, counts per kind, every difference, both verdicts."""
+        return {
+            "passed": self.passed, "causes": self.causes(), "stats": dict(self.stats),
+            "difference_counts": {kind: len(items) for kind, items in self.groups().items()},
+            "differences": [d.to_json() for d in self.differences],
+            "events_api": {"passed": self.old_verdict.passed, "counts": dict(self.old_verdict.counts()),
+                           "violations": [v.to_json() for v in self.old_verdict.violations]},
+            "event_platform": {"passed": self.new_verdict.passed, "counts": dict(self.new_verdict.counts()),
+                               "violations": [v.to_json() for v in self.new_verdict.violations]},
+        }
+
+    def html(self) -> str:
+        """A simple self-contained page: verdict, causes, then one table per kind of difference."""
+        esc = html.escape
+        parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>Migration comparison: "
+                 f"{'PASS' if self.passed else 'FAIL'}</title><style>body{{font-family:sans-serif;margin:2em}}"
+                 "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;text-align:left}"
+                 ".fail{color:#b00}.pass{color:#070}</style></head><body>",
+                 f"<h1 class='{'pass' if self.passed else 'fail'}'>{esc(self.text().splitlines()[0])}</h1>"]
+        causes = self.causes()
+        if causes:
+            parts.append("<h2>Causes</h2><ul>" + "".join(f"<li>{esc(c)}</li>" for c in causes) + "</ul>")
+        for kind, items in self.groups().items():
+            parts.append(f"<h2 id='{esc(kind)}'>{esc(kind)} ({len(items)})</h2><p>{esc(DIFFERENCE_KINDS[kind])}</p>"
+                         "<table><tr><th>resource</th><th>Events API receiver</th><th>Event Platform receiver</th>"
+                         "</tr>" + "".join(f"<tr><td>{esc(d.key)}</td><td>{esc(d.old)}</td><td>{esc(d.new)}</td></tr>"
+                                           for d in items) + "</table>")
+        parts.append("</body></html>\n")
+        return "".join(parts)
 
 
 def _state(entry: Any, origin_of: Mapping[str, str], epoch_of: Mapping[str, int]) -> tuple[str, str | None, int]:
@@ -139,10 +220,11 @@ def compare_profiles(
         a = _state(old_resources.get(key), {}, epoch_of)
         b = _state(new_resources.get(key), origin_of, epoch_of)
         if a[0] != b[0] or (a[0] == "present" and a[1] != b[1] and a[2] != b[2]):
-            differences.append(Difference(key, _describe(a), _describe(b)))
+            kind = "different_save" if a[0] == b[0] else "missing_at_new" if a[0] == "present" else "missing_at_old"
+            differences.append(Difference(key, _describe(a), _describe(b), kind))
     new_verdict = judge_ep(new_truth, new_obs, deltas=delta_states(new_raw))
     return CompareResult(differences, judge(run.truth, old_obs), new_verdict, new_truth,
-                         {"resources": len(keys), "events": events, "seed": seed})
+                         {"resources": len(keys), "events": events, "seed": seed, "client_id": client_id})
 
 
 def _describe(state: tuple[str, str | None, int]) -> str:

@@ -158,7 +158,8 @@ def test_migration_guide_names_real_kinds_and_options() -> None:
     guide = README[README.index("## Migrating to the Event Platform"):README.index("## CLI reference")]
     for kind in ("suspension_risk", "self_event_processed", "rotation_rejected"):
         assert f"`{kind}`" in guide and kind in EP_VIOLATION_KINDS
-    fuzz = build_parser()._subparsers._group_actions[0].choices["fuzz"]  # type: ignore[union-attr]
-    options = {option for action in fuzz._actions for option in action.option_strings}
+    commands = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    options = {option for name in ("fuzz", "serve") for action in commands[name]._actions  # the guide serves too
+               for option in action.option_strings}
     for option in re.findall(r"(?<![-\w])(--[a-z][a-z-]*)", guide):
         assert option in options, option

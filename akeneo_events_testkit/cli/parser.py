@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..credentials import OLD_SECRET_ENV
-from ..event_platform.rules import DEFAULT_IN_FLIGHT
+from ..event_platform.rules import DEFAULT_CLIENT_ID, DEFAULT_IN_FLIGHT
 from ..judging.checks import DESIGNS
 from .common import (
     DEFAULT_DELTA,
@@ -107,9 +107,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("serve", help="run the reference receiver")
     p.add_argument("--secret", help=f"the subscription secret (or set {SECRET_ENV})")
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=non_negative, default=8000)
+    p.add_argument("--port", type=non_negative, default=8000, help="TCP port, 0 to 65535 (default 8000; 0: free)")
     p.add_argument("--store", default="sqlite:akeneo-events.sqlite3", metavar="sqlite:PATH|memory",
                    help="where effects are recorded (default sqlite:akeneo-events.sqlite3)")
+    p.add_argument("--client-id", default=DEFAULT_CLIENT_ID,
+                   help="Event Platform: the connection's client id, whose own events are dropped (default "
+                        f"{DEFAULT_CLIENT_ID}, as fuzz assumes; empty for none)")
+    p.add_argument("--log-requests", action="store_true",
+                   help="print one line per request: method, path, status, events, latency")
     p.set_defaults(handler=cmd_serve)
 
     p = commands.add_parser("fuzz", help="fuzz a receiver and judge it (the reference receiver by default)",

@@ -4,10 +4,12 @@ wire profiles (the profile object does what differs)."""
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
 from contextlib import ExitStack
+from pathlib import Path
 from typing import Any, TextIO
 
 from ..credentials import OLD_SECRET_ENV
@@ -63,16 +65,23 @@ def cmd_emit(args: argparse.Namespace, out: TextIO) -> int:
     config = campaign_config(args, probes=args.probes)
     secret = secret_of(args)
     assert secret is not None
-    for warning in check_request_url(args.url):
-        print(f"warning: {warning}", file=sys.stderr)
+    if not args.quiet:  # --quiet prints nothing but errors
+        for warning in check_request_url(args.url):
+            print(f"warning: {warning}", file=sys.stderr)
     progress = Progress(args.events, enabled=not args.quiet)
     try:
-        summary = profile_of(config).emit(config, args.url, secret=secret, record=args.record,
+        outcome = profile_of(config).emit(config, args.url, secret=secret, record=args.record,
                                           save_plan=args.save_plan, on_request=progress.advance, start=_start(args))
     finally:
         progress.close()
     if not args.quiet:
-        out.write(summary + "\n")
+        out.write(outcome.text + "\n")
+    if not outcome.passed:
+        out.flush()
+        reason = f" (first failure: {outcome.reason})" if outcome.reason else ""
+        print(f"akeneo-events emit: error: none of the {outcome.requests} requests got an answer from {args.url}"
+              f"{reason}: is the receiver running there?", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -81,7 +90,8 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
 
     secret = secret_of(args)
     assert secret is not None
-    serve(secret, host=args.host, port=args.port, store_spec=args.store)
+    serve(secret, host=args.host, port=args.port, store_spec=args.store, own_client_id=args.client_id or None,
+          log_requests=args.log_requests, out=out)
     return 0
 
 
@@ -103,15 +113,16 @@ def _start_rest_api(args: argparse.Namespace, stack: ExitStack, out: TextIO) -> 
 
 def _compare(args: argparse.Namespace, out: TextIO) -> int:
     """``fuzz --compare event-platform``: the same activity through both profiles, final states compared."""
+    from ..event_platform.rules import DEFAULT_CLIENT_ID
     from ..event_platform.signing import EpSecrets
     from ..migration import compare_profiles
 
-    reports = [name for name, value in (("--report", args.report), ("--junit", args.junit), ("--html", args.html),
-                                        ("--record", args.record), ("--rest-api", args.rest_api),
-                                        ("--json", args.json), ("--rest-latency", args.rest_latency)) if value]
+    reports = [name for name, value in (("--junit", args.junit), ("--record", args.record),
+                                        ("--rest-api", args.rest_api), ("--json", args.json),
+                                        ("--rest-latency", args.rest_latency)) if value]
     if reports:
-        raise UsageError(f"{', '.join(reports)}: not with --compare, which prints its comparison; run each "
-                         "profile alone (fuzz, then fuzz --profile event-platform) for reports")
+        raise UsageError(f"{', '.join(reports)}: not with --compare, which writes --report and --html; run each "
+                         "profile alone (fuzz, then fuzz --profile event-platform) for the others")
     if args.profile != "saas":
         raise UsageError("--compare needs --profile saas: 5.0/6.0 key products by identifier, 7.0 may too; "
                          "only SaaS with UUIDs is comparable with the Event Platform's uuid keys")
@@ -125,7 +136,12 @@ def _compare(args: argparse.Namespace, out: TextIO) -> int:
     result = compare_profiles(args.seed, args.events, old_target=args.url, new_target=args.new_url,
                               old_state_url=args.state_url, new_state_url=args.new_state_url, old_secret=secret,
                               new_secrets=EpSecrets(new_secret) if new_secret else None,
-                              client_id=args.client_id or None, catalog=args.catalog)
+                              client_id=DEFAULT_CLIENT_ID if args.client_id is None else args.client_id or None,
+                              catalog=args.catalog)
+    if args.report:
+        Path(args.report).write_text(json.dumps(result.report(), indent=2, default=str) + "\n", encoding="utf-8")
+    if args.html:
+        Path(args.html).write_text(result.html(), encoding="utf-8")
     out.write(result.text() + "\n")
     return 0 if result.passed else 1
 

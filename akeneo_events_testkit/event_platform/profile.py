@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ..judging.baseline import earlier_state_text
 from ..judging.checks import hazard_summary, scope_summary
 from ..judging.diagnose import probe_table_lines
-from ..judging.profile import CampaignOutcome, ReplayOutcome, TimelineRow
+from ..judging.profile import CampaignOutcome, EmitOutcome, ReplayOutcome, TimelineRow
 from ..judging.scope import Scope
 from ..judging.verdict import Verdict
 from .campaign import EpCampaignConfig, EpCampaignResult, reproduce_ep, run_ep_campaign
@@ -109,7 +109,7 @@ class EventPlatformProfile:
 
     def emit(self, config: EpCampaignConfig, url: str, *, secret: str, record: str | Path | None = None,
              save_plan: str | Path | None = None, on_request: Callable[[int], None] | None = None,
-             start: int | None = None) -> str:
+             start: int | None = None) -> EmitOutcome:
         """One CloudEvent per request to ``url``, retries and rate on a virtual clock from ``start`` (now by
         default); probes when ``config.probes``. The platform has no fault plans (``save_plan`` is refused
         before: it is an Events API option)."""
@@ -119,6 +119,7 @@ class EventPlatformProfile:
         from ..clock import FakeClock
         from .emitter import EpEmitter
         from .probes import send_probes
+        from .rules import SUCCESS
         from .signing import EpSecrets
 
         secrets = EpSecrets(secret)
@@ -142,14 +143,18 @@ class EventPlatformProfile:
             write_ep_tape(truth, record)
         outcomes = Counter(a.outcome for a in truth.genuine)
         drops = truth.dropped()
-        return "\n".join([
+        answered = ("all answered 200" if set(outcomes) == {SUCCESS}
+                    else ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
+        failure = next((a.reason for a in truth.attempts if a.status is None and a.reason), "")
+        return EmitOutcome("\n".join([
             f"Event Platform: {len(truth.events)} events, {len(truth.genuine)} requests "
-            f"({', '.join(f'{k} {v}' for k, v in sorted(outcomes.items()))}), "
+            f"({answered}), "
             f"{len(truth.delivered)} delivered" + (f", {len(truth.attempts) - len(truth.genuine)} probes"
                                                     if config.probes else ""),
             "dropped by the platform: " + (", ".join(f"{k} {v}" for k, v in sorted(drops.items())) or "none"),
             "requests in flight: " + in_flight_text(in_flight_stats(truth)),
-            truth.fate() if truth.suspension is not None else "the subscription stayed active"])
+            truth.fate() if truth.suspension is not None else "the subscription stayed active"]),
+            len(truth.attempts), sum(1 for a in truth.attempts if a.status is not None), failure)
 
     def save_plan(self, result: EpCampaignResult, path: str | Path) -> None:
         from ..errors import UsageError
@@ -194,17 +199,19 @@ class EventPlatformProfile:
 
     def replay(self, tape: str | Path, url: str, *, secret: str, state_url: str | None = None) -> ReplayOutcome:
         from ..judging.observation import fetch_observation, parse_observation
+        from ..judging.tapes import changed_answers_text
         from .oracle import delta_states, judge_ep
         from .signing import EpSecrets
-        from .tape import compare_answers, load_ep_tape, replay_ep_tape
+        from .tape import changed_answers, compare_answers, load_ep_tape, replay_ep_tape
 
         loaded = load_ep_tape(tape)
         truth = replay_ep_tape(loaded, url, secrets=EpSecrets(secret))
         changes = compare_answers(loaded, truth)
+        changed = changed_answers_text(changed_answers(loaded, truth))
         outcomes = Counter(a.outcome for a in truth.attempts)
         text = (f"replayed {len(truth.attempts)} Event Platform requests "
                 f"({', '.join(f'{k} {v}' for k, v in sorted(outcomes.items()))}; probes are not replayed); "
-                f"{changes['changed']} answered differently than when recorded")
+                f"{changes['changed']} answered differently than when recorded" + (f":\n{changed}" if changed else ""))
         if not state_url:
             return ReplayOutcome(text, True)
         raw = fetch_observation(state_url)

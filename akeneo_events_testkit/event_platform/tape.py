@@ -34,7 +34,7 @@ from .signing import EpSecrets, ep_headers
 from .truth import EpAttempt, EpDrop, EpEvent, EpTruth, Suspension
 from .wire import PROFILE_NAME
 
-__all__ = ["compare_answers", "is_ep_tape", "load_ep_tape", "replay_ep_tape", "write_ep_tape"]
+__all__ = ["changed_answers", "compare_answers", "is_ep_tape", "load_ep_tape", "replay_ep_tape", "write_ep_tape"]
 
 
 def _event_line(event: EpEvent, body: bytes | None) -> dict[str, Any]:
@@ -140,6 +140,13 @@ def replay_ep_tape(tape: EpTruth, target: Target, *, secrets: EpSecrets, path: s
 
     asyncio.run(run())
     return truth
+
+
+def changed_answers(tape: EpTruth, replayed: EpTruth) -> list[tuple[int, str, int | None, int | None]]:
+    """The replayed attempts answered with another status than recorded: (seq, event id, then, now)."""
+    recorded = [a for a in tape.genuine if a.event_id in tape.bodies]
+    return [(new.seq, f"event {new.event_id}", old.status, new.status)
+            for old, new in zip(recorded, replayed.attempts, strict=False) if old.status != new.status]
 
 
 def compare_answers(tape: EpTruth, replayed: EpTruth) -> dict[str, int]:

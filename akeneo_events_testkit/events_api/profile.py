@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..judging.checks import hazard_summary, scope_summary
-from ..judging.profile import CampaignOutcome, ReplayOutcome, TimelineRow
+from ..judging.profile import CampaignOutcome, EmitOutcome, ReplayOutcome, TimelineRow
 from ..judging.render import format_violations
 from ..judging.scope import Scope
 from ..judging.verdict import KIND_FIX, Verdict
@@ -91,7 +91,7 @@ class EventsApiProfile:
 
     def emit(self, config: CampaignConfig, url: str, *, secret: str, record: str | Path | None = None,
              save_plan: str | Path | None = None, on_request: Callable[[int], None] | None = None,
-             start: int | None = None) -> str:
+             start: int | None = None) -> EmitOutcome:
         """Batches to ``url`` as the PIM sends them; ``record`` streams the ground truth as a tape."""
         from .pim import MockPim
         from .summary import summary_table
@@ -110,7 +110,10 @@ class EventsApiProfile:
             truth.close()
         if save_plan and result.fault_plan is not None:
             result.fault_plan.save(save_plan)
-        return summary_table(result, None)
+        sent = list(truth.requests)
+        failure = next((r.reason for r in sent if r.status is None and r.reason), "")
+        return EmitOutcome(summary_table(result, None), len(sent), sum(1 for r in sent if r.status is not None),
+                           failure)
 
     def save_plan(self, result: CampaignResult, path: str | Path) -> None:
         if result.run.fault_plan is not None:
@@ -144,16 +147,18 @@ class EventsApiProfile:
 
     def replay(self, tape: str | Path, url: str, *, secret: str, state_url: str | None = None) -> ReplayOutcome:
         from ..judging.observation import fetch_observation, parse_observation
+        from ..judging.tapes import changed_answers_text
         from .oracle import judge
-        from .tape import compare, load_tape, replay_tape
+        from .tape import changed_answers, compare, load_tape, replay_tape
 
         loaded = load_tape(tape)
         truth = replay_tape(loaded, url, secret=secret)
         changes = compare(loaded, truth)
+        changed = changed_answers_text(changed_answers(loaded, truth))
         statuses = truth.outcome_counts()
         text = (f"replayed {len(truth.requests)} requests "
                 f"({', '.join(f'{k} {v}' for k, v in sorted(statuses.items()))});"
-                f" {changes['changed']} answered differently than when recorded")
+                f" {changes['changed']} answered differently than when recorded" + (f":\n{changed}" if changed else ""))
         if not state_url:
             return ReplayOutcome(text, True)
         verdict = judge(truth, parse_observation(fetch_observation(state_url)),

@@ -15,11 +15,37 @@ if TYPE_CHECKING:
     from .campaign import CampaignResult
     from .pim import RunResult
 
-__all__ = ["render_result", "summary_table"]
+__all__ = ["NOT_SENT_REASONS", "render_result", "requests_text", "summary_table"]
 
 
 def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value * 1000:.1f} ms"
+
+
+#: why the PIM did not send an event, as the summary explains it (events-api-facts.md section 5)
+NOT_SENT_REASONS = {
+    "own_event": "raised by the subscription's own connection: the PIM filters a connection's own events "
+                 "(log NOTICE, facts section 5)",
+    "not_found_at_send_time": "the product was gone (or not visible to the connection) when the message was "
+                              "sent: the PIM rebuilds the data at send time and skips it (log NOTICE, facts "
+                              "section 5)",
+    "lost": "lost in transport before the PIM sent it (the model's lost messages, facts section 6)",
+}
+
+#: the outcomes of a request, as the summary names them (facts section 1)
+_OUTCOME_NAMES = {"sent": "acknowledged", "error": "refused (4xx/5xx)", "failed": "unanswered (timeout or no "
+                  "connection)"}
+
+
+def requests_text(total: int, outcomes: Counter[str]) -> str:
+    """``179, all answered 2xx``, or ``179: acknowledged 170, refused (4xx/5xx) 5, unanswered ... 4``."""
+    if total and outcomes.get("sent", 0) == total:
+        return f"{total}, all answered 2xx"
+    if total and outcomes.get("failed", 0) == total:
+        return f"{total}, none answered (timeout or no connection)"
+    parts = [f"{_OUTCOME_NAMES.get(name, name)} {outcomes[name]}" for name in ("sent", "error", "failed")
+             if outcomes.get(name)]
+    return f"{total}: {', '.join(parts)}" if parts else str(total)
 
 
 def summary_table(run: RunResult, verdict_stats: dict[str, Any] | None) -> str:
@@ -36,11 +62,12 @@ def summary_table(run: RunResult, verdict_stats: dict[str, Any] | None) -> str:
         ("profile", f"{run.profile.name}{' (uuid mode)' if run.profile.uuid_mode else ''}, seed {run.seed}, "
                     f"data {run.data_mode}"),
         ("events generated", str(run.events_generated)),
-        ("requests sent", f"{len(genuine)} ({', '.join(f'{k} {v}' for k, v in sorted(outcomes.items()))})"),
+        ("requests sent", requests_text(len(genuine), outcomes)),
         ("events delivered", str(sum(len(r.event_ids) for r in genuine))),
         ("faults injected", ", ".join(f"{k} {v}" for k, v in sorted(faults.items())) or "none"),
         ("probes", f"{len(probes)} ({refused} refused with 4xx)" if probes else "none"),
         ("not sent by the PIM", ", ".join(f"{k} {v}" for k, v in sorted(truth.dropped.items())) or "none"),
+        *(("", f"{reason}: {NOT_SENT_REASONS.get(reason, 'not documented')}") for reason in sorted(truth.dropped)),
         ("latency p50/p95/p99", " / ".join(_ms(percentile(latencies, q)) for q in (0.5, 0.95, 0.99))
          + timed({r.timing for r in truth.requests})),
     ]

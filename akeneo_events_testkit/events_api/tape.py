@@ -26,7 +26,7 @@ from .limits import TEST_BUTTON_TIMEOUT
 from .probes import GENUINE, Recipe
 from .truth import GeneratedEvent, GroundTruth, RequestRecord, attempt_to_record
 
-__all__ = ["Tape", "TapeRequest", "load_tape", "replay_tape"]
+__all__ = ["Tape", "TapeRequest", "changed_answers", "compare", "load_tape", "replay_tape"]
 
 
 @dataclass(frozen=True)
@@ -120,6 +120,17 @@ def replay_tape(
 
     asyncio.run(run())
     return truth
+
+
+def changed_answers(tape: Tape, replayed: GroundTruth) -> list[tuple[int, str, int | None, int | None]]:
+    """The replayed requests answered with another status than recorded: (seq, what they carried, then, now)."""
+    changed = []
+    for old, new in zip(tape.requests, replayed.requests, strict=False):
+        if old.record.status != new.status:
+            what = f"probe {new.probe}" if new.probe else "events " + ", ".join(new.event_ids[:3]) + (
+                f" +{len(new.event_ids) - 3}" if len(new.event_ids) > 3 else "")
+            changed.append((new.seq, what, old.record.status, new.status))
+    return changed
 
 
 def compare(tape: Tape, replayed: GroundTruth) -> Mapping[str, int]:

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from ..versions import PimVersion
     from .observation import ObservationSource
 
-__all__ = ["CampaignOutcome", "ReplayOutcome", "TimelineRow", "WireProfile"]
+__all__ = ["CampaignOutcome", "EmitOutcome", "ReplayOutcome", "TimelineRow", "WireProfile"]
 
 
 class CampaignOutcome(Protocol):
@@ -69,6 +69,22 @@ class ReplayOutcome:
 
     text: str
     passed: bool
+
+
+@dataclass(frozen=True)
+class EmitOutcome:
+    """What ``akeneo-events emit`` prints, how many requests were sent and how many got an answer (any HTTP
+    status): none answered means nothing listens there, a failure of the command (exit 1), with ``reason``
+    (the first failure seen)."""
+
+    text: str
+    requests: int
+    answered: int
+    reason: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.answered > 0 or self.requests == 0
 
 
 class WireProfile(Protocol):
@@ -127,7 +143,7 @@ class WireProfile(Protocol):
 
     def emit(self, config: Any, url: str, *, secret: str, record: str | Path | None = None,
              save_plan: str | Path | None = None, on_request: Callable[[int], None] | None = None,
-             start: int | None = None) -> str:
+             start: int | None = None) -> EmitOutcome:
         """Deliver ``config``'s traffic to ``url`` like the platform, without judging; returns the summary.
         ``save_plan`` saves the fault plan applied, for profiles that have plans; ``start`` as in :meth:`run`."""
         ...

@@ -10,6 +10,7 @@ from typing import Any
 from ..errors import InvalidPayload
 
 __all__ = [
+    "changed_answers_text",
     "read_tape_lines",
 ]
 
@@ -33,3 +34,16 @@ def read_tape_lines(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
             if not isinstance(data, dict) or "type" not in data:
                 raise InvalidPayload(f'{source}:{number}: not a tape record (no "type")')
             yield number, data
+
+
+def changed_answers_text(changed: list[tuple[int, str, int | None, int | None]], *, limit: int = 10) -> str:
+    """Which replayed requests were answered differently than when recorded, one per line (``limit`` shown):
+    ``(seq, what the request carried, status recorded, status now)``; None is no answer."""
+    def status(value: int | None) -> str:
+        return "no answer" if value is None else f"HTTP {value}"
+
+    lines = [f"  request {seq} ({what}): {status(old)} when recorded, {status(new)} now"
+             for seq, what, old, new in changed[:limit]]
+    if len(changed) > limit:
+        lines.append(f"  ... and {len(changed) - limit} more")
+    return "\n".join(lines)

@@ -7,6 +7,7 @@ the first request), starts uvicorn in a thread, waits until it serves, and stops
 
 from __future__ import annotations
 
+import json
 import signal
 import socket
 import sys
@@ -29,11 +30,22 @@ from .stores import open_store
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-__all__ = ["AppServer", "ReceiverServer", "serve"]
+__all__ = [
+    "EP_WEBHOOK_PATH", "SERVE_PATHS", "WEBHOOK_PATH", "AppServer", "ReceiverServer", "logging_app", "serve",
+]
+
+
+#: Where ``akeneo-events serve`` answers each profile (both paths accept both; the README documents these).
+WEBHOOK_PATH = "/webhook"
+EP_WEBHOOK_PATH = "/ep-webhook"
+SERVE_PATHS = ("/", WEBHOOK_PATH, EP_WEBHOOK_PATH)
 
 
 def _bind(host: str, port: int) -> socket.socket:
-    """A listening TCP socket on ``host:port`` (0 picks a free port)."""
+    """A listening TCP socket on ``host:port`` (0 picks a free port); a port outside 0..65535 is a usage
+    error (``getaddrinfo`` would silently take it modulo 65536)."""
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise UsageError(f"port {port!r} is not a TCP port: choose one from 0 to 65535 (0 picks a free one)")
     try:
         family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
         sock = socket.socket(family, kind, proto)
@@ -56,7 +68,60 @@ def _base_url(sock: socket.socket) -> str:
 
 
 def _webhook_path(receiver: ReferenceReceiver) -> str:
-    return "/webhook" if "/webhook" in receiver.paths else min(receiver.paths)
+    return WEBHOOK_PATH if WEBHOOK_PATH in receiver.paths else min(receiver.paths)
+
+
+def _answer_line(method: str, path: str, status: int, body: bytes, seconds: float) -> str:
+    """One ``--log-requests`` line: method, path, status, events (from the receiver's JSON answer: how many
+    were applied, duplicates, stale...), latency, and the reason of a refusal (never a secret: the receiver's
+    messages name headers, not their values)."""
+    events = ""
+    reason = ""
+    try:
+        answer = json.loads(body) if body else None
+    except ValueError:
+        answer = None
+    if isinstance(answer, dict):
+        counts = {name: value for name, value in answer.items() if isinstance(value, int) and value
+                  and not isinstance(value, bool)}
+        if answer.get("test") is True:
+            events = " Test request"
+        elif counts or (status == 200 and method == "POST"):
+            events = f" events {sum(counts.values())}" + (
+                f" ({', '.join(f'{name} {value}' for name, value in counts.items())})" if counts else "")
+        if isinstance(answer.get("error"), str):
+            reason = f": {answer['error'][:200]}"
+    return f"{method} {path} {status}{events} {seconds * 1000:.1f} ms{reason}"
+
+
+def logging_app(app: Any, out: TextIO) -> Any:
+    """``app`` (ASGI) printing one line per HTTP request to ``out`` once answered (:func:`_answer_line`); the
+    latency runs from the request's arrival to the last byte of the answer handed to the server."""
+
+    async def logged(scope: Any, receive: Any, send: Any) -> None:
+        if scope.get("type") != "http":
+            await app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 0
+        body = bytearray()
+
+        async def recording_send(message: Any) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            elif message["type"] == "http.response.body" and len(body) < 4096:
+                body.extend(message.get("body", b"")[:4096])
+            await send(message)
+
+        try:
+            await app(scope, receive, recording_send)
+        finally:
+            line = _answer_line(str(scope.get("method", "?")), str(scope.get("path", "/")), status, bytes(body),
+                                time.perf_counter() - started)
+            print(line if status else f"{line} (no answer)", file=out, flush=True)
+
+    return logged
 
 
 def _config(
@@ -243,31 +308,45 @@ def serve(
     log_level: str = "warning",
     access_log: bool = False,
     out: TextIO | None = None,
+    own_client_id: str | None = None,
+    log_requests: bool = False,
+    paths: tuple[str, ...] = SERVE_PATHS,
     **receiver_options: Any,
 ) -> None:
     """Serve the reference receiver in the foreground until SIGINT or SIGTERM, then close the store.
 
-    Prints one line with the webhook URL and the state URL (never the secret).
+    Both profiles are answered on every path of ``paths``, told apart by their headers; the first line
+    printed names the Events API URL (``/webhook``), the Event Platform URL (``/ep-webhook``), the client id
+    whose events are dropped as the receiver's own (event-platform-facts.md section 6) and the state URL,
+    never the secret. ``log_requests`` prints one line per request (:func:`logging_app`).
     """
-    store = open_store(store_spec)
+    out = out or sys.stdout
+    sock = _bind(host, port)  # a bad port or a busy one is refused before the store is touched
+    try:
+        store = open_store(store_spec)
+    except BaseException:
+        sock.close()
+        raise
     try:
         receiver = ReferenceReceiver(
             secret, store=store, clock=clock, tolerance=tolerance, tie_break=tie_break, max_body=max_body,
-            **receiver_options,
+            paths=paths, own_client_id=own_client_id, **receiver_options,
         )
-        sock = _bind(host, port)
-        server = uvicorn.Server(_config(asgi_app(receiver), log_level, access_log, 5, own_logging=True))
+        app = asgi_app(receiver)
+        server = uvicorn.Server(_config(logging_app(app, out) if log_requests else app, log_level, access_log, 5,
+                                        own_logging=True))
         base = _base_url(sock)
         state = base + receiver.state_path if receiver.state_path else "disabled"
+        ep = f"{base}{EP_WEBHOOK_PATH} (Event Platform" if EP_WEBHOOK_PATH in receiver.paths else "(Event Platform"
+        own = f"drops events of client id {own_client_id}" if own_client_id else "drops no client's events"
         print(
-            f"Receiving Akeneo events at {base}{_webhook_path(receiver)} (state: {state}); Ctrl-C to stop",
-            file=out or sys.stdout,
+            f"Receiving Akeneo events at {base}{_webhook_path(receiver)} (Events API) and {ep}, {own}); "
+            f"state: {state}; Ctrl-C to stop",
+            file=out,
             flush=True,
         )
-        try:
-            with _graceful_signals(server):
-                server.run(sockets=[sock])
-        finally:
-            sock.close()
+        with _graceful_signals(server):
+            server.run(sockets=[sock])
     finally:
+        sock.close()
         store.close()

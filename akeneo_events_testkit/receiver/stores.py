@@ -370,7 +370,22 @@ def open_store(spec: str) -> Store:
     if text == "memory":
         return MemoryStore()
     if text.startswith("sqlite:") and text[len("sqlite:"):]:
-        return SqliteStore(text[len("sqlite:"):])
+        path = text[len("sqlite:"):]
+        if path != ":memory:":
+            _check_sqlite_path(spec, path)
+        return SqliteStore(path)
     raise UsageError(
         f"unknown store {spec!r}: use 'memory' or 'sqlite:PATH' (for example sqlite:/tmp/receiver.db)"
     )
+
+
+def _check_sqlite_path(spec: str, path: str) -> None:
+    """A usage error naming the fix when ``path`` cannot be a database file: its directory is missing, or it
+    is a directory itself (SQLite would only say "unable to open database file")."""
+    if os.path.isdir(path):
+        raise UsageError(f"store {spec!r}: {path} is a directory: name a file in it, e.g. "
+                         f"sqlite:{os.path.join(path, 'akeneo-events.sqlite3')}")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise UsageError(f"store {spec!r}: the directory {folder} does not exist: create it (mkdir -p {folder}) "
+                         "or choose another path")

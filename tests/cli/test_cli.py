@@ -260,8 +260,8 @@ def test_fuzz_event_platform_with_junit_and_refused_options(tmp_path: Path) -> N
     nobody = cli("fuzz", "--profile", "event-platform", "--url", "http://127.0.0.1:9/", "--state-url",
                  "http://127.0.0.1:9/state", "--secret", "s", "--events", "5")
     assert nobody.returncode == 2 and "nothing answers at http://127.0.0.1:9/" in nobody.stderr
-    refused = cli("fuzz", "--compare", "event-platform", "--events", "5", "--html", str(tmp_path / "c.html"))
-    assert refused.returncode == 2 and "--html: not with --compare" in refused.stderr
+    refused = cli("fuzz", "--compare", "event-platform", "--events", "5", "--junit", str(tmp_path / "c.xml"))
+    assert refused.returncode == 2 and "--junit: not with --compare" in refused.stderr
 
 
 def test_fuzz_event_platform_reports_tape_and_replay_over_http(tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ def test_two_correct_receivers_agree() -> None:
                               client_id="magento_0000", settle_timeout=0.0)
     assert result.passed and not result.differences, result.text()
     assert result.stats["resources"] > 10
-    assert result.text().endswith("PASS")
+    assert result.text().startswith(f"PASS: 0 of {result.stats['resources']} resources differ")
 
 
 def test_an_injected_difference_is_found() -> None:
@@ -39,6 +39,8 @@ def test_an_injected_difference_is_found() -> None:
     assert difference.key.startswith("product") and "removed or absent" in difference.old
     assert "holds save" in difference.new
     assert difference.key in result.text()
+    assert {d.kind for d in result.differences} == {"missing_at_old"}  # the new receiver kept what was removed
+    assert result.text().startswith("FAIL: ") and f"missing_at_old x{len(result.differences)}: " in result.text()
 
 
 def test_own_events_differ_when_the_new_receiver_does_not_drop_them() -> None:
@@ -98,7 +100,7 @@ def test_cli_fuzz_event_platform() -> None:
 
 def test_cli_compare() -> None:
     code, text = run_cli("fuzz", "--compare", "event-platform", "--events", "80", "--seed", "1")
-    assert code == 0 and "0 differ" in text, text
+    assert code == 0 and text.startswith("PASS: 0 of "), text
     code, _ = run_cli("fuzz", "--compare", "event-platform", "--profile", "6.0", "--events", "10")
     assert code == 2
 
