@@ -6,10 +6,12 @@ point and the examples get the project's pytest settings (``--strict-markers``, 
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
@@ -82,3 +84,29 @@ def test_buggy_example_without_its_xfail_shows_the_failure_anatomy(pytester: pyt
         "--faults default --url URL --state-url STATE_URL --secret $AKENEO_EVENTS_SECRET",
         "*- akeneo-events: seed 3 -*",
     ])
+
+
+def test_examples_are_in_the_sdist_include_list() -> None:
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    sdist = pyproject[pyproject.index("[tool.hatch.build.targets.sdist]"):]
+    start = sdist.index("include = [")
+    include = sdist[start:sdist.index("]", start)]
+    assert '"examples"' in include
+
+
+@pytest.mark.skipif(importlib.util.find_spec("hatchling") is None,
+                    reason="hatchling (the build backend) is not installed")
+def test_the_sdist_ships_every_example(tmp_path: Path) -> None:
+    """Build the sdist as a release would (the project's backend, no network) and list it."""
+    completed = subprocess.run([sys.executable, "-m", "hatchling", "build", "-t", "sdist", "-d", str(tmp_path)],
+                               cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    (archive,) = tmp_path.glob("*.tar.gz")
+    with tarfile.open(archive) as sdist:
+        names = {name.split("/", 1)[1] for name in sdist.getnames() if "/" in name}
+    tracked = subprocess.run(["git", "ls-files", "examples"], cwd=ROOT, capture_output=True, text=True).stdout.split()
+    if not tracked:  # not a git checkout (an unpacked sdist): what is on disk
+        tracked = [str(path.relative_to(ROOT)) for path in EXAMPLES.rglob("*")
+                   if path.is_file() and "__pycache__" not in path.parts]
+    assert tracked and set(tracked) <= names, sorted(set(tracked) - names)
+    assert not [name for name in names if "__pycache__" in name or name.endswith(".pyc")]
