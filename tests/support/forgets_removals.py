@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "observers" / "receiver.py"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "observers" / "receiver.py"
 spec = importlib.util.spec_from_file_location("observers_receiver", EXAMPLE)
 assert spec is not None and spec.loader is not None
 receiver = importlib.util.module_from_spec(spec)
