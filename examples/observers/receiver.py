@@ -1,81 +1,28 @@
 """A correct Events API receiver with no /state endpoint, in the standard library alone: its effect is a
 downstream call (``--forward URL``), a row in its own SQLite table (``--database PATH``) or a log line on
 its standard output (``--log``). ``akeneo-events fuzz`` observes it with ``--sink``, ``--observe-sql`` or
-``--observe-log`` (README: observers).
-
-    AKENEO_EVENTS_SECRET=... PORT=8000 python3 receiver.py --database receiver.db
+``--observe-log`` (README: observers). Run: ``AKENEO_EVENTS_SECRET=... PORT=8000 python3 receiver.py --log``
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import hmac
 import json
 import os
-import re
-import sqlite3
 import sys
 import threading
 import time
-import urllib.request
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from effects import Effects, key_of, parse_options, valid  # beside this file
+
 SECRET = os.environ["AKENEO_EVENTS_SECRET"].encode()
-ACTION = re.compile(r"^product(_model)?\.(created|updated|removed)$")
 lock = threading.Lock()
 seen: set[str] = set()
 current: dict[str, float] = {}  # resource key -> event time of the event applied last
-
-
-def key_of(event: dict[str, Any]) -> str:
-    resource = event["data"]["resource"]
-    if event["action"].startswith("product_model"):
-        return f"product_model:{resource['code']}"
-    return f"product:{resource.get('uuid') or resource['identifier']}"
-
-
-def valid(event: Any) -> bool:
-    try:
-        datetime.fromisoformat(event["event_datetime"])
-        return isinstance(event["event_id"], str) and bool(ACTION.match(event["action"])) \
-            and isinstance(key_of(event), str)
-    except (KeyError, TypeError, ValueError, AttributeError):
-        return False
-
-
-class Effects:
-    """What applying an event does: forward it, write a row, or print a line."""
-
-    def __init__(self, options: argparse.Namespace) -> None:
-        self.forward, self.log = options.forward, options.log
-        self.db = sqlite3.connect(options.database, check_same_thread=False) if options.database else None
-        if self.db is not None:
-            self.db.execute("CREATE TABLE IF NOT EXISTS applications (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
-                            "event_id TEXT NOT NULL, resource_key TEXT NOT NULL, removed INTEGER NOT NULL)")
-            self.db.commit()
-
-    def apply(self, event: dict[str, Any], key: str, removed: bool) -> None:
-        if self.forward:
-            resource = event["data"]["resource"]
-            kind = "product_model" if key.startswith("product_model:") else "product"
-            body = {"event": {"id": event["event_id"], "action": event["action"]},
-                    kind: {name: resource.get(name) for name in ("uuid", "identifier", "code") if name in resource},
-                    "deleted": removed}
-            request = urllib.request.Request(self.forward, json.dumps(body).encode(), method="POST",
-                                             headers={"Content-Type": "application/json"})
-            urllib.request.urlopen(request, timeout=5).close()
-        if self.db is not None:
-            self.db.execute("INSERT INTO applications (event_id, resource_key, removed) VALUES (?, ?, ?)",
-                            (event["event_id"], key, int(removed)))
-        if self.log:
-            print(f"applied {event['event_id']} {key}{' removed' if removed else ''}", flush=True)
-
-    def commit(self) -> None:
-        if self.db is not None:
-            self.db.commit()
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -120,12 +67,7 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main(effects_class: type[Effects] = Effects) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--forward", metavar="URL", help="POST each applied event to URL (a sink)")
-    parser.add_argument("--database", metavar="PATH", help="write each application to a SQLite table")
-    parser.add_argument("--log", action="store_true", help="print one line per application")
-    parser.add_argument("--exit-with-stdin", action="store_true", help="stop when standard input closes (tests)")
-    options = parser.parse_args()
+    options = parse_options(__doc__.splitlines()[0])
     Handler.effects = effects_class(options)
     server = ThreadingHTTPServer(("127.0.0.1", int(os.environ.get("PORT", "8000"))), Handler)
     if options.exit_with_stdin:

@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-import importlib.util
+import runpy
 import sys
 from pathlib import Path
 from typing import Any
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "observers" / "receiver.py"
-spec = importlib.util.spec_from_file_location("observers_receiver", EXAMPLE)
-assert spec is not None and spec.loader is not None
-receiver = importlib.util.module_from_spec(spec)
-sys.modules["observers_receiver"] = receiver
-spec.loader.exec_module(receiver)
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "observers"
+sys.path.insert(0, str(EXAMPLE))
+
+from effects import Effects  # noqa: E402  (the example's module, found through the path above)
 
 
-class ForgetsRemovals(receiver.Effects):  # type: ignore[name-defined,misc]
+class ForgetsRemovals(Effects):  # type: ignore[misc]
     def apply(self, event: dict[str, Any], key: str, removed: bool) -> None:
         if not removed:
             super().apply(event, key, removed)
 
 
 if __name__ == "__main__":
-    receiver.main(ForgetsRemovals)
+    runpy.run_path(str(EXAMPLE / "receiver.py"), run_name="receiver")["main"](ForgetsRemovals)
