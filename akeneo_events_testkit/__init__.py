@@ -45,6 +45,7 @@ if typing.TYPE_CHECKING:
     from .judging.verdict import Verdict, Violation
     from .events_api.campaign import CampaignConfig, CampaignResult, run_campaign
     from .assertions import ObservationRecorder, assert_receiver_correct
+    from .observers import LogObserver, Sink, SqlObserver
     # The Event Platform (the Events API's successor)
     from .event_platform.signing import EpSecrets
     from .event_platform.emitter import EpEmitter
@@ -121,6 +122,9 @@ _LAZY: dict[str, str] = {
     "run_campaign": ".events_api.campaign",
     "ObservationRecorder": ".assertions",
     "assert_receiver_correct": ".assertions",
+    "LogObserver": ".observers",
+    "Sink": ".observers",
+    "SqlObserver": ".observers",
     # The Event Platform (the Events API's successor)
     "EpSecrets": ".event_platform.signing",
     "EpEmitter": ".event_platform.emitter",
@@ -201,6 +205,9 @@ __all__ = [
     "run_campaign",
     "ObservationRecorder",
     "assert_receiver_correct",
+    "LogObserver",
+    "Sink",
+    "SqlObserver",
     # The Event Platform
     "EpSecrets",
     "EpEmitter",

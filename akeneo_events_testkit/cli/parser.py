@@ -53,6 +53,35 @@ def _workload_args(parser: argparse.ArgumentParser, events: int) -> None:
                              "examples/catalog-rugs.json); every product then belongs to one of its families")
 
 
+def _port(value: str) -> int:
+    number = non_negative(value)
+    if number > 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port: pass 0 to 65535")
+    return number
+
+
+def _observer_args(parser: argparse.ArgumentParser) -> None:
+    """The built-in observers, for receivers without a state endpoint (README: observers)."""
+    parser.add_argument("--sink", nargs="?", const=0, type=_port, metavar="PORT",
+                        help="observe through a sink: the kit serves http://127.0.0.1:PORT/ (printed; a free port "
+                             "without PORT) and the receiver forwards each applied event to it; needs --sink-map")
+    parser.add_argument("--sink-map", metavar="NAME=POINTER,...",
+                        help="JSON pointers into each forwarded body: event_id, the resource (key, or uuid, "
+                             "identifier, code), removed, optionally data "
+                             "(e.g. event_id=/event/id,uuid=/product/uuid,removed=/deleted)")
+    parser.add_argument("--observe-sql", metavar="sqlite:PATH|postgresql://...",
+                        help="observe through the receiver's own database; needs --query")
+    parser.add_argument("--query", metavar="SQL",
+                        help="with --observe-sql: a SELECT of event_id, resource_key (or uuid, identifier, code), "
+                             "removed[, data], one row per application, in order")
+    parser.add_argument("--observe-log", metavar="FILE",
+                        help="observe through the receiver's log (its output redirected to FILE); lines written "
+                             "during the run count; needs --pattern")
+    parser.add_argument("--pattern", metavar="REGEX",
+                        help="with --observe-log: a regular expression with the named groups event_id, key (or "
+                             "uuid, identifier, code) and optionally removed and data")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="akeneo-events", description="Test receivers of Akeneo PIM's Events API.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
@@ -122,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
                                         "receiver's observation and name every violation.")
     p.add_argument("--url", help="the receiver's webhook URL (default: start the reference receiver)")
     p.add_argument("--state-url", help="where the receiver serves its observation (GET, JSON)")
+    _observer_args(p)
     p.add_argument("--secret", help=f"the subscription secret (or set {SECRET_ENV})")
     _workload_args(p, 500)
     _fault_args(p, "default")

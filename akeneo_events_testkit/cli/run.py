@@ -117,6 +117,10 @@ def _compare(args: argparse.Namespace, out: TextIO) -> int:
     from ..event_platform.signing import EpSecrets
     from ..migration import compare_profiles
 
+    observing = [option for option, value in (("--sink", args.sink), ("--observe-sql", args.observe_sql),
+                                              ("--observe-log", args.observe_log)) if value is not None]
+    if observing:
+        raise UsageError(f"{observing[0]}: not with --compare, which reads --state-url and --new-state-url")
     reports = [name for name, value in (("--junit", args.junit), ("--record", args.record),
                                         ("--rest-api", args.rest_api), ("--json", args.json),
                                         ("--rest-latency", args.rest_latency)) if value]
@@ -146,19 +150,39 @@ def _compare(args: argparse.Namespace, out: TextIO) -> int:
     return 0 if result.passed else 1
 
 
+def _observer(args: argparse.Namespace) -> Any:
+    """The built-in observer of ``--sink``, ``--observe-sql`` or ``--observe-log`` (None: ``--state-url``);
+    each observes a receiver of the user's, so it needs ``--url``."""
+    from ..observers import observer_from_options
+
+    observer = observer_from_options(state_url=args.state_url, sink=args.sink, sink_map=args.sink_map,
+                                     observe_sql=args.observe_sql, query=args.query, observe_log=args.observe_log,
+                                     pattern=args.pattern)
+    if observer is not None and not args.url:
+        way = next(option for option, value in (("--sink", args.sink), ("--observe-sql", args.observe_sql),
+                                                ("--observe-log", args.observe_log)) if value is not None)
+        raise UsageError(f"pass --url with {way}: the webhook URL of the receiver it observes (the reference "
+                         "receiver, started without --url, serves its own state)")
+    return observer
+
+
 def cmd_fuzz(args: argparse.Namespace, out: TextIO) -> int:
     from ..console import Progress
     from ..profiles import profile_of
 
     if args.compare:
         return _compare(args, out)
+    from ..observers import Sink
+
     if args.design == "refetch":
         args.rest_api = True  # a re-fetching receiver reads the mock REST API, and its data is judged
     config = campaign_config(args, probes=not args.no_probes)
     profile = profile_of(config)
-    if args.url and not args.state_url:
+    observer = _observer(args)
+    if args.url and not args.state_url and observer is None:
         raise UsageError("pass --state-url with --url: where the receiver serves its observation "
-                         "(see README: observation contract)")
+                         "(see README: observation contract), or observe it with --sink, --observe-sql or "
+                         "--observe-log (see README: observers)")
     if args.state_url and not args.url:
         raise UsageError("pass --url with --state-url: the receiver's webhook URL")
     if args.rotation:
@@ -170,9 +194,14 @@ def cmd_fuzz(args: argparse.Namespace, out: TextIO) -> int:
     progress = Progress(args.events, enabled=not (args.quiet or args.json))
     with ExitStack() as stack:
         api = _start_rest_api(args, stack, out)
+        if isinstance(observer, Sink):
+            stack.enter_context(observer)
+            print(f"sink: the receiver forwards to {observer.url}", file=sys.stderr if args.json else out)
+            out.flush()
         try:
             result = profile.run(config, target=args.url, secret=secret, old_secret=args.old_secret,
                                  state_url=args.state_url, record=args.record, rest_api=api,
+                                 observe=observer.observation if observer is not None else None,
                                  on_request=progress.advance, start=_start(args))
         finally:
             progress.close()

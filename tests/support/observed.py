@@ -1,0 +1,71 @@
+"""examples/observers/receiver.py (or its buggy variant) in another process on a free loopback port.
+
+The receiver stops when its standard input closes (``--exit-with-stdin``), so it cannot outlive the test."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+from .paths import ROOT
+
+SECRET = "observed-s3cret"
+EXAMPLE = ROOT / "examples" / "observers" / "receiver.py"
+FORGETS_REMOVALS = ROOT / "tests" / "support" / "forgets_removals.py"
+#: the sink mapping of the example's forwarded bodies
+SINK_MAP = "event_id=/event/id,uuid=/product/uuid,identifier=/product/identifier,code=/product_model/code," \
+           "removed=/deleted"
+QUERY = "SELECT event_id, resource_key, removed FROM applications ORDER BY seq"
+PATTERN = r"applied (?P<event_id>\S+) (?P<key>\S+)(?P<removed> removed)?"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def observed_receiver(*options: str, buggy: bool = False, stdout: Path | None = None) -> Iterator[str]:
+    """Start the receiver with ``options`` (``--forward URL``, ``--database PATH``, ``--log``), its output
+    to ``stdout``; yields its webhook URL once it listens."""
+    port = free_port()
+    script = FORGETS_REMOVALS if buggy else EXAMPLE
+    out: IO[bytes] | int = stdout.open("ab") if stdout is not None else subprocess.DEVNULL
+    errors = tempfile.TemporaryFile()  # noqa: SIM115 (closed below) a file, not a pipe: tracebacks never block it
+    process = subprocess.Popen([sys.executable, str(script), *options, "--exit-with-stdin"],
+                               env={**os.environ, "AKENEO_EVENTS_SECRET": SECRET, "PORT": str(port)},
+                               stdin=subprocess.PIPE, stdout=out, stderr=errors)
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            if process.poll() is not None:
+                errors.seek(0)
+                raise RuntimeError(f"the receiver exited with {process.returncode}: "
+                                   f"{errors.read().decode(errors='replace')[-2000:]}")
+            with socket.socket() as conn:
+                if conn.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError("the receiver did not listen within 15 s")
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}/webhook"
+    finally:
+        assert process.stdin is not None
+        process.stdin.close()
+        try:
+            process.wait(5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+        errors.close()
+        if not isinstance(out, int):
+            out.close()
