@@ -545,7 +545,10 @@ def test_crash_on_test_request() -> None:
         [violation] = found
         assert violation.message == f"{TEST_REQUEST_LABEL} broke the receiver"
         assert violation.received == "HTTP 500"
-        assert violation.requests == ({"request": "test", "events": [], "status": 500, "outcome": "error"},)
+        (witness,) = violation.requests
+        assert {k: witness[k] for k in ("request", "events", "status", "outcome")} == {
+            "request": "test", "events": [], "status": 500, "outcome": "error"}
+        assert witness["body"].startswith("{") and witness["time"].endswith("+00:00")  # the answer, dated
         assert result.verdict.stats["test_request"] == [500]
         assert "#test -> 500" in explain(result.verdict)
 
