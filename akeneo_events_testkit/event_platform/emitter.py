@@ -57,7 +57,7 @@ from ..clock import FakeClock
 from ..encoding import reserialisation_stable
 from ..errors import UsageError
 from ..judging.content import note_content
-from ..judging.scope import Scope, ScopeJudge, events_in_scope, focus_factor, note_resource
+from ..judging.scope import Scope, ScopeJudge, focus_factor, note_resource
 from ..transport.sender import Attempt, Sender
 from ..transport.targets import Target
 from ..versions import Action, content_digest, get_profile
@@ -214,7 +214,6 @@ class EpEmitter:
         self._reset()
 
     def _reset(self) -> None:
-        self._by_origin: dict[str, EpEvent] = {}
         self._boost = {"reorder": 1.0, "duplicate": 1.0, "concurrent_duplicate": 1.0}
         self.rate = INITIAL_RATE
         self._next_slot = float(self.start)
@@ -311,8 +310,9 @@ class EpEmitter:
         self._boost = {name: focus_factor(rate, len(focused), total=len(events)) for name, rate in (
             ("reorder", self.faults.reorder), ("duplicate", self.faults.duplicate),
             ("concurrent_duplicate", self.faults.concurrent_duplicate))}
-        self._by_origin = {event.origin: event for event in truth.events.values()}
-        aims = self._aims() if self.faults.reorder else {}
+        # the saves in scope, by the Events API event id the activity's future knows them by
+        inside = None if self.scope is None else frozenset(truth.events[i].origin for i in focused)
+        aims = self._aims(inside) if self.faults.reorder else {}
         jobs: list[tuple[CloudEvent, float]] = []
         for event in events:
             due = float(event.epoch)
@@ -355,16 +355,6 @@ class EpEmitter:
         known = self.truth.events
         return {event.id for event in events if event.id in known and not known[event.id].outside(judge)}
 
-    def _type_name(self, change: Change) -> str:
-        """The short Event Platform type of a save's event, as a scope names it, read before the run (a
-        delta is known once :meth:`cloud_events` has drawn it: the truth holds every event by then)."""
-        event = self._by_origin.get(change.event_id)
-        return event.short_type if event is not None else ""
-
-    def _changed(self, change: Change) -> tuple[str, ...]:
-        event = self._by_origin.get(change.event_id)
-        return event.changed_attributes() if event is not None else ()
-
     def _group_size(self, rng: random.Random) -> int:
         """How many requests the platform has in flight for the next group: 1 to 4 mostly, a burst of 5 up to
         the bound sometimes; never more than ``rate * IN_FLIGHT_LATENCY`` nor ``max_in_flight``."""
@@ -391,7 +381,7 @@ class EpEmitter:
             job = heapq.heappop(heap) if len(group) < size and heap and heap[0].due <= at else None
         return group
 
-    def _aims(self) -> dict[str, tuple[str, bool]]:
+    def _aims(self, inside: frozenset[str] | None = None) -> dict[str, tuple[str, bool]]:
         """Hazard-directed faults: the saves whose event is delivered out of emission order, right after the
         removal or the update it precedes (``origin`` -> (that event's origin, also delivered in turn)).
 
@@ -408,8 +398,7 @@ class EpEmitter:
         changes = [change for operation in operations for change in operation.changes]
         epochs = {change.event_id: change.epoch for change in changes}
         targets = HazardTargets.from_changes(changes)
-        if self.scope is not None:  # the hazards of the receiver's scope are the ones that test it
-            inside = events_in_scope(self.scope, changes, self._type_name, self._changed)
+        if inside is not None:  # the hazards of the receiver's scope (its saves, ``inside``) are those that test it
             targets = targets.only(inside.__contains__)
         quota = math.ceil(self.faults.reorder * HAZARD_QUOTA_RATE)
         aimed = [0, 0, 0]  # late only, in turn and again after the removal, create after update

@@ -235,15 +235,16 @@ class MockPim:
         spec = parse_fault_spec(self.faults) if not isinstance(self.faults, FaultSpec) else self.faults
         if not spec.enabled:
             return no_faults
-        targets = self.hazard_targets() if spec.probabilities.get("reorder", 0.0) > 0 else None
-        focused, boosted = frozenset[str](), None
-        if self.scope is not None:
-            changes = self._future()
-            focused = events_in_scope(self.scope, changes, lambda change: change.action.value)
-            boosted = FaultSpec({name: min(1.0, p * focus_factor(p, len(focused), total=len(changes)))
+        reorder = spec.probabilities.get("reorder", 0.0) > 0
+        changes = self._future() if reorder or self.scope is not None else []
+        inside = self._in_scope(changes)
+        targets = self._targets(changes, inside) if reorder else None
+        boosted = None
+        if inside is not None:
+            boosted = FaultSpec({name: min(1.0, p * focus_factor(p, len(inside), total=len(changes)))
                                  for name, p in spec.probabilities.items()}, spec.text)
         return FaultInjector(spec, rng=rng, hazard_rng=random.Random(f"hazards:{self.seed}"), targets=targets,
-                             focused=focused, boosted=boosted)
+                             focused=inside or frozenset(), boosted=boosted)
 
     def _future(self) -> list[Change]:
         """The activity's saves, from a second generation of the same seed (its own catalog: the one sent
@@ -255,16 +256,23 @@ class MockPim:
                                           shape=self.shape)
         return [change for operation in operations for change in operation.changes]
 
+    def _in_scope(self, changes: list[Change]) -> frozenset[str] | None:
+        """The event ids of ``changes`` in the receiver's scope (None without a scope)."""
+        if self.scope is None:
+            return None
+        return events_in_scope(self.scope, changes, lambda change: change.action.value)
+
+    @staticmethod
+    def _targets(changes: list[Change], inside: frozenset[str] | None) -> HazardTargets:
+        targets = HazardTargets.from_changes(changes)
+        return targets if inside is None else targets.only(inside.__contains__)
+
     def hazard_targets(self) -> HazardTargets:
         """The removals and updates the faults will aim at (:class:`~..world.hazards.HazardTargets`), read from
         the activity's future; with a scope, only those of the events in it (the hazards that test the
         receiver)."""
         changes = self._future()
-        targets = HazardTargets.from_changes(changes)
-        if self.scope is None:
-            return targets
-        inside = events_in_scope(self.scope, changes, lambda change: change.action.value)
-        return targets.only(inside.__contains__)
+        return self._targets(changes, self._in_scope(changes))
 
     def messages(self) -> Iterator[Message]:
         return batch_operations(self.operations())
