@@ -83,7 +83,7 @@ def test_a_wsgi_app_gets_a_thread_per_request_in_flight() -> None:
 
 def test_requests_of_a_group_are_in_flight_together_over_http() -> None:
     receiver = ReferenceReceiver(SECRET, ep_secrets=[SECRET], own_client_id="magento_0000")
-    overlap = Overlap(receiver.asgi(), pause=0.02)
+    overlap = Overlap(receiver.asgi(), pause=0.05)  # room for a loaded machine: a group still overlaps
     try:
         with AppServer(overlap) as server:
             truth = emitter(events=120).run(server.base_url + "/webhook")
