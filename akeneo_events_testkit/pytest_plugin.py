@@ -87,16 +87,20 @@ def _check(name: str, value: Any, *, where: str, option: bool = False) -> Any:
         subject = f"{where}={value!r}" if option else f"{where}: {name}={value!r}"
         return UsageError(f"{subject} is not valid{detail}; {name} takes {MARKER_ARGUMENTS[name]}")
 
+    def parsed_by(parse: Callable[[Any], Any]) -> None:
+        """``value`` as ``parse`` reads it, its usage error named after the setting."""
+        try:
+            parse(value)
+        except UsageError as exc:
+            raise bad(f" ({exc})") from None
+
     if name in ("seed", "events"):
         if isinstance(value, bool) or not isinstance(value, int) or value < (0 if name == "seed" else 1):
             raise bad()
     elif name == "faults":
         if not isinstance(value, str):
             raise bad()
-        try:
-            parse_fault_spec(value)
-        except UsageError as exc:
-            raise bad(f" ({exc})") from None
+        parsed_by(parse_fault_spec)
     elif name == "profile":
         if not isinstance(value, str):
             raise bad()
@@ -117,20 +121,14 @@ def _check(name: str, value: Any, *, where: str, option: bool = False) -> Any:
 
         if value is not None and not isinstance(value, (str, list, tuple)):
             raise bad()
-        try:
-            parse_scope(value)
-        except UsageError as exc:
-            raise bad(f" ({exc})") from None
+        parsed_by(parse_scope)
     elif name == "catalog":
         if value is not None:
             from .world.shape import load_catalog_shape
 
             if not isinstance(value, str) or not value:
                 raise bad()
-            try:
-                load_catalog_shape(value)
-            except UsageError as exc:
-                raise bad(f" ({exc})") from None
+            parsed_by(load_catalog_shape)
     elif name == "rest_latency":
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
             raise bad()
