@@ -4,43 +4,29 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 
 import pytest
 
 from .support.paths import ROOT
+from .support.processes import free_port, wait_until_listening
 
 NODE = shutil.which("node")
 RECEIVER = ROOT / "examples" / "node_receiver" / "receiver.js"
 pytestmark = pytest.mark.skipif(NODE is None, reason="Node.js is not installed")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def node_receiver() -> Iterator[str]:
     assert NODE is not None
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen([NODE, str(RECEIVER)], env={**os.environ, "AKENEO_EVENTS_SECRET": "node-s3cret",
                                                           "PORT": str(port)},
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            with socket.socket() as conn:
-                if conn.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.05)
-        else:
-            pytest.fail("the Node.js receiver did not start within 15 s")
+        wait_until_listening(process, port, what="the Node.js receiver")
         yield f"http://127.0.0.1:{port}"
     finally:
         process.kill()

@@ -9,10 +9,8 @@ import re
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +19,7 @@ import pytest
 from akeneo_events_testkit.judging.observation import parse_observation
 
 from .support.paths import ROOT
+from .support.processes import free_port, wait_until_listening
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
@@ -207,12 +206,6 @@ def bash_block_with(text: str) -> str:
     return found[0]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextlib.contextmanager
 def started(command: str, cwd: Path, env: dict[str, str], port: int) -> Iterator[subprocess.Popen[bytes]]:
     """``command`` (a README block) run by bash in a session of its own, until it listens on ``port``; the
@@ -220,17 +213,10 @@ def started(command: str, cwd: Path, env: dict[str, str], port: int) -> Iterator
     process = subprocess.Popen(["bash", "-c", command], cwd=cwd, env=env, start_new_session=True,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                assert process.stderr is not None
-                raise AssertionError(f"{command!r} exited with {process.returncode}: "
-                                     f"{process.stderr.read().decode(errors='replace')[-2000:]}")
-            with socket.socket() as conn:
-                if conn.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            assert time.monotonic() < deadline, f"{command!r} did not listen on port {port} within 30 s"
-            time.sleep(0.05)  # polling a port another process opens: nothing to wait on instead
+        assert process.stderr is not None
+        stderr = process.stderr
+        wait_until_listening(process, port, what=repr(command), timeout=30,
+                             errors=lambda: stderr.read().decode(errors="replace"))
         yield process
     finally:
         with contextlib.suppress(ProcessLookupError):

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from ..support.cli import cli
-from ..support.observed import PATTERN, QUERY, SECRET, SINK_MAP, free_port, observed_receiver
+from ..support.observed import PATTERN, QUERY, SECRET, SINK_MAP, observed_receiver
+from ..support.processes import free_port
 
 ENV = {"AKENEO_EVENTS_SECRET": SECRET}
 

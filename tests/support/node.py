@@ -9,15 +9,14 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
-import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
 
 from .paths import ROOT
+from .processes import free_port, wait_until_listening
 
 NODE = shutil.which("node")
 RECEIVERS = ROOT / "tests" / "support" / "node_receivers"
@@ -25,33 +24,19 @@ RECEIVERS = ROOT / "tests" / "support" / "node_receivers"
 requires_node = pytest.mark.skipif(NODE is None, reason="Node.js is not installed")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextlib.contextmanager
 def node_receiver(script: str | Path, env: Mapping[str, str], *, start_timeout: float = 15) -> Iterator[str]:
     """Run ``script`` (a name in ``node_receivers/`` or a path) with ``env``; yields ``http://127.0.0.1:<port>``."""
     assert NODE is not None, "use @requires_node"
     path = script if isinstance(script, Path) else RECEIVERS / script
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen([NODE, str(path)], env={**os.environ, **env, "PORT": str(port)},
                                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + start_timeout
-        while True:
-            if process.poll() is not None:
-                assert process.stderr is not None
-                raise RuntimeError(f"{path.name} exited with {process.returncode}: "
-                                   f"{process.stderr.read().decode(errors='replace')[-2000:]}")
-            with socket.socket() as conn:
-                if conn.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{path.name} did not listen on port {port} within {start_timeout} s")
-            time.sleep(0.05)
+        assert process.stderr is not None
+        stderr = process.stderr
+        wait_until_listening(process, port, what=path.name, timeout=start_timeout,
+                             errors=lambda: stderr.read().decode(errors="replace"))
         yield f"http://127.0.0.1:{port}"
     finally:
         if process.stdin is not None:

@@ -6,16 +6,15 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
 from .paths import ROOT
+from .processes import free_port, wait_until_listening
 
 SECRET = "observed-s3cret"
 EXAMPLE = ROOT / "examples" / "observers" / "receiver.py"
@@ -25,12 +24,6 @@ SINK_MAP = "event_id=/event/id,uuid=/product/uuid,identifier=/product/identifier
            "removed=/deleted"
 QUERY = "SELECT event_id, resource_key, removed FROM applications ORDER BY seq"
 PATTERN = r"applied (?P<event_id>\S+) (?P<key>\S+)(?P<removed> removed)?"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextlib.contextmanager
@@ -45,18 +38,11 @@ def observed_receiver(*options: str, buggy: bool = False, stdout: Path | None = 
                                env={**os.environ, "AKENEO_EVENTS_SECRET": SECRET, "PORT": str(port)},
                                stdin=subprocess.PIPE, stdout=out, stderr=errors)
     try:
-        deadline = time.monotonic() + 15
-        while True:
-            if process.poll() is not None:
-                errors.seek(0)
-                raise RuntimeError(f"the receiver exited with {process.returncode}: "
-                                   f"{errors.read().decode(errors='replace')[-2000:]}")
-            with socket.socket() as conn:
-                if conn.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError("the receiver did not listen within 15 s")
-            time.sleep(0.05)
+        def stderr() -> str:
+            errors.seek(0)
+            return errors.read().decode(errors="replace")
+
+        wait_until_listening(process, port, what="the receiver", errors=stderr)
         yield f"http://127.0.0.1:{port}/webhook"
     finally:
         assert process.stdin is not None

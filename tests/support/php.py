@@ -7,14 +7,14 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import subprocess
-import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from .processes import free_port, wait_until_listening
 
 PHP = shutil.which("php")
 
@@ -74,21 +74,12 @@ def php_server(script: Path, env: Mapping[str, str]) -> Iterator[str]:
     process, one request at a time) is killed on exit, whatever happened.
     """
     assert PHP is not None
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
+    port = free_port()
     process = subprocess.Popen([PHP, "-d", "display_errors=0", "-d", "log_errors=0", "-S", f"127.0.0.1:{port}",
                                 str(script)], env={**os.environ, **env},
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 15
-        while process.poll() is None and time.monotonic() < deadline:
-            with socket.socket() as conn:
-                if conn.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.05)
-        else:
-            raise RuntimeError(f"php -S did not listen on port {port} within 15 s (exit code {process.poll()})")
+        wait_until_listening(process, port, what="php -S")
         yield f"http://127.0.0.1:{port}"
     finally:
         process.kill()
