@@ -21,6 +21,7 @@ import httpx
 from .errors import KitError, UsageError
 from .failures import ReceiverServerError, ViolationsFound, describe_exception
 from .judging.observation import ObservationSource
+from .judging.render import MORE_IN_PYTHON, MORE_WITH_REPORT
 from .judging.verdict import Verdict
 from .profiles import profile_of, refuse_foreign_options, resolve
 from .versions import Action, resource_key
@@ -229,7 +230,7 @@ def _without_reproduce(verdict: Verdict) -> Verdict:
 def _anatomy(headline: str, report: str, *, app_errors: Iterable[BaseException], rerun: str | None,
              fuzz: str) -> str:
     """Headline, the oracle's report, the in-process crashes, then ``Reproduce with:`` (both profiles)."""
-    lines = [headline, report]
+    lines = [headline, report.replace(MORE_WITH_REPORT, MORE_IN_PYTHON)]
     errors = list(app_errors)
     if errors:
         lines.append(f"\nThe receiver raised {len(errors)} exception(s) in-process, each answered HTTP 500. "

@@ -462,6 +462,9 @@ def test_assert_receiver_correct_outside_pytest_fixtures() -> None:
     assert isinstance(caught.value, ReceiverFailure) and isinstance(caught.value, AssertionError)
     message = str(caught.value)
     assert "forged_accepted" in message and "event_lost" in message
+    assert len(caught.value.verdict.violations) > 20  # more than the anatomy prints: it says where the rest are
+    assert "more (the exception's .verdict.violations holds them all; --report FILE.json on the fuzz line " \
+        "writes them)" in message and "(write them all with --report FILE.json)" not in message
     assert message.splitlines()[-1] == (
         "Reproduce with: akeneo-events fuzz --seed 0 --events 40 --profile saas --faults default --url URL "
         "--state-url STATE_URL --secret $AKENEO_EVENTS_SECRET"

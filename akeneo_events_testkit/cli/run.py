@@ -201,7 +201,7 @@ def cmd_fuzz(args: argparse.Namespace, out: TextIO) -> int:
         try:
             result = profile.run(config, target=args.url, secret=secret, old_secret=args.old_secret,
                                  state_url=args.state_url, record=args.record, rest_api=api,
-                                 observe=observer.observation if observer is not None else None,
+                                 observe=observer,
                                  on_request=progress.advance, start=_start(args))
         finally:
             progress.close()

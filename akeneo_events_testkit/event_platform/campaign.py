@@ -27,7 +27,7 @@ from ..judging.baseline import read_before
 from ..judging.checks import REFETCH_NEEDS_API, REST_LATENCY_NEEDS_API, check_design, check_rest_latency
 from ..judging.observation import ObservationSource, observation_reader, parse_observation, settle_observation
 from ..judging.render import kind_rows
-from ..judging.reproduce import command_line, shared_options, target_options
+from ..judging.reproduce import command_line, observer_options, shared_options, target_options
 from ..judging.scope import Scope, parse_scope, require_matches
 from ..judging.verdict import Verdict
 from ..transport.targets import Target
@@ -191,7 +191,7 @@ def _check_reachable(url: str, timeout: float = 5.0) -> None:
 
 
 def reproduce_ep(config: EpCampaignConfig, *, url: str | None = None, state_url: str | None = None,
-                 start: int | None = None, rest_api: Any = None) -> str:
+                 start: int | None = None, rest_api: Any = None, observed_with: Sequence[str] = ()) -> str:
     """The ``akeneo-events fuzz`` line of this run: every option in effect, ``start`` included (UUID v7 ids
     carry the time), ``--url``/``--state-url`` as given, the secrets as ``$AKENEO_EVENTS_SECRET`` and, with a
     rotation, ``$AKENEO_EVENTS_OLD_SECRET`` (:mod:`~..judging.reproduce`)."""
@@ -208,7 +208,8 @@ def reproduce_ep(config: EpCampaignConfig, *, url: str | None = None, state_url:
     if config.in_flight != DEFAULT_IN_FLIGHT:
         parts += ["--in-flight", str(config.in_flight)]
     parts += shared_options(config, start=start, rest_api=rest_api)
-    return command_line(parts + target_options(url, state_url, old_secret=bool(config.rotation)))
+    return command_line(parts + target_options(url, state_url, old_secret=bool(config.rotation),
+                                               observed_with=observed_with))
 
 
 def run_ep_campaign(
@@ -275,7 +276,7 @@ def run_ep_campaign(
         observation = parse_observation(raw)
         served = target if isinstance(target, str) else None
         reproduce = reproduce_ep(config, url=served, state_url=state_url if served else None, start=emitter.start,
-                                 rest_api=rest_api)
+                                 rest_api=rest_api, observed_with=observer_options(observe))
         scope = config.scope if isinstance(config.scope, Scope) else None
         verdict = judge_ep(truth, observation, reproduce=reproduce, deltas=delta_states(raw), design=config.design,
                            scope=scope, before=before)

@@ -22,7 +22,7 @@ from ..judging.baseline import read_before
 from ..judging.checks import REFETCH_NEEDS_API, REST_LATENCY_NEEDS_API, check_design, check_rest_latency
 from ..judging.observation import ObservationSource, observation_reader, parse_observation, settle_observation
 from ..judging.render import format_violations, kind_rows
-from ..judging.reproduce import command_line, shared_options, target_options
+from ..judging.reproduce import command_line, observer_options, shared_options, target_options
 from ..judging.scope import Scope, parse_scope, require_matches
 from ..judging.verdict import Verdict
 from ..transport.sender import Outcome
@@ -134,7 +134,7 @@ class CampaignResult:
 
 
 def reproduce_command(config: CampaignConfig, *, url: str | None = None, state_url: str | None = None,
-                      start: int | None = None, rest_api: Any = None) -> str:
+                      start: int | None = None, rest_api: Any = None, observed_with: Sequence[str] = ()) -> str:
     """The ``akeneo-events fuzz`` line that runs ``config`` again: every option in effect (``start`` when the
     config leaves it to the run), ``--url``/``--state-url`` as given, the secret as ``$AKENEO_EVENTS_SECRET``
     (:mod:`~..judging.reproduce`)."""
@@ -144,8 +144,10 @@ def reproduce_command(config: CampaignConfig, *, url: str | None = None, state_u
         parts.append("--uuid-mode")
     if config.strict:
         parts.append("--strict")
+    if config.plan is not None and config.plan.source:
+        parts += ["--plan", config.plan.source]
     parts += shared_options(config, start=config.start if config.start is not None else start, rest_api=rest_api)
-    return command_line(parts + target_options(url, state_url))
+    return command_line(parts + target_options(url, state_url, observed_with=observed_with))
 
 
 def run_campaign(
@@ -212,7 +214,8 @@ def run_campaign(
         observation = parse_observation(raw)
         served = isinstance(target, str) and label != "the reference receiver"
         reproduce = reproduce_command(config, url=target if served and isinstance(target, str) else None,
-                                      state_url=state_url if served else None, start=pim.start, rest_api=rest_api)
+                                      state_url=state_url if served else None, start=pim.start, rest_api=rest_api,
+                                      observed_with=observer_options(observe))
         scope = config.scope if isinstance(config.scope, Scope) else None
         verdict = judge(run.truth, observation, strict=config.strict, timeout=pim.timeout, reproduce=reproduce,
                         design=config.design, scope=scope, before=before)

@@ -103,6 +103,8 @@ class FaultPlan:
 
     faults: list[Fault] = field(default_factory=list)
     spec: str = ""
+    #: the file it was loaded from, for reproduce lines (``--plan FILE``); None when built in memory
+    source: str | None = field(default=None, compare=False)
 
     def by_target(self) -> dict[int, list[Fault]]:
         grouped: dict[int, list[Fault]] = {}
@@ -156,7 +158,9 @@ class FaultPlan:
             data = json.loads(text)
         except ValueError as exc:
             raise InvalidFaultSpec(f"fault plan {path} is not JSON: {exc}") from None
-        return cls.from_json(data)
+        plan = cls.from_json(data)
+        plan.source = str(path)
+        return plan
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from ..judging.verdict import percentile
 if TYPE_CHECKING:
     from .campaign import CampaignResult
     from .pim import RunResult
+    from .truth import RequestRecord
 
 __all__ = ["NOT_SENT_REASONS", "render_result", "requests_text", "summary_table"]
 
@@ -48,6 +49,14 @@ def requests_text(total: int, outcomes: Counter[str]) -> str:
     return f"{total}: {', '.join(parts)}" if parts else str(total)
 
 
+def _delivered(genuine: list[RequestRecord]) -> str:
+    """Events in the requests sent, and how many of them the receiver acknowledged: the PIM never sends an
+    event again (events-api-facts.md section 1, "Retry: none"), so only those can be expected in its state."""
+    sent = sum(len(r.event_ids) for r in genuine)
+    acknowledged = sum(len(r.event_ids) for r in genuine if r.acknowledged)
+    return f"{sent} ({acknowledged} acknowledged)" if acknowledged != sent else f"{sent}, all acknowledged"
+
+
 def summary_table(run: RunResult, verdict_stats: dict[str, Any] | None) -> str:
     """Events, requests by outcome, faults by kind, probes, latency percentiles (the receiver's time, see
     :mod:`..transport.timing`) and slow answers."""
@@ -63,7 +72,7 @@ def summary_table(run: RunResult, verdict_stats: dict[str, Any] | None) -> str:
                     f"data {run.data_mode}"),
         ("events generated", str(run.events_generated)),
         ("requests sent", requests_text(len(genuine), outcomes)),
-        ("events delivered", str(sum(len(r.event_ids) for r in genuine))),
+        ("events delivered", _delivered(genuine)),
         ("faults injected", ", ".join(f"{k} {v}" for k, v in sorted(faults.items())) or "none"),
         ("probes", f"{len(probes)} ({refused} refused with 4xx)" if probes else "none"),
         ("not sent by the PIM", ", ".join(f"{k} {v}" for k, v in sorted(truth.dropped.items())) or "none"),

@@ -11,7 +11,8 @@ from .checks import SLOW_CONFIRMATIONS
 from .diagnose import diagnosis_lines
 from .verdict import KIND_FIX, Verdict, Violation, harm_rank
 
-__all__ = ["TIMED", "answer_of", "by_harm", "format_violations", "kind_lines", "kind_rows", "more_hint",
+__all__ = ["MORE_IN_PYTHON", "MORE_WITH_REPORT",
+           "TIMED", "answer_of", "by_harm", "format_violations", "kind_lines", "kind_rows", "more_hint",
            "slow_summary", "timed", "violation_lines", "witness_line"]
 
 
@@ -110,9 +111,15 @@ def kind_lines(rows: Sequence[Mapping[str, Any]]) -> list[str]:
             + (f"  fix: {r['fix']}" if r["fix"] else "") for r in rows]
 
 
+#: where the violations not printed are, on the command line without ``--report``
+MORE_WITH_REPORT = "write them all with --report FILE.json"
+#: the same in Python (pytest, ``assert_campaign``), where there is no ``--report``
+MORE_IN_PYTHON = "the exception's .verdict.violations holds them all; --report FILE.json on the fuzz line writes them"
+
+
 def more_hint(report: str | None) -> str:
     """Where the violations not printed are: the JSON report written, or the option that writes one."""
-    return f"see the JSON report {report}" if report else "write them all with --report FILE.json"
+    return f"see the JSON report {report}" if report else MORE_WITH_REPORT
 
 
 def format_violations(verdict: Verdict, *, limit: int = 20, report: str | None = None,

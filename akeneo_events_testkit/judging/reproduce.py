@@ -16,7 +16,7 @@ from typing import Any
 from ..credentials import OLD_SECRET_ENV, SECRET_ENV
 from .scope import Scope
 
-__all__ = ["command_line", "shared_options", "target_options"]
+__all__ = ["command_line", "observer_options", "shared_options", "target_options"]
 
 
 def command_line(parts: Sequence[str]) -> str:
@@ -46,12 +46,21 @@ def shared_options(config: Any, *, start: int | None, rest_api: Any = None) -> l
     return parts
 
 
-def target_options(url: str | None, state_url: str | None, *, old_secret: bool = False) -> list[str]:
-    """``--url`` and ``--state-url`` as given and the secrets as environment variables; nothing without a URL
-    (the line then fuzzes the reference receiver)."""
+def observer_options(observe: Any) -> list[str]:
+    """How ``fuzz`` observes like ``observe`` does: a built-in observer (``observers/``) names its options
+    (``--sink``, ``--observe-sql``, ``--observe-log``); any other callable has none."""
+    options = getattr(observe, "command_options", None)
+    return list(options()) if callable(options) else []
+
+
+def target_options(url: str | None, state_url: str | None, *, old_secret: bool = False,
+                   observed_with: Sequence[str] = ()) -> list[str]:
+    """``--url`` and ``--state-url`` as given (or the options of the observer that replaced ``--state-url``)
+    and the secrets as environment variables; nothing without a URL (the line then fuzzes the reference
+    receiver)."""
     if not url:
         return []
-    parts = ["--url", url] + (["--state-url", state_url] if state_url else [])
+    parts = ["--url", url] + (["--state-url", state_url] if state_url else list(observed_with))
     parts += ["--secret", f"${SECRET_ENV}"]
     if old_secret:
         parts += ["--old-secret", f"${OLD_SECRET_ENV}"]

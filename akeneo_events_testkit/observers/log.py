@@ -115,3 +115,7 @@ class LogObserver:
         return build_observation(applications)
 
     __call__ = observation
+
+    def command_options(self) -> list[str]:
+        """``--observe-log FILE --pattern REGEX``; nothing for lines fed by a test (no file to name)."""
+        return ["--observe-log", str(self.path), "--pattern", self.pattern.pattern] if self.path else []

@@ -209,3 +209,10 @@ class Sink:
                                  for index, body in enumerate(bodies))
 
     __call__ = observation
+
+    def command_options(self) -> list[str]:
+        """``--sink PORT --sink-map MAP``: how ``akeneo-events fuzz`` observes the same way (the port this sink
+        listens on, which the receiver was told)."""
+        port = self._server.server_address[1] if self._server is not None else self._address[1]
+        mapping = ",".join(f"{name}={pointer}" for name, pointer in self.mapping.items())
+        return (["--sink", str(port)] if port else ["--sink"]) + ["--sink-map", mapping]

@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from ..errors import KitError, UsageError
 from .records import KEY_FIELDS, Application, build_observation, coerce_data, coerce_removed, resource_key_of
@@ -22,6 +22,16 @@ __all__ = ["SqlObserver"]
 
 _EXAMPLE = "SELECT event_id, resource_key, removed FROM applications ORDER BY seq"
 _POSTGRES = ("postgresql://", "postgres://")
+
+
+def _without_password(database: str) -> str:
+    """``database`` with the password of a URL left out (``postgresql://user@host/db``)."""
+    parts = urlsplit(database)
+    if parts.password is None:
+        return database
+    host = parts.netloc.rpartition("@")[2]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}@{host}" if user else host))
 
 
 class SqlObserver:
@@ -115,3 +125,8 @@ class SqlObserver:
         return build_observation(application(index, row) for index, row in enumerate(rows))
 
     __call__ = observation
+
+    def command_options(self) -> list[str]:
+        """``--observe-sql DATABASE --query SQL``, a PostgreSQL URL without its password (libpq reads
+        ``PGPASSWORD``; secrets are never printed)."""
+        return ["--observe-sql", _without_password(self.database), "--query", self.query]

@@ -18,10 +18,20 @@ class Effects:
 
     def __init__(self, options: argparse.Namespace) -> None:
         self.forward, self.log = options.forward, options.log
-        self.db = sqlite3.connect(options.database, check_same_thread=False) if options.database else None
-        if self.db is not None:
+        self.db: Any = None
+        self.insert = "INSERT INTO applications (event_id, resource_key, removed) VALUES (?, ?, ?)"
+        if options.database and options.database.startswith("postgresql://"):
+            import psycopg  # pip install "psycopg[binary]"
+
+            self.db = psycopg.connect(options.database)
+            self.db.execute("CREATE TABLE IF NOT EXISTS applications (seq BIGSERIAL PRIMARY KEY, "
+                            "event_id TEXT NOT NULL, resource_key TEXT NOT NULL, removed BOOLEAN NOT NULL)")
+            self.insert = self.insert.replace("?", "%s")
+        elif options.database:
+            self.db = sqlite3.connect(options.database, check_same_thread=False)
             self.db.execute("CREATE TABLE IF NOT EXISTS applications (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
                             "event_id TEXT NOT NULL, resource_key TEXT NOT NULL, removed INTEGER NOT NULL)")
+        if self.db is not None:
             self.db.commit()
 
     def apply(self, event: dict[str, Any], key: str, removed: bool) -> None:
@@ -35,8 +45,7 @@ class Effects:
                                              headers={"Content-Type": "application/json"})
             urllib.request.urlopen(request, timeout=5).close()
         if self.db is not None:
-            self.db.execute("INSERT INTO applications (event_id, resource_key, removed) VALUES (?, ?, ?)",
-                            (event["event_id"], key, int(removed)))
+            self.db.execute(self.insert, (event["event_id"], key, removed))
         if self.log:
             print(f"applied {event['event_id']} {key}{' removed' if removed else ''}", flush=True)
 
@@ -64,7 +73,8 @@ def valid(event: Any) -> bool:
 def parse_options(description: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--forward", metavar="URL", help="POST each applied event to URL (a sink)")
-    parser.add_argument("--database", metavar="PATH", help="write each application to a SQLite table")
+    parser.add_argument("--database", metavar="PATH", help="write each application to a table: a SQLite file "
+                        "or a postgresql:// URL")
     parser.add_argument("--log", action="store_true", help="print one line per application")
     parser.add_argument("--exit-with-stdin", action="store_true", help="stop when standard input closes (tests)")
     return parser.parse_args()

@@ -102,3 +102,60 @@ def test_an_event_platform_failure_prints_one_reproduce_line_with_the_real_urls(
     assert f"--url {base}/webhook --state-url {base}/state --secret ${SECRET_ENV} --old-secret ${OLD_SECRET_ENV}" \
         in lines[0] and "--rotation new" in lines[0] and "--start 1700000000" in lines[0]
     assert "not-the-receivers" not in done.stdout + done.stderr and "the-old-secret" not in done.stdout + done.stderr
+
+
+def _reproduce(config: Any, args: argparse.Namespace, observed_with: list[str]) -> str:
+    from akeneo_events_testkit.event_platform.campaign import reproduce_ep
+    from akeneo_events_testkit.events_api.campaign import reproduce_command
+
+    build = reproduce_ep if args.profile == "event-platform" else reproduce_command
+    return build(config, url=args.url, start=args.start, observed_with=observed_with)
+
+
+OBSERVED = [
+    ["--sink", "8123", "--sink-map", "event_id=/event/id,uuid=/product/uuid,removed=/deleted"],
+    ["--observe-sql", "postgresql://kit:pa55word@db.local:5432/receiver", "--query",
+     "SELECT event_id, resource_key, removed FROM applications ORDER BY seq"],
+    ["--observe-log", "receiver log.txt", "--pattern", r"applied (?P<event_id>\S+) (?P<key>\S+)"],
+]
+
+
+@pytest.mark.parametrize("profile", ["saas", "event-platform"])
+@pytest.mark.parametrize("observe", OBSERVED, ids=lambda argv: argv[0])
+def test_a_run_observed_by_a_built_in_observer_reproduces_with_the_same_observer(profile: str,
+                                                                                 observe: list[str]) -> None:
+    """The line names the observer's options (never a ``--state-url`` it did not have), which parse back into
+    the same observer; a PostgreSQL password is left out (libpq reads ``PGPASSWORD``)."""
+    parser = build_parser()
+    given = parser.parse_args(["fuzz", "--profile", profile, "--url", "http://127.0.0.1:9/webhook", *observe])
+    line = _reproduce(campaign_config(given, probes=True), given, _observer_words(given))
+    assert "--state-url" not in line and "pa55word" not in line
+    again = parser.parse_args(shlex.split(line)[1:])
+    assert _observer_words(again) == _observer_words(given)
+    if given.observe_sql:
+        assert again.observe_sql == "postgresql://kit@db.local:5432/receiver"
+    else:
+        assert [word for word in observe] == _observer_words(again)
+
+
+def _observer_words(args: argparse.Namespace) -> list[str]:
+    from akeneo_events_testkit.judging.reproduce import observer_options
+    from akeneo_events_testkit.observers import observer_from_options
+
+    observer = observer_from_options(sink=args.sink, sink_map=args.sink_map, observe_sql=args.observe_sql,
+                                     query=args.query, observe_log=args.observe_log, pattern=args.pattern)
+    return observer_options(observer)
+
+
+def test_a_replayed_fault_plan_is_in_the_reproduce_line(tmp_path: Any) -> None:
+    """``--plan FILE`` changes the run: the line names the same file, which parses back into the same plan."""
+    from akeneo_events_testkit.events_api.faults import FaultPlan
+
+    plan = tmp_path / "plan one.json"
+    FaultPlan.from_json({"faults": [{"target": 2, "kind": "drop", "params": {}}]}).save(plan)
+    parser = build_parser()
+    given = parser.parse_args(["fuzz", "--plan", str(plan), *URLS])
+    line = _line(given)
+    assert f"--plan {shlex.quote(str(plan))}" in line
+    again = parser.parse_args(shlex.split(line)[1:])
+    assert _in_effect(again) == _in_effect(given)

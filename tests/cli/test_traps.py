@@ -38,6 +38,8 @@ def test_emit_to_a_receiver_reads_well_and_exits_0() -> None:
     row = next(line for line in result.stdout.splitlines() if "requests sent" in line)
     assert row.split("requests sent", 1)[1].strip().endswith(", all answered 2xx"), row
     assert "(sent " not in result.stdout
+    delivered = next(line for line in result.stdout.splitlines() if "events delivered" in line)
+    assert delivered.split("events delivered", 1)[1].strip().endswith(", all acknowledged"), delivered
     assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")
 
 
@@ -47,6 +49,8 @@ def test_emit_to_a_refusing_receiver_names_the_refusals() -> None:
     assert result.returncode == 0, result.stderr  # answered: the receiver is there, it refuses
     row = next(line for line in result.stdout.splitlines() if "requests sent" in line)
     assert ": refused (4xx/5xx) " in row and "acknowledged" not in row, row
+    delivered = next(line for line in result.stdout.splitlines() if "events delivered" in line)
+    assert delivered.split("events delivered", 1)[1].strip().endswith(" (0 acknowledged)"), delivered
 
 
 def test_every_reason_not_sent_is_explained_in_the_summary() -> None:

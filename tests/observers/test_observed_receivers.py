@@ -3,14 +3,16 @@ it: the correct receiver passes, the one that forgets removals is caught (README
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from ..support.cli import cli
 from ..support.observed import PATTERN, QUERY, SECRET, SINK_MAP, observed_receiver
+from ..support.postgres import postgres_server
 from ..support.processes import free_port
 
 ENV = {"AKENEO_EVENTS_SECRET": SECRET}
@@ -45,6 +47,37 @@ def _log(tmp: Path, buggy: bool, seed: int) -> tuple[int, str]:
 
 
 OBSERVERS: dict[str, Callable[[Path, bool, int], tuple[int, str]]] = {"sink": _sink, "sql": _sql, "log": _log}
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[Callable[[], str]]:
+    """A new, empty database on a throwaway PostgreSQL server for each call (so runs never share a table)."""
+    import psycopg
+
+    with postgres_server() as server:
+        numbers = itertools.count()
+
+        def database() -> str:
+            name = f"receiver_{next(numbers)}"
+            with psycopg.connect(server, autocommit=True) as connection:
+                connection.execute(f"CREATE DATABASE {name}")
+            return server.rsplit("/", 1)[0] + f"/{name}"
+
+        yield database
+
+
+@pytest.mark.parametrize("buggy", [False, True], ids=["correct", "forgets-removals"])
+def test_a_receiver_with_its_own_postgresql_table_is_observed(buggy: bool, postgres: Callable[[], str]) -> None:
+    """``--observe-sql postgresql://...`` against a receiver that writes its applications to PostgreSQL
+    (README: observers): the same verdicts as with its SQLite table."""
+    database = postgres()
+    with observed_receiver("--database", database, buggy=buggy) as url:
+        code, output = _fuzz(url, "--observe-sql", database, "--query", QUERY, seed=11)
+    if not buggy:
+        assert code == 0 and "PASS: no violations" in output, output[-3000:]
+    else:
+        assert code == 1, output[-3000:]
+        assert re.search(r"^\d+ error\(s\), 0 warning\(s\): event_lost x\d+$", output, re.M), output[-3000:]
 
 
 @pytest.mark.parametrize("way", sorted(OBSERVERS))

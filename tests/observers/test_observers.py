@@ -109,7 +109,8 @@ def test_postgresql_without_psycopg_says_what_to_install() -> None:
     except ImportError:
         pass
     else:
-        pytest.skip("psycopg is installed: no PostgreSQL server in the tests to point it at")
+        pytest.skip("psycopg is installed: the PostgreSQL observer is tested against a real server "
+                    "(tests/observers/test_observed_receivers.py)")
     with pytest.raises(UsageError, match=r"needs psycopg: pip install 'akeneo-events-testkit\[postgres\]'"):
         SqlObserver("postgresql://kit@127.0.0.1/receiver", QUERY).observation()
 
