@@ -19,18 +19,15 @@ class Effects:
     def __init__(self, options: argparse.Namespace) -> None:
         self.forward, self.log = options.forward, options.log
         self.db: Any = None
-        self.insert = "INSERT INTO applications (event_id, resource_key, removed) VALUES (?, ?, ?)"
+        table = "applications (seq {}, event_id TEXT NOT NULL, resource_key TEXT NOT NULL, removed BOOLEAN NOT NULL)"
         if options.database and options.database.startswith("postgresql://"):
             import psycopg  # pip install "psycopg[binary]"
 
-            self.db = psycopg.connect(options.database)
-            self.db.execute("CREATE TABLE IF NOT EXISTS applications (seq BIGSERIAL PRIMARY KEY, "
-                            "event_id TEXT NOT NULL, resource_key TEXT NOT NULL, removed BOOLEAN NOT NULL)")
-            self.insert = self.insert.replace("?", "%s")
+            self.db, self.mark = psycopg.connect(options.database), "%s"
+            self.db.execute("CREATE TABLE IF NOT EXISTS " + table.format("BIGSERIAL PRIMARY KEY"))
         elif options.database:
-            self.db = sqlite3.connect(options.database, check_same_thread=False)
-            self.db.execute("CREATE TABLE IF NOT EXISTS applications (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
-                            "event_id TEXT NOT NULL, resource_key TEXT NOT NULL, removed INTEGER NOT NULL)")
+            self.db, self.mark = sqlite3.connect(options.database, check_same_thread=False), "?"
+            self.db.execute("CREATE TABLE IF NOT EXISTS " + table.format("INTEGER PRIMARY KEY AUTOINCREMENT"))
         if self.db is not None:
             self.db.commit()
 
@@ -45,7 +42,9 @@ class Effects:
                                              headers={"Content-Type": "application/json"})
             urllib.request.urlopen(request, timeout=5).close()
         if self.db is not None:
-            self.db.execute(self.insert, (event["event_id"], key, removed))
+            marks = ", ".join([self.mark] * 3)
+            self.db.execute(f"INSERT INTO applications (event_id, resource_key, removed) VALUES ({marks})",
+                            (event["event_id"], key, removed))
         if self.log:
             print(f"applied {event['event_id']} {key}{' removed' if removed else ''}", flush=True)
 
