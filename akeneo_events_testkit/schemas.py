@@ -11,10 +11,12 @@ generated here, narrows them to one PIM version by overriding their ``$dynamicAn
   examples (``enabled`` on product models, ``"quantified_associations": []``; facts sections 3 and 4). They
   are accepted by default and rejected with ``strict=True``.
 
-Validation has two paths. A boolean check compiled from the very same schema documents
-(:mod:`._schema_compiler`) answers "valid?" quickly (the hot path: most payloads are valid); only an invalid
-payload goes through ``jsonschema``, whose errors are rewritten into :class:`ValidationIssue` objects with a
-JSONPath and a plain message.
+Validation has two paths. ``jsonschema-rs`` (Rust, native draft 2020-12 with ``$dynamicRef``), compiled once per
+profile root from the very same schema documents, answers "valid?" quickly (the hot path: most payloads are
+valid); only an invalid payload goes through ``jsonschema``, whose errors (with the failing subschema's
+``description`` and ``title``, which ``jsonschema-rs``'s errors do not carry) are rewritten into
+:class:`ValidationIssue` objects with a JSONPath and a plain message. Both libraries get the shipped files as
+their registry and never fetch anything (the ``$id`` host is ``.invalid``).
 
 The Event Platform profile (``profile="event-platform"``) validates one CloudEvent object against the files of
 ``schemas/event-platform/`` (``cloudevent.json``, ``data.json``, ``delta.json``; event-platform-facts.md
@@ -33,12 +35,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped,unused-ignore]
 from jsonschema.exceptions import best_match  # type: ignore[import-untyped,unused-ignore]
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
-from ._schema_compiler import Check, UnsupportedKeyword, compile_schema, is_number
 from .errors import UsageError
 from .versions import DEFAULT_PROFILE, PimVersion, get_profile, resolve_profile_name
 from .versions import EVENT_PLATFORM as EP_PROFILE
@@ -204,10 +206,68 @@ def schema_for(
 # -- validators ----------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+def _formats_used(node: Any, found: set[str]) -> set[str]:
+    """Every ``format`` value in a schema document."""
+    if isinstance(node, dict):
+        if isinstance(node.get("format"), str):
+            found.add(node["format"])
+        for child in node.values():
+            _formats_used(child, found)
+    elif isinstance(node, list):
+        for child in node:
+            _formats_used(child, found)
+    return found
+
+
+def _accept(_value: str) -> bool:
+    return True
+
+
 class _Checker:
-    validator: Any
-    fast: Check | None
+    """One root schema's two validators: ``jsonschema-rs`` says "valid?", ``jsonschema`` explains why not.
+
+    The Rust validator is compiled on first use and kept, from the same resources as the Python one: the shipped
+    files as its registry and ``offline=True``, so it never fetches a ``$ref``. A format that this
+    installation's ``jsonschema`` does not check (``uri`` without the ``rfc3987`` package) is not checked by
+    the fast path either, so the two paths always agree on what is valid.
+    """
+
+    def __init__(self, validator: Any, resources: list[tuple[str, dict[str, Any]]]) -> None:
+        self.validator = validator
+        self.resources = resources
+
+    @functools.cached_property
+    def fast(self) -> jsonschema_rs.Validator:
+        schema = self.validator.schema
+        used: set[str] = set()
+        for _, contents in self.resources:
+            _formats_used(contents, used)
+        unchecked = {name: _accept for name in sorted(used) if name not in _FORMAT_CHECKER.checkers}
+        return jsonschema_rs.validator_for(
+            schema, registry=jsonschema_rs.Registry(self.resources), validate_formats=True,
+            formats=unchecked or None, offline=True,
+        )
+
+    def is_valid(self, document: Any) -> bool:
+        """The fast answer; a value ``jsonschema-rs`` cannot read (not JSON data, e.g. an int key) goes the
+        slow way."""
+        try:
+            return self.fast.is_valid(document)
+        except ValueError:
+            return next(iter(self.validator.iter_errors(document)), None) is None
+
+    def issues(self, document: Any) -> list[ValidationIssue]:
+        """Every issue of an invalid ``document``, explained by ``jsonschema``; should the two libraries ever
+        disagree, the fast path's own errors, so that an invalid payload is never reported as valid."""
+        found = _issues(self.validator.iter_errors(document))
+        if found:
+            return found
+        return sorted({ValidationIssue(_format_path(error.instance_path), error.message)
+                       for error in self.fast.iter_errors(document)}, key=lambda issue: issue.path)
+
+
+def _resources(documents: Iterable[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    return [(contents["$id"], contents) for contents in documents]
 
 
 @functools.lru_cache(maxsize=64)
@@ -215,11 +275,7 @@ def _checker(options: _Options, root: Root) -> _Checker:
     schema = _root_schema(options, root)
     registry = _registry().with_resource(schema["$id"], DRAFT202012.create_resource(schema)).crawl()
     validator = Draft202012Validator(schema, registry=registry, format_checker=_FORMAT_CHECKER)
-    try:
-        fast: Check | None = compile_schema(schema, registry.resolver(base_uri=schema["$id"]), _FORMAT_CHECKER)
-    except UnsupportedKeyword:
-        fast = None
-    return _Checker(validator, fast)
+    return _Checker(validator, [*_resources(_documents().values()), (schema["$id"], schema)])
 
 
 @functools.lru_cache(maxsize=1)
@@ -238,17 +294,13 @@ def _ep_documents() -> dict[str, dict[str, Any]]:
 
 @functools.lru_cache(maxsize=1)
 def _ep_checker() -> _Checker:
-    """The validator and fast check of one CloudEvent (event-platform-facts.md sections 1 and 4)."""
+    """The validators of one CloudEvent (event-platform-facts.md sections 1 and 4)."""
     documents = _ep_documents()
     pairs = ((contents["$id"], DRAFT202012.create_resource(contents)) for contents in documents.values())
     registry: Registry[Any] = Registry().with_resources(pairs).crawl()
     schema = documents["cloudevent.json"]
     validator = Draft202012Validator(schema, registry=registry, format_checker=_FORMAT_CHECKER)
-    try:
-        fast: Check | None = compile_schema(schema, registry.resolver(base_uri=schema["$id"]), _FORMAT_CHECKER)
-    except UnsupportedKeyword:
-        fast = None
-    return _Checker(validator, fast)
+    return _Checker(validator, _resources(documents.values()))
 
 
 def _is_ep(profile: str | PimVersion) -> bool:
@@ -327,10 +379,15 @@ def _show(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+def _is_number(value: Any) -> bool:
+    """A JSON number as draft 2020-12 sees one: an int or a float, never a bool."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _kind(value: Any) -> str:
     if isinstance(value, str):
         return f"the string {_show(value)}"
-    if is_number(value):
+    if _is_number(value):
         return f"the number {_show(value)}"
     return _show(value)
 
@@ -427,9 +484,9 @@ def validate_payload(
     option, facts section 0); ``strict=True`` also rejects the deviations of the docs examples.
     """
     checker = _checker_for(profile, uuid_mode, strict, _root_of(document))
-    if checker.fast is not None and checker.fast(document):
+    if checker.is_valid(document):
         return []
-    return _issues(checker.validator.iter_errors(document))
+    return checker.issues(document)
 
 
 def is_valid(
@@ -440,10 +497,7 @@ def is_valid(
     strict: bool = False,
 ) -> bool:
     """Whether :func:`validate_payload` would report nothing."""
-    checker = _checker_for(profile, uuid_mode, strict, _root_of(document))
-    if checker.fast is not None and checker.fast(document):
-        return True
-    return next(iter(checker.validator.iter_errors(document)), None) is None
+    return _checker_for(profile, uuid_mode, strict, _root_of(document)).is_valid(document)
 
 
 def _reject_constant(name: str) -> Any:

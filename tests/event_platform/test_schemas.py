@@ -18,6 +18,7 @@ from akeneo_events_testkit.errors import UsageError
 from akeneo_events_testkit.event_platform.wire import cloud_event, encode
 from akeneo_events_testkit.schemas import (
     SCHEMA_DIR,
+    _checker_for,
     is_valid,
     schema_for,
     validate_bytes,
@@ -113,6 +114,51 @@ def test_every_type_validates(kind: str) -> None:
     assert validate_payload(document, profile=EP) == []
     assert is_valid(document, profile=EP)
     assert validate_bytes(encode(document), profile=EP) == []
+
+
+MUTATIONS: list[Any] = [None, 1.5, -3, "", "x", [], {}, True, "not-a-uuid", "2024-02-30T10:00:00Z",
+                         "com.akeneo.pim.v1.product.created", UUID]
+
+
+def _mutants(document: dict[str, Any], rng: random.Random, count: int) -> list[Any]:
+    """Copies of ``document`` with one seeded change each: a key removed, added, or a value replaced."""
+    made = []
+    for _ in range(count):
+        copied = copy.deepcopy(document)
+        containers: list[Any] = []
+        stack: list[Any] = [copied]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, (dict, list)) and node:
+                containers.append(node)
+                stack.extend(node.values() if isinstance(node, dict) else node)
+        target = rng.choice(containers)
+        if isinstance(target, dict):
+            key = rng.choice([*target, "extra"])
+            if key in target and rng.random() < 0.4:
+                del target[key]
+            else:
+                target[key] = rng.choice(MUTATIONS)
+        else:
+            target[rng.randrange(len(target))] = rng.choice(MUTATIONS)
+        made.append(copied)
+    return made
+
+
+def test_fast_path_agrees_with_jsonschema_on_every_type_and_mutations() -> None:
+    """jsonschema-rs (the fast path) and jsonschema (the messages) give one verdict, so that no payload is
+    "invalid" with nothing to explain; every type's schema, valid and mutated, incl. the invalid dates that
+    only ``format`` rejects."""
+    checker = _checker_for(EP, None, False, "event")
+    rng = random.Random(18)
+    verdicts = []
+    for kind in sorted(VALID):
+        document = envelope(kind, VALID[kind])
+        for candidate in [document, *_mutants(document, rng, 40)]:
+            slow = next(iter(checker.validator.iter_errors(candidate)), None) is None
+            assert checker.fast.is_valid(candidate) is slow, candidate
+            verdicts.append(slow)
+    assert verdicts.count(False) > len(VALID) * 20  # the mutants do break payloads
 
 
 def test_envelope_lists_37_documented_types() -> None:
