@@ -16,7 +16,15 @@ if typing.TYPE_CHECKING:
     from .encoding import php_json_encode, php_json_encode_bytes
     from .events_api.signing import check_timestamp, sign, verify_request, verify_signature
     from .credentials import generate_secret
-    from .schemas import ValidationIssue, is_valid, validate_bytes, validate_payload
+    from .schemas import (
+        ValidationIssue,
+        ValidationResult,
+        check_bytes,
+        check_payload,
+        is_valid,
+        validate_bytes,
+        validate_payload,
+    )
     # Model
     from .versions import (
         DEFAULT_PROFILE,
@@ -78,6 +86,9 @@ _LAZY: dict[str, str] = {
     "verify_signature": ".events_api.signing",
     "generate_secret": ".credentials",
     "ValidationIssue": ".schemas",
+    "ValidationResult": ".schemas",
+    "check_bytes": ".schemas",
+    "check_payload": ".schemas",
     "is_valid": ".schemas",
     "validate_bytes": ".schemas",
     "validate_payload": ".schemas",
@@ -161,6 +172,9 @@ __all__ = [
     "verify_request",
     "verify_signature",
     "ValidationIssue",
+    "ValidationResult",
+    "check_bytes",
+    "check_payload",
     "is_valid",
     "validate_bytes",
     "validate_payload",

@@ -19,7 +19,7 @@ import time
 
 from _common import ROOT, emit, header, parser
 
-HEAVY = ("faker", "uvicorn", "jsonschema", "httpx", "hypothesis")
+HEAVY = ("faker", "uvicorn", "jsonschema", "jsonschema_rs", "httpx", "hypothesis")
 #: The plugin may add at most this share to a bare ``import pytest``.
 TARGET = 1.2
 

@@ -17,7 +17,7 @@ PACKAGE = ROOT / "akeneo_events_testkit"
 LAYERS: list[set[str]] = [
     {"versions", "credentials", "encoding", "clock", "errors", "failures", "_gc"},
     {"world", "transport"},
-    {"judging", "schemas", "_schema_compiler", "observers"},
+    {"judging", "schemas", "observers"},
     {"events_api", "event_platform"},
     {"receiver"},
     {"profiles"},

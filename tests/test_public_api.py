@@ -41,7 +41,7 @@ def test_an_unknown_name_is_an_attribute_error() -> None:
 
 
 #: What pytest pays in every session of a project that has the kit installed (benchmarks/bench_plugin_import.py).
-HEAVY = ("faker", "uvicorn", "jsonschema", "httpx", "hypothesis", "hypothesis_jsonschema")
+HEAVY = ("faker", "uvicorn", "jsonschema", "jsonschema_rs", "httpx", "hypothesis", "hypothesis_jsonschema")
 
 
 @pytest.mark.parametrize("module", ["akeneo_events_testkit", "akeneo_events_testkit.pytest_plugin"])

@@ -563,17 +563,46 @@ def test_bundled_root_is_self_contained_and_agrees(profile: str) -> None:
     assert "envelope.json" not in schema_for(profile, bundle=False)["$defs"]
 
 
-# -- the fast path agrees with jsonschema ----------------------------------------------------------------
+# -- the fast path (jsonschema-rs) agrees with jsonschema ---------------------------------------------------
 
 
-def _agree(document: Any, **options: Any) -> None:
+def _agree(document: Any, **options: Any) -> bool:
+    """The jsonschema-rs fast path and the jsonschema slow path give the same verdict; returns it."""
     root: Literal["envelope", "event"] = (
         "event" if isinstance(document, dict) and "events" not in document else "envelope"
     )
     checker = _checker_for(options.get("profile", "saas"), options.get("uuid_mode"), options.get("strict", False), root)
-    assert checker.fast is not None
     slow = next(iter(checker.validator.iter_errors(document)), None) is None
-    assert checker.fast(document) is slow
+    assert checker.fast.is_valid(document) is slow
+    return slow
+
+
+def test_fast_path_is_jsonschema_rs_and_never_fetches() -> None:
+    import jsonschema_rs
+
+    checker = _checker_for("saas", None, False, "envelope")
+    assert isinstance(checker.fast, jsonschema_rs.Validator)
+    assert checker.fast is _checker_for("saas", None, False, "envelope").fast  # compiled once, cached
+    # Without the bundled files as its registry, the root cannot be compiled offline: its refs are not fetched.
+    with pytest.raises(jsonschema_rs.ValidationError, match="Retrieval is disabled"):
+        jsonschema_rs.validator_for(checker.validator.schema, offline=True)
+
+
+def test_fast_path_tells_dynamic_anchors_apart() -> None:
+    """$dynamicRef: the same files, narrowed per profile, give different verdicts on the fast path."""
+    body = base("saas")
+    assert _agree(body, profile="saas") and not _agree(body, profile="7.0")  # the "metric" anchor: symbol
+    removed = base("7.0", "product.removed")
+    assert _agree(removed, profile="7.0") and not _agree(removed, profile="6.0")  # "removed-product": uuid
+    del res(removed)["uuid"]
+    assert not _agree(removed, profile="7.0") and _agree(removed, profile="6.0")
+
+
+def test_a_value_that_is_not_json_data_takes_the_slow_path() -> None:
+    body = base("saas")
+    body["events"][0]["data"]["resource"]["values"][1] = []  # type: ignore[index]  # an int key: jsonschema-rs cannot read it
+    assert not is_valid(body, profile="saas")
+    assert validate_payload(body, profile="saas")
 
 
 def test_fast_path_agrees_on_every_case() -> None:
@@ -593,6 +622,7 @@ def test_fast_path_agrees_on_docs_examples(reference_dir: Path) -> None:
 JSON_LEAVES = st.one_of(
     st.none(), st.booleans(), st.integers(-3, 3), st.floats(allow_nan=False, allow_infinity=False),
     st.sampled_from(["", "x", "12.5000", "12.50", "EUR", "GRAM", PRODUCT_UUID, "2020-12-04T16:02:47+01:00",
+                     "2021-02-29T16:02:47+01:00",
                      "product", "product.removed", "api", "working_copy"]),
 )
 JSON_VALUES = st.recursive(

@@ -94,7 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", type=profile_name, default="saas",
                    help="PIM version: 5.0, 6.0, 7.0, saas (default), or event-platform (one CloudEvent per file)")
     p.add_argument("--uuid-mode", action="store_true", default=None, help="require UUID mode (7.0, saas)")
-    p.add_argument("--strict", action="store_true", help="also reject the docs' known deviations")
+    p.add_argument("--strict", action="store_true",
+                   help="also reject the docs' known deviations; event-platform: keys the schemas do not know "
+                        "and a dataschema of another type are errors, not warnings")
     p.add_argument("files", nargs="+", metavar="FILE", help="files to validate, - for standard input")
     p.set_defaults(handler=cmd_validate)
 

@@ -18,6 +18,9 @@ from akeneo_events_testkit.errors import UsageError
 from akeneo_events_testkit.event_platform.wire import cloud_event, encode
 from akeneo_events_testkit.schemas import (
     SCHEMA_DIR,
+    ValidationResult,
+    _checker_for,
+    check_payload,
     is_valid,
     schema_for,
     validate_bytes,
@@ -110,9 +113,212 @@ VALID: dict[str, dict[str, Any]] = {
 @pytest.mark.parametrize("kind", sorted(VALID))
 def test_every_type_validates(kind: str) -> None:
     document = envelope(kind, VALID[kind])
-    assert validate_payload(document, profile=EP) == []
-    assert is_valid(document, profile=EP)
+    assert validate_payload(document, profile=EP, strict=True) == []
+    assert is_valid(document, profile=EP, strict=True)
     assert validate_bytes(encode(document), profile=EP) == []
+
+
+MUTATIONS: list[Any] = [None, 1.5, -3, "", "x", [], {}, True, "not-a-uuid", "2024-02-30T10:00:00Z",
+                         "com.akeneo.pim.v1.product.created", UUID]
+
+
+def _mutants(document: dict[str, Any], rng: random.Random, count: int) -> list[Any]:
+    """Copies of ``document`` with one seeded change each: a key removed, added, or a value replaced."""
+    made = []
+    for _ in range(count):
+        copied = copy.deepcopy(document)
+        containers: list[Any] = []
+        stack: list[Any] = [copied]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, (dict, list)) and node:
+                containers.append(node)
+                stack.extend(node.values() if isinstance(node, dict) else node)
+        target = rng.choice(containers)
+        if isinstance(target, dict):
+            key = rng.choice([*target, "extra"])
+            if key in target and rng.random() < 0.4:
+                del target[key]
+            else:
+                target[key] = rng.choice(MUTATIONS)
+        else:
+            target[rng.randrange(len(target))] = rng.choice(MUTATIONS)
+        made.append(copied)
+    return made
+
+
+def test_fast_path_agrees_with_jsonschema_on_every_type_and_mutations() -> None:
+    """jsonschema-rs (the fast path) and jsonschema (the messages) give one verdict, so that no payload is
+    "invalid" with nothing to explain; every type's schema, valid and mutated, incl. the invalid dates that
+    only ``format`` rejects."""
+    rng = random.Random(18)
+    verdicts = []
+    for strict in (False, True):  # the lenient default (unknown keys allowed) and the closed schemas
+        checker = _checker_for(EP, None, strict, "event")
+        for kind in sorted(VALID):
+            document = envelope(kind, VALID[kind])
+            for candidate in [document, *_mutants(document, rng, 40)]:
+                slow = next(iter(checker.validator.iter_errors(candidate)), None) is None
+                assert checker.fast.is_valid(candidate) is slow, candidate
+                verdicts.append((strict, slow))
+    assert verdicts.count((True, False)) > len(VALID) * 20  # the mutants do break payloads
+    # an added key breaks the closed schemas only: the variants differ
+    assert verdicts.count((True, False)) > verdicts.count((False, False))
+
+
+# -- forward-compatible by default (issue 18 item 4; event-platform-facts.md sections 1 and 4) -----------------
+
+#: Types whose docs examples use the events.akeneo.com host (facts section 1).
+OTHER_HOST_TYPES = [kind for kind in sorted(VALID) if kind.split(".")[0] in
+                    ("asset", "attribute-option", "category", "family", "reference-entity-record")]
+
+
+def documented(kind: str, data: dict[str, Any], *, host: str = "https://events.akeneo.com/",
+               schema_type: str | None = None) -> dict[str, Any]:
+    """A CloudEvent shaped like the docs examples (facts section 1: ``source`` "pim", a ``dataschema`` of the
+    events.akeneo.com host, possibly naming another type)."""
+    document = envelope(kind, data)
+    document["source"] = "pim"
+    document["subject"] = "srnt-whatever"
+    document["dataschema"] = f"{host}{schema_type or document['type']}.schema.json"
+    return document
+
+
+def _strings(issues: Any) -> list[str]:
+    return [str(issue) for issue in issues]
+
+
+@pytest.mark.parametrize("kind", OTHER_HOST_TYPES)
+def test_the_events_akeneo_com_host_is_accepted(kind: str) -> None:
+    document = documented(kind, VALID[kind])
+    for strict in (False, True):
+        assert check_payload(document, profile=EP, strict=strict) == ValidationResult()
+        assert is_valid(document, profile=EP, strict=strict)
+
+
+def test_other_host_types_cover_the_documented_families() -> None:
+    assert {kind.split(".")[0] for kind in OTHER_HOST_TYPES} == {
+        "asset", "attribute-option", "category", "family", "reference-entity-record"}
+
+
+@pytest.mark.parametrize(("kind", "named"), [
+    ("attribute-option.created", "com.akeneo.pim.v1.reference-entity-record.created"),
+    ("product-model.updated", "com.akeneo.pim.v1.product.updated"),
+])
+def test_a_dataschema_of_another_type_is_a_warning(kind: str, named: str) -> None:
+    """The docs' attribute-option and product-model examples name another type's schema (facts section 1)."""
+    data = VALID.get(kind) or {"product_model": {"code": "m1"}, "author": AUTHOR}
+    document = documented(kind, data, schema_type=named)
+    message = (f"$.dataschema: names the schema of {named}, not of this event's type com.akeneo.pim.v1.{kind}: "
+               "informative only, as in some docs examples (event-platform-facts.md section 1); an error with strict")
+    result = check_payload(document, profile=EP)
+    assert result.errors == () and _strings(result.warnings) == [message]
+    assert validate_payload(document, profile=EP) == [] and is_valid(document, profile=EP)
+    strict = check_payload(document, profile=EP, strict=True)
+    assert _strings(strict.errors) == [message] and strict.warnings == ()
+    assert not is_valid(document, profile=EP, strict=True)
+
+
+def test_an_undocumented_dataschema_host_is_an_error() -> None:
+    """Facts section 1 documents two hosts; a third is a typo rather than platform traffic."""
+    document = documented("category.created", VALID["category.created"], host="https://events.akeneo.test/")
+    for strict in (False, True):
+        result = check_payload(document, profile=EP, strict=strict)
+        assert [issue.path for issue in result.errors] == ["$.dataschema"]
+        assert "https://events.akeneo.com/<type>.schema.json" in result.errors[0].message
+
+
+METRIC_WITH_FAMILY = {"data": "1.5000", "unit": "KILOGRAM", "base_data": "1.5", "base_unit": "KILOGRAM",
+                      "family": "Weight"}
+
+
+def _delta_with_family() -> dict[str, Any]:
+    document = _delta()
+    document["data"]["product"]["changes"]["values"]["weight"][0]["new"] = dict(METRIC_WITH_FAMILY)
+    return document
+
+
+def test_a_metric_with_its_measurement_family_validates_with_one_warning() -> None:
+    """Akeneo's delta examples carry the measurement ``family`` in metric values (facts section 4 lists
+    ``{data,unit,base_data,base_unit}``): accepted by default, with a warning naming the key."""
+    document = _delta_with_family()
+    result = check_payload(document, profile=EP)
+    assert result.errors == ()
+    assert _strings(result.warnings) == [
+        '$.data.product.changes.values.weight[0].new: unknown key "family": not in the documented schema, '
+        "accepted (the platform adds fields over time; event-platform-facts.md section 4); an error with strict"]
+    assert validate_bytes(encode(document), profile=EP) == []
+    assert _strings(validate_payload(document, profile=EP, strict=True)) == [
+        '$.data.product.changes.values.weight[0].new: unexpected key "family" (metric {data, unit, base_data, '
+        'base_unit}; allowed: "data", "unit", "base_data", "base_unit")']
+
+
+@pytest.mark.parametrize(("make", "path", "keys"), [
+    (lambda: _product(traceparent="00-abc"), "$", ['"traceparent"']),
+    (lambda: _set(_delta(), "data/product/changes/status", {}), "$.data.product.changes", ['"status"']),
+    (lambda: _set(_product(), "data/product/identifier", "sku-1"), None, []),  # documented: no warning
+    (lambda: _set(_set(_product(), "data/extra", 1), "data/author/email", "a@b.c"), None,
+     ["$.data", "$.data.author"]),
+])
+def test_unknown_keys_are_warnings_by_default_and_errors_when_strict(
+    make: Maker, path: str | None, keys: list[str]
+) -> None:
+    document = make()
+    result = check_payload(document, profile=EP)
+    assert result.errors == ()
+    if path is None and not keys:
+        assert result.warnings == () and check_payload(document, profile=EP, strict=True).ok
+        return
+    if path is None:
+        assert [issue.path for issue in result.warnings] == keys
+    else:
+        assert [(issue.path, issue.message.split(":")[0]) for issue in result.warnings] == [
+            (path, f"unknown key {keys[0]}")]
+    strict = check_payload(document, profile=EP, strict=True)
+    assert not strict.ok and all("unexpected key" in issue.message for issue in strict.errors)
+
+
+def test_unknown_keys_are_still_reported_beside_errors() -> None:
+    document = _set(_delta_with_family(), "data/product/updated_at", _DELETE)
+    result = check_payload(document, profile=EP)
+    assert _strings(result.errors) == [
+        '$.data.product: missing required key "updated_at" (data.product of product.updated.delta)']
+    assert _strings(result.warnings) == [
+        '$.data.product.changes.values.weight[0].new: unknown key "family": not in the documented schema, '
+        "accepted (the platform adds fields over time; event-platform-facts.md section 4); an error with strict"]
+
+
+@pytest.mark.parametrize(("path", "placeholder"), [
+    ("data/product/uuid", "a_product_uuid_1"),
+    ("data/product/changes/associations/X_SELL/added/products/0", "an_added_product_uuid"),
+])
+def test_a_docs_placeholder_where_a_uuid_goes_stays_invalid(path: str, placeholder: str) -> None:
+    """Facts section 1: the delta examples put placeholders where UUIDs go."""
+    document = _set(_delta(), path, placeholder)
+    for strict in (False, True):
+        result = check_payload(document, profile=EP, strict=strict)
+        assert len(result.errors) == 1, _strings(result.errors)
+        assert result.errors[0].message == (
+            f'expected a UUID such as "1fd20ad8-ef95-49d7-a581-fb9f8ac0c5ad", got "{placeholder}": this looks like '
+            "a placeholder from the docs examples, not a real value (event-platform-facts.md section 1)")
+    assert "placeholder" not in validate_payload(_set(_delta(), path, "sku-1"), profile=EP)[0].message
+
+
+def test_cli_validate_reports_warnings_and_strict_refuses(tmp_path: Path) -> None:
+    path = tmp_path / "delta.json"
+    path.write_bytes(encode(_delta_with_family()))
+    done = _cli("validate", "--profile", "event-platform", str(path))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        f'{path}: warning: $.data.product.changes.values.weight[0].new: unknown key "family": not in the '
+        "documented schema, accepted (the platform adds fields over time; event-platform-facts.md section 4); "
+        "an error with strict",
+        f"{path}: ok"]
+    strict = _cli("validate", "--profile", "event-platform", "--strict", str(path))
+    assert strict.returncode == 1
+    assert strict.stdout.splitlines() == [
+        f'{path}: $.data.product.changes.values.weight[0].new: unexpected key "family" (metric {{data, unit, '
+        'base_data, base_unit}; allowed: "data", "unit", "base_data", "base_unit")']
 
 
 def test_envelope_lists_37_documented_types() -> None:
@@ -127,7 +333,7 @@ def test_generated_events_validate(action: Action) -> None:
         event = cloud_event(action=action, resource=resource, epoch=1_700_000_000, author="who",
                             author_type=author_type, rng=random.Random(1), subscription_id="sub",
                             send_product_identifier=True)
-        assert validate_payload(event.body, profile=EP) == []
+        assert validate_payload(event.body, profile=EP, strict=True) == []
 
 
 def _product(**changes: Any) -> dict[str, Any]:
@@ -170,7 +376,11 @@ GALLERY: list[tuple[str, Maker, str, str]] = [
      'expected "application/json"'),
     ("dataschema of another type",
      lambda: _product(dataschema="https://event.prd.sdk.akeneo.cloud/spec/com.akeneo.pim.v1.product.created"
-                                 ".schema.json"), "$.dataschema", "expected"),
+                                 ".schema.json"), "$.dataschema",
+     "names the schema of com.akeneo.pim.v1.product.created"),
+    ("dataschema of an undocumented host",
+     lambda: _product(dataschema="https://example.com/com.akeneo.pim.v1.product.updated.schema.json"), "$.dataschema",
+     "or https://events.akeneo.com/<type>.schema.json"),
     ("extension attribute", lambda: _product(traceparent="00-abc"), "$", 'unexpected key "traceparent"'),
     ("missing id", lambda: _set(_product(), "id", _DELETE), "$", 'missing required key "id"'),
     ("data is a list", lambda: _product(data=[]), "$.data", "expected an object"),
@@ -232,7 +442,7 @@ def test_gallery_is_large_enough() -> None:
 
 @pytest.mark.parametrize(("make", "path", "fragment"), [case[1:] for case in GALLERY], ids=[c[0] for c in GALLERY])
 def test_broken_cloud_events(make: Maker, path: str, fragment: str) -> None:
-    issues = validate_payload(make(), profile=EP)
+    issues = validate_payload(make(), profile=EP, strict=True)
     assert issues, "expected at least one issue"
     matching = [issue for issue in issues if issue.path == path]
     assert matching, f"no issue at {path}: {[str(i) for i in issues]}"

@@ -309,7 +309,7 @@ def test_catalog_deltas_have_platform_shapes_and_validate(catalog: Catalog) -> N
                     _check_shape(types[code], item[side])
         event = cloud_event(action=Action.PRODUCT_UPDATED, resource=after[1], epoch=now + step, author="erp",
                             author_type=AuthorType.API, rng=rng, subscription_id="sub", changes=changes)
-        assert validate_payload(event.body, profile="event-platform") == []
+        assert validate_payload(event.body, profile="event-platform", strict=True) == []
     expected = set(types.values()) - {"pim_catalog_identifier"}
     assert expected <= seen
     assert {"values", "categories", "associations", "quantified_associations", "enabled"} <= seen

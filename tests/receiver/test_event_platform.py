@@ -266,3 +266,25 @@ def test_ep_secrets_validated() -> None:
 def test_bytes_secret_default_serves_both_profiles() -> None:
     receiver = ReferenceReceiver(SECRET.encode())
     assert deliver(receiver, ce()).status == 200
+
+
+def test_fields_the_schemas_do_not_know_are_applied(receiver: ReferenceReceiver) -> None:
+    """Forward compatibility (issue 18 item 4): the platform adds fields over time (a metric's measurement
+    ``family`` in Akeneo's own delta examples, a CloudEvents extension, a ``dataschema`` of the other documented
+    host); the receiver applies such an event like any other, and the kit's default validation agrees."""
+    from akeneo_events_testkit.schemas import check_payload
+
+    changes = {"values": {"weight": [{"previous": None, "new": {"data": "1.5000", "unit": "KILOGRAM",
+                                                                "base_data": "1.5", "base_unit": "KILOGRAM",
+                                                                "family": "Weight"},
+                                      "type": "pim_catalog_metric", "locale": None, "scope": None}]}}
+    event = ce(Action.PRODUCT_UPDATED, changes=changes)
+    event["traceparent"] = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    event["dataschema"] = f"https://events.akeneo.com/{event['type']}.schema.json"
+    event["data"]["author"]["email"] = "julia@example.com"
+    result = check_payload(event, profile="event-platform")
+    assert result.errors == () and len(result.warnings) == 3
+    assert not check_payload(event, profile="event-platform", strict=True).ok
+    response = deliver(receiver, event)
+    assert response.status == 200 and response.json()["applied"] == 1
+    assert receiver.observation()["applied"] == [event["id"]]

@@ -21,7 +21,7 @@ RELAXED = settings(max_examples=60, deadline=None, suppress_health_check=[Health
 @RELAXED
 @given(aeps.cloud_events())
 def test_every_cloud_event_is_valid_and_encoded_like_the_platform(event: CloudEvent) -> None:
-    assert validate_payload(event.body, profile="event-platform") == []
+    assert validate_payload(event.body, profile="event-platform", strict=True) == []
     assert event.raw == encode(event.body)
     assert event.type.startswith("com.akeneo.pim.v1.product")
     assert event.key.startswith(("product:", "product_model:"))
@@ -41,7 +41,7 @@ def test_deltas_carry_changes_and_options_are_honoured() -> None:
     delta = find(aeps.cloud_events(actions=st.just(Action.PRODUCT_UPDATED), deltas=st.just(True)),
                  lambda event: "values" in event.body["data"]["product"]["changes"])
     assert delta.type == "com.akeneo.pim.v1.product.updated.delta"
-    assert validate_payload(delta.body, profile="event-platform") == []
+    assert validate_payload(delta.body, profile="event-platform", strict=True) == []
     thin = find(aeps.cloud_events(actions=st.just(Action.PRODUCT_MODEL_UPDATED), deltas=st.just(False),
                                   epochs=st.just(1_800_000_000), sources=st.just("pim")), lambda event: True)
     assert thin.type == "com.akeneo.pim.v1.product-model.updated" and thin.epoch == 1_800_000_000
