@@ -22,7 +22,7 @@ from ..errors import UsageError
 from ..judging.scope import Scope, events_in_scope, focus_factor, note_resource
 from ..transport.sender import DEFAULT_TIMEOUT, Attempt, Sender
 from ..transport.targets import Target
-from ..versions import DEFAULT_PROFILE, PimVersion, content_digest, format_event_datetime, get_profile
+from ..versions import DEFAULT_PROFILE, PimVersion, content_digest, get_profile
 from ..world.activity import Change, Operation
 from ..world.catalog import DEFAULT_PIM_URL
 from ..world.hazards import HazardTargets
@@ -42,7 +42,7 @@ from .probes import PROBE_KINDS, make_probe, probe_positions
 from .schedule import Planned, Scheduler, SendOrder, no_faults
 from .signing import sign
 from .truth import GeneratedEvent, GroundTruth, RequestRecord, attempt_to_record
-from .wire import Delivery, Event
+from .wire import Delivery, Event, encode_envelope
 
 __all__ = [
     "DATA_MODES",
@@ -62,6 +62,20 @@ ACK_DEADLINE = 10
 
 
 _RESIGNED_LATER = frozenset({"redeliver", "duplicate_event"})
+
+#: Event-loop turns given to a send before the next request is prepared: the post starts its exchange task,
+#: which writes the request (httpx and httpcore take a few turns); more only delays the preparation.
+_START_STEPS = 3
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A send order's events as read from the catalog (None: the resource was gone) and its encoded body
+    (None: nothing left to send), not yet signed (:meth:`MockPim._prepare`)."""
+
+    order: SendOrder
+    made: list[tuple[Event, int] | None]
+    body: bytes | None
 
 
 @dataclass(frozen=True)
@@ -134,6 +148,9 @@ class MockPim:
     for: the faults aim at it (hazards in scope only, fault probabilities raised on the requests carrying
     events in scope, :func:`~akeneo_events_testkit.judging.scope.focus_factor`).
     """
+
+    #: prepare the next request while one is in flight (:meth:`_send_all`); off only to compare the two
+    pipeline: bool = True
 
     def __init__(
         self,
@@ -305,10 +322,10 @@ class MockPim:
             if current is None:
                 return None
             version, resource = current
-        event = Event(
+        event = Event.at(
+            change.epoch,
             action=change.action,
             event_id=change.event_id,
-            event_datetime=format_event_datetime(change.epoch),
             author=message.author,
             author_type=message.author_type,
             pim_source=self.pim_url,
@@ -320,21 +337,34 @@ class MockPim:
         self, order: SendOrder, subscription: Subscription, truth: GroundTruth
     ) -> tuple[Delivery, tuple[int, ...]] | None:
         """Materialise ``order`` now: data at send time, timestamp now, signed."""
-        built = []
+        return self._commit(order, subscription, truth, self._prepare(order, subscription))
+
+    def _prepare(self, order: SendOrder, subscription: Subscription) -> _Prepared:
+        """The part of :meth:`build` that reads the catalog and encodes, with no clock and no record: it may
+        run while the previous request is in flight (:meth:`arun`), the catalog being the same then."""
         profile = subscription.profile_for(self.profile)
-        for change in order.changes:
-            made = self._event_for(change, order.planned.message, profile)
+        made = [self._event_for(change, order.planned.message, profile) for change in order.changes]
+        events = [m[0] for m in made if m is not None]
+        return _Prepared(order, made, encode_envelope(events) if events else None)
+
+    def _commit(
+        self, order: SendOrder, subscription: Subscription, truth: GroundTruth, prepared: _Prepared
+    ) -> tuple[Delivery, tuple[int, ...]] | None:
+        """The rest of :meth:`build`, in its turn: the PIM's notices of resources gone, then the signature
+        at the clock time of sending."""
+        built = []
+        for change, made in zip(order.changes, prepared.made, strict=True):
             if made is None:
                 truth.drop("not_found_at_send_time")
                 truth.add_log(LogEntry(self.clock.now(), "NOTICE", LOG_NOT_FOUND, {"event_id": change.event_id}))
                 continue
             built.append(made)
-        if not built:
+        if prepared.body is None:
             return None
         timestamp = int(self.clock.now()) + (ACK_DEADLINE if _RESIGNED_LATER & set(order.faults) else 0)
-        delivery = Delivery.build(
-            [event for event, _ in built], secret=subscription.secret, timestamp=timestamp,
-            profile=profile, subscription=subscription.name,
+        delivery = Delivery.encoded(
+            [event for event, _ in built], prepared.body, secret=subscription.secret, timestamp=timestamp,
+            profile=subscription.profile_for(self.profile), subscription=subscription.name,
         )
         return delivery, tuple(version for _, version in built)
 
@@ -407,20 +437,22 @@ class MockPim:
                     continue
                 same_send = order.planned.message.seq == current_message and all(
                     queued.planned.subscription != order.planned.subscription for queued, _, _ in pending)
+                ahead = None
                 if pending and not same_send:
                     # the consumer handles one message at a time; its fan-out to the subscriptions goes out in
                     # parallel, while each subscription gets its requests one after the other
-                    await self._send_all(pending, subs, senders, truth, result, limiter, on_request)
+                    ahead = await self._send_all(pending, subs, senders, truth, result, limiter, on_request,
+                                                 ahead_of=order)
                     pending = []
                     freezer.tick(len(truth.events))
                     while due_probes and due_probes[0][0] <= current_message:
                         await self._send_probe(due_probes.pop(0)[1], probe_rng, subs, senders, truth, result)
                 current_message = order.planned.message.seq
-                made = self._materialise(order, subs, truth, sent)
+                made = self._materialise(order, subs, truth, sent, ahead)
                 if made is not None:
                     pending.append((order, *made))
             if pending:
-                await self._send_all(pending, subs, senders, truth, result, limiter, on_request)
+                await self._send_all(pending, subs, senders, truth, result, limiter, on_request, ahead_of=None)
             for _, name in due_probes:
                 await self._send_probe(name, probe_rng, subs, senders, truth, result)
         finally:
@@ -457,11 +489,15 @@ class MockPim:
         subs: Sequence[Subscription],
         truth: GroundTruth,
         sent: dict[int, tuple[Delivery, tuple[int, ...]]],
+        prepared: _Prepared | None = None,
     ) -> tuple[Delivery, tuple[int, ...]] | None:
         if order.replay_of is not None:
             # byte for byte, old timestamp and signature included; nothing to replay if never sent
             return sent.pop(order.replay_of, None)
-        made = self.build(order, subs[order.planned.subscription], truth)
+        subscription = subs[order.planned.subscription]
+        if prepared is None or prepared.order is not order:
+            prepared = self._prepare(order, subscription)
+        made = self._commit(order, subscription, truth, prepared)
         if made is not None and order.keep_bytes:
             sent[order.order_id] = made
         return None if order.build_only else made  # built now, sent by a later replay_of order
@@ -475,18 +511,43 @@ class MockPim:
         result: RunResult,
         limiter: RequestLimiter,
         on_request: Callable[[int], None] | None,
-    ) -> None:
+        *,
+        ahead_of: SendOrder | None,
+    ) -> _Prepared | None:
+        """Send ``pending`` together and record the answers; meanwhile, prepare ``ahead_of`` (the next order,
+        already drawn from the activity) and return it.
+
+        Pipelining: while the requests are in flight the kit's CPU would idle, so the next request's events
+        are read from the catalog and encoded then. Nothing else moves: the activity is not advanced (the
+        next order was drawn before, as without pipelining), the catalog is the one it would be read from
+        after these answers (the requests do not change it), and what takes the clock or writes the ground
+        truth (notices, signature, records) still happens in its turn (:meth:`_commit`). The receiver's time
+        is unchanged too: the stopwatch counts only the time no thread of the kit's process is on a CPU
+        (:mod:`..transport.timing`), and this work is on one.
+        """
         limiter.wait_if_needed()
-        attempts = await asyncio.gather(*(
+        flight = asyncio.gather(*(
             senders[order.planned.subscription].post(delivery.body, delivery.headers)
             for order, delivery, _ in pending
         ))
+        ahead = None
+        if ahead_of is not None and ahead_of.replay_of is None and self.pipeline:
+            try:
+                for _ in range(_START_STEPS):  # let the posts reach the wire first
+                    await asyncio.sleep(0)
+                ahead = self._prepare(ahead_of, subs[ahead_of.planned.subscription])
+            except BaseException:
+                flight.cancel()
+                await asyncio.gather(flight, return_exceptions=True)
+                raise
+        attempts = await flight
         limiter.record(len(pending))
         for (order, delivery, versions), attempt in zip(pending, attempts, strict=True):
             self._record(order, delivery, versions, attempt, subs, senders, truth)
             result.requests_sent += 1
             if on_request is not None:
                 on_request(len(delivery.events))
+        return ahead
 
     def _record(
         self,
