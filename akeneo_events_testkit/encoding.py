@@ -245,6 +245,23 @@ def _refuse_float(_text: str) -> Any:
     raise _HasFloat
 
 
+def _escapes_a_slash(raw: bytes) -> bool:
+    """Whether the JSON text ``raw`` holds the escape ``\\/`` (every PHP body with a URL does), which a
+    re-serialisation never writes: then the two differ. A run of backslashes in a string pairs up from its
+    start, so a backslash escapes the ``/`` after it when an even number of backslashes precede it. (In a
+    UTF-16 or UTF-32 text the bytes may match by chance; such a text never equals its UTF-8
+    re-serialisation anyway.)"""
+    at = raw.find(b"\\/")
+    while at >= 0:
+        start = at
+        while start > 0 and raw[start - 1] == 0x5C:
+            start -= 1
+        if (at - start) % 2 == 0:
+            return True
+        at = raw.find(b"\\/", at + 2)
+    return False
+
+
 def reserialisation_stable(raw: bytes) -> bool:
     """Whether a receiver that re-serialises ``raw`` (:func:`js_reserialise`) gets back the very bytes that
     were signed. PHP's ``json_encode`` writes ``\\/`` and ``\\uXXXX`` (events-api-facts.md section 3), so
@@ -258,7 +275,7 @@ def reserialisation_stable(raw: bytes) -> bool:
     key's first place and last value, so that output differs from ``raw`` whenever the re-serialisation
     does: if ``raw`` were the re-serialisation, its index keys would already stand first, and decoding it
     would keep them there. Only when the two are equal (no PHP body: ``\\/`` and ``\\uXXXX`` are rewritten),
-    or when there is a float, is the exact walk run."""
+    or when there is a float, is the exact walk run; an escaped ``/`` answers before encoding."""
     try:
         value = json.loads(raw, parse_float=_refuse_float, parse_constant=_refuse_float)
     except _HasFloat:
@@ -266,6 +283,8 @@ def reserialisation_stable(raw: bytes) -> bool:
         return again is None or again == raw
     except ValueError:
         return True  # not JSON: js_reserialise gives None
+    if _escapes_a_slash(raw):
+        return False
     if _JS_DUMPS.encode(value).encode("utf-8", "surrogatepass") != raw:
         return False
     again = js_reserialise(raw)

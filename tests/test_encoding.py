@@ -228,3 +228,20 @@ def test_reserialisation_stable_on_real_bodies() -> None:
     verdicts = [reserialisation_stable(raw) for raw in bodies]
     assert verdicts == [js_reserialise(raw) in (None, raw) for raw in bodies]
     assert not any(verdicts[:-6]) and verdicts[-6:] == [True, False, False, False, True, True]
+
+
+def test_reserialisation_stable_around_runs_of_backslashes_before_a_slash() -> None:
+    # every string of up to 5 of these pieces: escaped or literal backslashes, slashes, escaped slashes
+    import itertools
+
+    from akeneo_events_testkit.encoding import js_reserialise, reserialisation_stable
+
+    pieces = ["\\", "/", '"', "a", "\\\\", "\\/"]
+    checked = 0
+    for size in range(6):
+        for parts in itertools.product(pieces, repeat=size):
+            raw = ('{"k":"' + "".join(parts) + '"}').encode()
+            again = js_reserialise(raw)
+            assert reserialisation_stable(raw) is (again is None or again == raw), raw
+            checked += again is not None
+    assert checked > 1000

@@ -76,6 +76,12 @@ class _Prepared:
     order: SendOrder
     made: list[tuple[Event, int] | None]
     body: bytes | None
+    #: a receiver re-serialising the body would not get the signed bytes (recorded with the request)
+    unstable: bool = False
+
+
+#: a request ready to send: the delivery, the version each event's data carried, :attr:`_Prepared.unstable`
+_Made = tuple[Delivery, tuple[int, ...], bool]
 
 
 @dataclass(frozen=True)
@@ -337,19 +343,24 @@ class MockPim:
         self, order: SendOrder, subscription: Subscription, truth: GroundTruth
     ) -> tuple[Delivery, tuple[int, ...]] | None:
         """Materialise ``order`` now: data at send time, timestamp now, signed."""
-        return self._commit(order, subscription, truth, self._prepare(order, subscription))
+        made = self._commit(order, subscription, truth, self._prepare(order, subscription))
+        return None if made is None else made[:2]
 
-    def _prepare(self, order: SendOrder, subscription: Subscription) -> _Prepared:
+    def _prepare(self, order: SendOrder, subscription: Subscription, *, judged: bool = True) -> _Prepared:
         """The part of :meth:`build` that reads the catalog and encodes, with no clock and no record: it may
-        run while the previous request is in flight (:meth:`arun`), the catalog being the same then."""
+        run while the previous request is in flight (:meth:`arun`), the catalog being the same then.
+        ``judged``: also tell whether the body survives a re-serialisation (offline, nobody asks)."""
         profile = subscription.profile_for(self.profile)
         made = [self._event_for(change, order.planned.message, profile) for change in order.changes]
         events = [m[0] for m in made if m is not None]
-        return _Prepared(order, made, encode_envelope(events) if events else None)
+        if not events:
+            return _Prepared(order, made, None)
+        body = encode_envelope(events)
+        return _Prepared(order, made, body, judged and not reserialisation_stable(body))
 
     def _commit(
         self, order: SendOrder, subscription: Subscription, truth: GroundTruth, prepared: _Prepared
-    ) -> tuple[Delivery, tuple[int, ...]] | None:
+    ) -> _Made | None:
         """The rest of :meth:`build`, in its turn: the PIM's notices of resources gone, then the signature
         at the clock time of sending."""
         built = []
@@ -366,7 +377,7 @@ class MockPim:
             [event for event, _ in built], prepared.body, secret=subscription.secret, timestamp=timestamp,
             profile=subscription.profile_for(self.profile), subscription=subscription.name,
         )
-        return delivery, tuple(version for _, version in built)
+        return delivery, tuple(version for _, version in built), prepared.unstable
 
     def deliveries(self, *, secret: str, subscriptions: int = 1) -> Iterator[Delivery]:
         """The requests of a faultless run, built offline (no network): for inspection and tests."""
@@ -374,9 +385,9 @@ class MockPim:
             Subscription(target="http://offline.invalid/", secret=secret, name=f"sub{i}")
             for i in range(subscriptions)])
         truth = GroundTruth()
-        sent: dict[int, tuple[Delivery, tuple[int, ...]]] = {}
+        sent: dict[int, _Made] = {}
         for order in self.new_scheduler()(self._plan(subs, truth)):
-            made = self._materialise(order, subs, truth, sent)
+            made = self._materialise(order, subs, truth, sent, judged=False)
             if made is not None:
                 yield made[0]
 
@@ -421,7 +432,7 @@ class MockPim:
         limiter = RequestLimiter(self.request_limit, clock=self.limiter_clock)
         senders = [Sender(self.wrap_target(s.target), follow_redirects=self.profile.follow_redirects,
                           timeout=self.timeout, path=s.path, redact=[sub.secret for sub in subs]) for s in subs]
-        sent: dict[int, tuple[Delivery, tuple[int, ...]]] = {}
+        sent: dict[int, _Made] = {}
         scheduler = self.new_scheduler()
         if isinstance(scheduler, FaultInjector):
             result.fault_plan = scheduler.plan
@@ -430,13 +441,13 @@ class MockPim:
         freezer = GcFreezer()
         try:
             current_message = -1
-            pending: list[tuple[SendOrder, Delivery, tuple[int, ...]]] = []
+            pending: list[tuple[SendOrder, Delivery, tuple[int, ...], bool]] = []
             for order in scheduler(self._plan(subs, truth)):
                 if order.build_only:  # built and signed now, overtaken in flight: sent later (faults.py)
                     self._materialise(order, subs, truth, sent)
                     continue
                 same_send = order.planned.message.seq == current_message and all(
-                    queued.planned.subscription != order.planned.subscription for queued, _, _ in pending)
+                    queued.planned.subscription != order.planned.subscription for queued, *_ in pending)
                 ahead = None
                 if pending and not same_send:
                     # the consumer handles one message at a time; its fan-out to the subscriptions goes out in
@@ -488,15 +499,17 @@ class MockPim:
         order: SendOrder,
         subs: Sequence[Subscription],
         truth: GroundTruth,
-        sent: dict[int, tuple[Delivery, tuple[int, ...]]],
+        sent: dict[int, _Made],
         prepared: _Prepared | None = None,
-    ) -> tuple[Delivery, tuple[int, ...]] | None:
+        *,
+        judged: bool = True,
+    ) -> _Made | None:
         if order.replay_of is not None:
             # byte for byte, old timestamp and signature included; nothing to replay if never sent
             return sent.pop(order.replay_of, None)
         subscription = subs[order.planned.subscription]
         if prepared is None or prepared.order is not order:
-            prepared = self._prepare(order, subscription)
+            prepared = self._prepare(order, subscription, judged=judged)
         made = self._commit(order, subscription, truth, prepared)
         if made is not None and order.keep_bytes:
             sent[order.order_id] = made
@@ -504,7 +517,7 @@ class MockPim:
 
     async def _send_all(
         self,
-        pending: list[tuple[SendOrder, Delivery, tuple[int, ...]]],
+        pending: list[tuple[SendOrder, Delivery, tuple[int, ...], bool]],
         subs: Sequence[Subscription],
         senders: Sequence[Sender],
         truth: GroundTruth,
@@ -528,7 +541,7 @@ class MockPim:
         limiter.wait_if_needed()
         flight = asyncio.gather(*(
             senders[order.planned.subscription].post(delivery.body, delivery.headers)
-            for order, delivery, _ in pending
+            for order, delivery, _, _ in pending
         ))
         ahead = None
         if ahead_of is not None and ahead_of.replay_of is None and self.pipeline:
@@ -542,8 +555,8 @@ class MockPim:
                 raise
         attempts = await flight
         limiter.record(len(pending))
-        for (order, delivery, versions), attempt in zip(pending, attempts, strict=True):
-            self._record(order, delivery, versions, attempt, subs, senders, truth)
+        for (order, delivery, versions, unstable), attempt in zip(pending, attempts, strict=True):
+            self._record(order, delivery, versions, unstable, attempt, subs, senders, truth)
             result.requests_sent += 1
             if on_request is not None:
                 on_request(len(delivery.events))
@@ -554,6 +567,7 @@ class MockPim:
         order: SendOrder,
         delivery: Delivery,
         versions: tuple[int, ...],
+        unstable: bool,
         attempt: Attempt,
         subs: Sequence[Subscription],
         senders: Sequence[Sender],
@@ -564,7 +578,7 @@ class MockPim:
             attempt, seq=len(truth.requests), subscription=subscription.name, event_ids=delivery.event_ids,
             versions=versions, timestamp=delivery.timestamp, body_size=len(delivery.body),
             faults=order.faults, message=order.planned.message.seq,
-            unstable=not reserialisation_stable(delivery.body),
+            unstable=unstable,
         ), body=delivery.body, headers=delivery.headers)
         if self.track_content and attempt.is_2xx:
             profile = subscription.profile_for(self.profile)

@@ -110,9 +110,9 @@ def test_the_next_request_is_prepared_while_one_is_in_flight(monkeypatch: pytest
     prepared: list[int] = []
     original = MockPim._prepare
 
-    def counting(self: MockPim, order: Any, subscription: Subscription) -> Any:
+    def counting(self: MockPim, order: Any, subscription: Subscription, **options: Any) -> Any:
         prepared.append(order.order_id)
-        return original(self, order, subscription)
+        return original(self, order, subscription, **options)
 
     monkeypatch.setattr(MockPim, "_prepare", counting)
     overlapped = []
@@ -149,11 +149,11 @@ def test_preparing_ahead_is_not_the_receivers_time(transport: str, monkeypatch: 
     original = MockPim._prepare
     calls = []
 
-    def slow(self: MockPim, order: Any, subscription: Subscription) -> Any:
+    def slow(self: MockPim, order: Any, subscription: Subscription, **options: Any) -> Any:
         calls.append(order.order_id)
         if len(calls) == 3:
             _burn(0.7)  # longer than the PIM's 0.5 s timeout, while request 2 is in flight
-        return original(self, order, subscription)
+        return original(self, order, subscription, **options)
 
     monkeypatch.setattr(MockPim, "_prepare", slow)
     if transport == "asgi":
