@@ -63,11 +63,6 @@ ACK_DEADLINE = 10
 
 _RESIGNED_LATER = frozenset({"redeliver", "duplicate_event"})
 
-#: Event-loop turns given to a send before the next request is prepared: the post starts its exchange task,
-#: which writes the request (httpx and httpcore take a few turns); more only delays the preparation.
-_START_STEPS = 3
-
-
 @dataclass(frozen=True)
 class _Prepared:
     """A send order's events as read from the catalog (None: the resource was gone) and its encoded body
@@ -539,20 +534,31 @@ class MockPim:
         (:mod:`..transport.timing`), and this work is on one.
         """
         limiter.wait_if_needed()
+        all_sent = asyncio.get_running_loop().create_future()
+        unsent = len(pending)
+
+        def one_sent() -> None:
+            nonlocal unsent
+            unsent -= 1
+            if not unsent and not all_sent.done():
+                all_sent.set_result(None)
+
         flight = asyncio.gather(*(
-            senders[order.planned.subscription].post(delivery.body, delivery.headers)
+            senders[order.planned.subscription].post(delivery.body, delivery.headers, on_sent=one_sent)
             for order, delivery, _, _ in pending
         ))
         ahead = None
-        if ahead_of is not None and ahead_of.replay_of is None and self.pipeline:
-            try:
-                for _ in range(_START_STEPS):  # let the posts reach the wire first
-                    await asyncio.sleep(0)
+        try:
+            if ahead_of is not None and ahead_of.replay_of is None and self.pipeline:
+                # once the requests are on the wire (an in-process app shares the interpreter: after its answer)
+                await asyncio.wait({all_sent, flight}, return_when=asyncio.FIRST_COMPLETED)
                 ahead = self._prepare(ahead_of, subs[ahead_of.planned.subscription])
-            except BaseException:
-                flight.cancel()
-                await asyncio.gather(flight, return_exceptions=True)
-                raise
+        except BaseException:
+            flight.cancel()
+            await asyncio.gather(flight, return_exceptions=True)
+            raise
+        finally:
+            all_sent.cancel()
         attempts = await flight
         limiter.record(len(pending))
         for (order, delivery, versions, unstable), attempt in zip(pending, attempts, strict=True):

@@ -1,22 +1,23 @@
-"""The mock PIM prepares request k+1 while request k is in flight: same bytes, order and verdicts as one
-request at a time, the preparation really overlapping the exchange, and never timed as the receiver's."""
+"""The mock PIM prepares request k+1 while request k is in flight (over HTTP, once k is on the wire): same
+bytes, order and verdicts as one request at a time, the preparation really overlapping the exchange, and
+never timed as the receiver's."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 from akeneo_events_testkit.clock import FakeClock
 from akeneo_events_testkit.events_api.campaign import CampaignConfig, run_campaign
 from akeneo_events_testkit.events_api.pim import MockPim, Subscription
-from akeneo_events_testkit.receiver import MemoryStore, ReferenceReceiver
 from akeneo_events_testkit.transport.sender import Outcome
 
 from ..support.gallery import no_staleness_check, removal_without_tombstone
@@ -106,34 +107,39 @@ def test_pipelining_leaves_verdicts_and_witnesses_unchanged(receiver: Any, monke
     assert verdicts[0] == verdicts[1]
 
 
-def test_the_next_request_is_prepared_while_one_is_in_flight(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_next_request_is_prepared_while_one_is_in_flight(monkeypatch: pytest.MonkeyPatch,
+                                                             httpserver: HTTPServer) -> None:
     prepared: list[int] = []
+    grew = threading.Condition()
     original = MockPim._prepare
 
     def counting(self: MockPim, order: Any, subscription: Subscription, **options: Any) -> Any:
-        prepared.append(order.order_id)
+        with grew:
+            prepared.append(order.order_id)
+            grew.notify_all()
         return original(self, order, subscription, **options)
 
     monkeypatch.setattr(MockPim, "_prepare", counting)
-    overlapped = []
+    overlapped: list[bool] = []
 
-    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        while (await receive()).get("more_body"):
-            pass
-        before = len(prepared)
-        for _ in range(10):  # the receiver works: the event loop turns, the kit's other task runs
-            await asyncio.sleep(0)
-        overlapped.append(len(prepared) > before)
-        await send({"type": "http.response.start", "status": 200, "headers": []})
-        await send({"type": "http.response.body", "body": b""})
+    def make() -> MockPim:
+        return MockPim(seed=5, events=40, clock=FakeClock(START), start=START)
 
-    result = MockPim(seed=5, events=120, clock=FakeClock(START), start=START).run(app, secret=SECRET)
-    assert result.requests_sent == len(overlapped) > 20
-    assert all(overlapped[:-1]) and not overlapped[-1]  # the last request has nothing after it
-    monkeypatch.setattr(MockPim, "pipeline", False)
-    overlapped.clear()
-    MockPim(seed=5, events=120, clock=FakeClock(START), start=START).run(app, secret=SECRET)
-    assert not any(overlapped)
+    total = sum(1 for _ in make().deliveries(secret=SECRET))
+
+    def handler(request: Request) -> Response:
+        # request i (no faults, one subscription) is order i; order i + 1 is the (i + 2)-th prepared
+        wanted = len(overlapped) + 2
+        with grew:
+            overlapped.append(wanted > total or grew.wait_for(lambda: len(prepared) >= wanted, timeout=1.0))
+        return Response("{}", status=200)
+
+    httpserver.expect_request("/hook").respond_with_handler(handler)
+    prepared.clear()
+    result = make().run(httpserver.url_for("/hook"), secret=SECRET)
+    assert result.requests_sent == len(overlapped) == total > 8
+    assert all(overlapped)
+    assert all(r.outcome is Outcome.SENT for r in result.truth.requests)
 
 
 def _burn(seconds: float) -> None:
@@ -143,9 +149,7 @@ def _burn(seconds: float) -> None:
         pass
 
 
-@pytest.mark.parametrize("transport", ["asgi", "http"])
-def test_preparing_ahead_is_not_the_receivers_time(transport: str, monkeypatch: pytest.MonkeyPatch,
-                                                   httpserver: HTTPServer) -> None:
+def test_preparing_ahead_is_not_the_receivers_time(monkeypatch: pytest.MonkeyPatch, httpserver: HTTPServer) -> None:
     original = MockPim._prepare
     calls = []
 
@@ -156,12 +160,9 @@ def test_preparing_ahead_is_not_the_receivers_time(transport: str, monkeypatch: 
         return original(self, order, subscription, **options)
 
     monkeypatch.setattr(MockPim, "_prepare", slow)
-    if transport == "asgi":
-        target: Any = ReferenceReceiver(SECRET, store=MemoryStore()).asgi()
-    else:
-        httpserver.expect_request("/hook").respond_with_data("{}", status=200)
-        target = httpserver.url_for("/hook")
-    result = MockPim(seed=6, events=40).run(target, secret=SECRET)  # the receiver checks timestamps: real time
+    httpserver.expect_request("/hook").respond_with_data("{}", status=200)
+    result = MockPim(seed=6, events=40, clock=FakeClock(START), start=START).run(httpserver.url_for("/hook"),
+                                                                                 secret=SECRET)
     assert len(calls) >= 3 and result.requests_sent >= 3
     assert all(r.outcome is Outcome.SENT for r in result.truth.requests), [r.reason for r in result.truth.requests]
     assert max(r.latency for r in result.truth.requests) < 0.25
