@@ -211,6 +211,8 @@ def test_reserialisation_stable_is_the_exact_re_serialisation(tree: Any, ascii_o
             php_json_encode_bytes(json.loads(_write(tree, True, False))) if _finite(tree) else b"":
         again = js_reserialise(raw)
         assert reserialisation_stable(raw) is (again is None or again == raw), raw
+        if again is not None:
+            assert reserialisation_stable(raw, json_text=True) is (again == raw), raw
 
 
 def _finite(tree: Any) -> bool:
@@ -243,5 +245,7 @@ def test_reserialisation_stable_around_runs_of_backslashes_before_a_slash() -> N
             raw = ('{"k":"' + "".join(parts) + '"}').encode()
             again = js_reserialise(raw)
             assert reserialisation_stable(raw) is (again is None or again == raw), raw
+            if again is not None:
+                assert reserialisation_stable(raw, json_text=True) is (again == raw), raw
             checked += again is not None
     assert checked > 1000

@@ -351,7 +351,7 @@ class MockPim:
         if not events:
             return _Prepared(order, made, None)
         body = encode_envelope(events)
-        return _Prepared(order, made, body, judged and not reserialisation_stable(body))
+        return _Prepared(order, made, body, judged and not reserialisation_stable(body, json_text=True))
 
     def _commit(
         self, order: SendOrder, subscription: Subscription, truth: GroundTruth, prepared: _Prepared
