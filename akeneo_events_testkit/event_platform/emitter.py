@@ -279,7 +279,7 @@ class EpEmitter:
                 author["type"], author["type"] == "api" and author["identifier"] == self.client_id,
                 change.event_id, operation.seq,
                 tuple((path, canonical_json(new)) for path, new in delta_assignments(changes or {})),
-                stable=reserialisation_stable(event.raw))
+                stable=reserialisation_stable(event.raw, json_text=True))
             if self.keep_bodies:
                 truth.bodies[event.id] = event.raw
             if not event.is_removal:
