@@ -259,9 +259,16 @@ def parse_event_datetime(text: str) -> float:
     return value.timestamp()
 
 
+_ZONES: dict[int, timezone] = {}
+
+
 def format_event_datetime(epoch: float, offset_minutes: int = 0) -> str:
-    """PHP's ``date(DATE_ATOM, $ts)``: second precision with a ``+HH:MM`` offset (facts section 4)."""
-    zone = timezone(timedelta(minutes=offset_minutes))
+    """PHP's ``date(DATE_ATOM, $ts)``: second precision with a ``+HH:MM`` offset (facts section 4).
+
+    One ``timezone`` per offset, kept: this runs for every event sent (BENCHMARKS.md section 3)."""
+    zone = _ZONES.get(offset_minutes)
+    if zone is None:
+        zone = _ZONES.setdefault(offset_minutes, timezone(timedelta(minutes=offset_minutes)))
     return datetime.fromtimestamp(int(epoch), tz=zone).isoformat()
 
 

@@ -7,6 +7,11 @@ the observation and the oracle). Baseline: building the same number of events' r
 (``MockPim.deliveries``: generation + encoding + signing only), so the ratio shows what delivering,
 receiving and judging cost on top of making the traffic.
 
+``--profile event-platform`` runs the same for the Event Platform: ``run_ep_campaign(EpCampaignConfig(seed,
+events))`` against its in-process reference receiver (default faults and probes, the virtual clock), versus
+building the same events offline (``EpEmitter.cloud_events``: generation, deltas, encoding, plus signing each
+body with ``ep_headers``); ``--profile both`` runs one after the other.
+
 Memory: one child process per size (``--child N``) runs one campaign and reports its peak RSS
 (``resource.getrusage``), its RSS after a 200-event warm-up campaign (imports, Faker pools, schemas), and
 what the run retained: events in the ground truth, request records, resources in the observation, events
@@ -14,6 +19,7 @@ applied. ``--diagnose N`` runs one campaign under ``tracemalloc`` and prints the
 still hold memory at the end, and the deep size of the per-event containers.
 
     python3 benchmarks/bench_campaign.py [--quick] [--sizes 10000,100000,1000000] [--diagnose 20000]
+                                         [--profile events-api|event-platform|both]
 """
 
 from __future__ import annotations
@@ -43,6 +49,29 @@ def campaign(events: int, seed: int = 5, *, must_pass: bool = True) -> tuple[Any
     return result, receiver
 
 
+def ep_campaign(events: int, seed: int = 5, *, must_pass: bool = True) -> Any:
+    """An Event Platform campaign against its in-process reference receiver (the default target)."""
+    from akeneo_events_testkit.event_platform.campaign import EpCampaignConfig, run_ep_campaign
+
+    result = run_ep_campaign(EpCampaignConfig(seed=seed, events=events))
+    if must_pass and not result.passed:
+        raise RuntimeError(f"the reference receiver failed its Event Platform campaign:\n{result.verdict.counts()}")
+    return result
+
+
+def ep_offline(events: int, seed: int = 5) -> int:
+    """The Event Platform's traffic built offline: every CloudEvent (generation, deltas, encoding), signed."""
+    from akeneo_events_testkit.event_platform.emitter import EpEmitter
+    from akeneo_events_testkit.event_platform.signing import ep_headers
+
+    emitter = EpEmitter(seed, events)
+    count = 0
+    for event in emitter.cloud_events():
+        ep_headers(event.raw, emitter.secrets)
+        count += 1
+    return count
+
+
 class GcPauses:
     """Counts the garbage collector's runs per generation and their longest pause (via ``gc.callbacks``)."""
 
@@ -68,6 +97,24 @@ def _rss_kib() -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     return 0
+
+
+def ep_child(events: int) -> None:
+    """:func:`child` for an Event Platform campaign."""
+    ep_campaign(200, seed=99)
+    gc.collect()
+    warm_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    result = ep_campaign(events, must_pass=False)
+    seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({
+        "events": events, "seconds": round(seconds, 2), "events_per_second": round(events / seconds),
+        "verdict": "pass" if result.passed else "fail", "violations": dict(result.verdict.counts()),
+        "peak_rss_kib": peak, "warm_peak_rss_kib": warm_peak, "growth_kib": peak - warm_peak,
+        "truth_events": len(result.truth.events), "requests": len(result.truth.attempts),
+        "resources": len(result.observation.get("resources", {})),
+    }), flush=True)
 
 
 def child(events: int) -> None:
@@ -185,22 +232,87 @@ def main() -> None:
     cli.add_argument("--child", type=int, help=argparse_hidden())
     cli.add_argument("--diagnose", type=int, metavar="EVENTS", help="tracemalloc diagnosis of one campaign")
     cli.add_argument("--skip-throughput", action="store_true")
+    cli.add_argument("--profile", choices=("events-api", "event-platform", "both"), default="events-api")
+    cli.add_argument("--ep-child", type=int, help=argparse_hidden())
     args = cli.parse_args()
     if args.child:
         child(args.child)
         return
-    header("fuzz campaign in-process (reference receiver, MemoryStore, default faults, probes on)")
-    if args.diagnose:
-        diagnose(args.diagnose)
+    if args.ep_child:
+        ep_child(args.ep_child)
         return
-    if not args.skip_throughput:
-        throughput(args)
-    sizes = (
-        [int(s) for s in args.sizes.split(",")]
-        if args.sizes
-        else ([3_000, 10_000, 30_000] if args.quick else [10_000, 100_000, 1_000_000])
-    )
-    memory_curve(args, sizes)
+    if args.profile in ("events-api", "both"):
+        header("fuzz campaign in-process (reference receiver, MemoryStore, default faults, probes on)")
+        if args.diagnose:
+            diagnose(args.diagnose)
+            return
+        if not args.skip_throughput:
+            throughput(args)
+        sizes = (
+            [int(s) for s in args.sizes.split(",")]
+            if args.sizes
+            else ([3_000, 10_000, 30_000] if args.quick else [10_000, 100_000, 1_000_000])
+        )
+        memory_curve(args, sizes)
+    if args.profile in ("event-platform", "both"):
+        header("Event Platform campaign in-process (reference receiver, default faults, probes on)")
+        if not args.skip_throughput:
+            ep_throughput(args)
+        ep_sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else (
+            [10_000] if args.quick else [10_000, 100_000])
+        ep_memory(args, ep_sizes)
+
+
+def ep_throughput(args: Any) -> None:
+    """Event Platform campaign events/s against building the same events offline, interleaved."""
+    events = 2000 if args.quick else 10_000
+    ep_campaign(200, seed=99)
+
+    def run() -> int:
+        ep_campaign(events)
+        return events
+
+    rates = interleaved({"campaign": run, "offline build": lambda: ep_offline(events)},
+                        rounds=2 if args.quick else 4, budget=10 if args.quick else 120)
+    ratio = rates["campaign"]["median"] / rates["offline build"]["median"]
+    for name, rate in rates.items():
+        print(f"  {name:<14} {rate['median']:>8,.0f} events/s ({rate['rounds']} rounds of {events} events)")
+    print(f"  ratio campaign/offline build = {ratio:.2f}")
+    emit(args, {
+        "benchmark": "Event Platform campaign in-process", "unit": "events/s",
+        "value": round(rates["campaign"]["median"]), "baseline": round(rates["offline build"]["median"]),
+        "baseline_name": "EpEmitter.cloud_events + ep_headers (offline build)", "ratio": round(ratio, 3),
+        "target": ">= 0.5", "met": ratio >= 0.5, "details": {"rates": rates, "events": events},
+    })
+
+
+def ep_memory(args: Any, sizes: list[int]) -> None:
+    """Peak RSS of an Event Platform campaign per size, each in a fresh child."""
+    rows: list[dict[str, Any]] = []
+    for size in sizes:
+        command = [sys.executable, __file__, "--ep-child", str(size)]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=4 * 3600, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"Event Platform campaign child of {size} events failed:\n{done.stderr[-3000:]}")
+        row = json.loads(done.stdout.strip().splitlines()[-1])
+        slope = ""
+        if rows:
+            previous = rows[-1]
+            row["slope_bytes_per_event"] = round(
+                (row["peak_rss_kib"] - previous["peak_rss_kib"]) * 1024 / (row["events"] - previous["events"]))
+            slope = f"; since {previous['events']:,}: {row['slope_bytes_per_event']:,} B per extra event"
+        rows.append(row)
+        print(f"  {size:>9,} events: {row['seconds']:>8.1f} s ({row['events_per_second']:,} events/s), peak RSS "
+              f"{row['peak_rss_kib'] / 1024:7.1f} MiB (after warm-up {row['warm_peak_rss_kib'] / 1024:.1f}){slope}; "
+              f"{row['requests']:,} requests, {row['resources']:,} resources, verdict {row['verdict']} "
+              f"{row['violations'] or ''}", flush=True)
+        emit(args, {
+            "benchmark": f"Event Platform campaign peak memory, {size:,} events", "unit": "MiB peak RSS",
+            "value": round(row["peak_rss_kib"] / 1024, 1), "baseline": round(row["warm_peak_rss_kib"] / 1024, 1),
+            "baseline_name": "peak RSS after a warm-up campaign",
+            "ratio": row.get("slope_bytes_per_event"), "ratio_name": "bytes per extra event since the previous size",
+            "target": "report", "met": None, "details": row,
+        })
 
 
 def argparse_hidden() -> str:

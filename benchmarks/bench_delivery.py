@@ -112,7 +112,8 @@ def main() -> None:
     print(
         f"  per request: MockPim {per['MockPim.run']:.2f} ms = Sender.post exchange "
         f"{per['(part) Sender.post loop']:.2f} ms (bare httpx {per['bare httpx loop']:.2f} ms) + building the "
-        f"request offline {per['(part) offline build']:.2f} ms + the rest (records, scheduling) {rest:.2f} ms"
+        f"request offline {per['(part) offline build']:.2f} ms + the rest (records, scheduling; less the "
+        f"preparation hidden under the previous exchange) {rest:.2f} ms"
     )
     emit(
         args,

@@ -171,3 +171,81 @@ def test_float_token_detector_never_misses_a_float() -> None:
             assert _FLOAT_TOKEN.search(json.dumps(document, separators=(",", ":"))), document
             assert php_json_encode(document) == php_json_encode(document, preserve_zero_fraction=False)
     assert php_json_encode(1e-7) == "1.0e-7"
+
+
+# -- reserialisation_stable: the fast decision against the exact re-serialisation --------------------------
+
+_keys = (st.sampled_from(["0", "1", "2", "10", "01", "4294967294", "4294967295", "a", "b", "é", "/"])
+         | text_with_everything)
+_scalars = (st.none() | st.booleans() | st.integers(-(2**70), 2**70) | text_with_everything
+            | st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from([1.0, -0.0, 1e21, 1.5e-7, 100.0]))
+# objects as lists of pairs, so that documents may repeat a key
+_trees = st.recursive(
+    _scalars,
+    lambda children: st.lists(children, max_size=4).map(lambda items: ("list", items))
+    | st.lists(st.tuples(_keys, children), max_size=4).map(lambda pairs: ("object", pairs)),
+    max_leaves=16,
+)
+
+
+def _write(tree: Any, ascii_only: bool, escape_slash: bool) -> str:
+    """``tree`` as compact JSON text: Python's way (``ensure_ascii`` either way), ``/`` escaped or not."""
+    def string(text: str) -> str:
+        out = json.dumps(text, ensure_ascii=ascii_only)
+        return out.replace("/", "\\/") if escape_slash else out
+
+    if isinstance(tree, tuple) and tree[0] == "list":
+        return "[" + ",".join(_write(item, ascii_only, escape_slash) for item in tree[1]) + "]"
+    if isinstance(tree, tuple):
+        return "{" + ",".join(string(k) + ":" + _write(v, ascii_only, escape_slash) for k, v in tree[1]) + "}"
+    return string(tree) if isinstance(tree, str) else json.dumps(tree)
+
+
+@settings(max_examples=600)
+@given(_trees, st.booleans(), st.booleans(), st.sampled_from(["", " ", "x", "\n"]))
+def test_reserialisation_stable_is_the_exact_re_serialisation(tree: Any, ascii_only: bool, escape_slash: bool,
+                                                              tail: str) -> None:
+    from akeneo_events_testkit.encoding import js_reserialise, reserialisation_stable
+
+    for raw in (_write(tree, ascii_only, escape_slash) + tail).encode("utf-8", "surrogatepass"), \
+            php_json_encode_bytes(json.loads(_write(tree, True, False))) if _finite(tree) else b"":
+        again = js_reserialise(raw)
+        assert reserialisation_stable(raw) is (again is None or again == raw), raw
+        if again is not None:
+            assert reserialisation_stable(raw, json_text=True) is (again == raw), raw
+
+
+def _finite(tree: Any) -> bool:
+    if isinstance(tree, tuple):
+        return all(_finite(item) for item in (tree[1] if tree[0] == "list" else [v for _, v in tree[1]]))
+    return not isinstance(tree, float) or math.isfinite(tree)
+
+
+def test_reserialisation_stable_on_real_bodies() -> None:
+    from akeneo_events_testkit.encoding import js_reserialise, reserialisation_stable
+    from akeneo_events_testkit.events_api.pim import MockPim
+
+    bodies = [d.body for d in MockPim(seed=2, events=120).deliveries(secret="s")]
+    bodies += [b'{"1":{"a":1},"b":[1,2]}', b'{"b":1,"1":2}', b'{"a":1,"a":1}', b'{"a":1.0}', b"", b"[]"]
+    verdicts = [reserialisation_stable(raw) for raw in bodies]
+    assert verdicts == [js_reserialise(raw) in (None, raw) for raw in bodies]
+    assert not any(verdicts[:-6]) and verdicts[-6:] == [True, False, False, False, True, True]
+
+
+def test_reserialisation_stable_around_runs_of_backslashes_before_a_slash() -> None:
+    # every string of up to 5 of these pieces: escaped or literal backslashes, slashes, escaped slashes
+    import itertools
+
+    from akeneo_events_testkit.encoding import js_reserialise, reserialisation_stable
+
+    pieces = ["\\", "/", '"', "a", "\\\\", "\\/"]
+    checked = 0
+    for size in range(6):
+        for parts in itertools.product(pieces, repeat=size):
+            raw = ('{"k":"' + "".join(parts) + '"}').encode()
+            again = js_reserialise(raw)
+            assert reserialisation_stable(raw) is (again is None or again == raw), raw
+            if again is not None:
+                assert reserialisation_stable(raw, json_text=True) is (again == raw), raw
+            checked += again is not None
+    assert checked > 1000

@@ -48,7 +48,7 @@ import heapq
 import math
 import os
 import random
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -217,7 +217,8 @@ class EpEmitter:
         self._boost = {"reorder": 1.0, "duplicate": 1.0, "concurrent_duplicate": 1.0}
         self.rate = INITIAL_RATE
         self._next_slot = float(self.start)
-        self._window: list[tuple[float, bool, str, int]] = []  # (time, success, answer, attempt seq)
+        self._window: deque[tuple[float, bool, str, int]] = deque()  # (time, success, answer, attempt seq)
+        self._window_successes = 0
         self._seq = 0
         self._order = 0
         self._group_number = 0
@@ -279,7 +280,7 @@ class EpEmitter:
                 author["type"], author["type"] == "api" and author["identifier"] == self.client_id,
                 change.event_id, operation.seq,
                 tuple((path, canonical_json(new)) for path, new in delta_assignments(changes or {})),
-                stable=reserialisation_stable(event.raw))
+                stable=reserialisation_stable(event.raw, json_text=True))
             if self.keep_bodies:
                 truth.bodies[event.id] = event.raw
             if not event.is_removal:
@@ -505,12 +506,18 @@ class EpEmitter:
             self.truth.rates.append((at, rate))
 
     def _count(self, at: float, success: bool, description: str, seq: int = -1) -> None:
-        """Add one counted attempt to the rolling hour and apply the threshold rule (section 3)."""
-        self._window.append((at, success, description, seq))
-        self._window = [entry for entry in self._window if entry[0] > at - WINDOW]
-        if len(self._window) < MIN_WINDOW_ATTEMPTS or self.truth.suspension is not None:
+        """Add one counted attempt to the rolling hour and apply the threshold rule (section 3).
+
+        Attempts come in time order (``at`` never goes back: :meth:`arun` advances the clock to it), so the
+        hour is a queue dropping from its front, with its successes counted as they come and go."""
+        window = self._window
+        window.append((at, success, description, seq))
+        self._window_successes += success
+        while window[0][0] <= at - WINDOW:
+            self._window_successes -= window.popleft()[1]
+        if len(window) < MIN_WINDOW_ATTEMPTS or self.truth.suspension is not None:
             return
-        rate = sum(1 for entry in self._window if entry[1]) / len(self._window)
+        rate = self._window_successes / len(window)
         if rate < SUCCESS_THRESHOLD:
             failures = [entry for entry in self._window if not entry[1]]
             kinds = Counter(entry[2] for entry in failures)

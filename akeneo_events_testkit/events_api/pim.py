@@ -22,7 +22,7 @@ from ..errors import UsageError
 from ..judging.scope import Scope, events_in_scope, focus_factor, note_resource
 from ..transport.sender import DEFAULT_TIMEOUT, Attempt, Sender
 from ..transport.targets import Target
-from ..versions import DEFAULT_PROFILE, PimVersion, content_digest, format_event_datetime, get_profile
+from ..versions import DEFAULT_PROFILE, PimVersion, content_digest, get_profile
 from ..world.activity import Change, Operation
 from ..world.catalog import DEFAULT_PIM_URL
 from ..world.hazards import HazardTargets
@@ -42,7 +42,7 @@ from .probes import PROBE_KINDS, make_probe, probe_positions
 from .schedule import Planned, Scheduler, SendOrder, no_faults
 from .signing import sign
 from .truth import GeneratedEvent, GroundTruth, RequestRecord, attempt_to_record
-from .wire import Delivery, Event
+from .wire import Delivery, Event, encode_envelope
 
 __all__ = [
     "DATA_MODES",
@@ -62,6 +62,21 @@ ACK_DEADLINE = 10
 
 
 _RESIGNED_LATER = frozenset({"redeliver", "duplicate_event"})
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A send order's events as read from the catalog (None: the resource was gone) and its encoded body
+    (None: nothing left to send), not yet signed (:meth:`MockPim._prepare`)."""
+
+    order: SendOrder
+    made: list[tuple[Event, int] | None]
+    body: bytes | None
+    #: a receiver re-serialising the body would not get the signed bytes (recorded with the request)
+    unstable: bool = False
+
+
+#: a request ready to send: the delivery, the version each event's data carried, :attr:`_Prepared.unstable`
+_Made = tuple[Delivery, tuple[int, ...], bool]
 
 
 @dataclass(frozen=True)
@@ -134,6 +149,9 @@ class MockPim:
     for: the faults aim at it (hazards in scope only, fault probabilities raised on the requests carrying
     events in scope, :func:`~akeneo_events_testkit.judging.scope.focus_factor`).
     """
+
+    #: prepare the next request while one is in flight (:meth:`_send_all`); off only to compare the two
+    pipeline: bool = True
 
     def __init__(
         self,
@@ -305,10 +323,10 @@ class MockPim:
             if current is None:
                 return None
             version, resource = current
-        event = Event(
+        event = Event.at(
+            change.epoch,
             action=change.action,
             event_id=change.event_id,
-            event_datetime=format_event_datetime(change.epoch),
             author=message.author,
             author_type=message.author_type,
             pim_source=self.pim_url,
@@ -320,23 +338,41 @@ class MockPim:
         self, order: SendOrder, subscription: Subscription, truth: GroundTruth
     ) -> tuple[Delivery, tuple[int, ...]] | None:
         """Materialise ``order`` now: data at send time, timestamp now, signed."""
-        built = []
+        made = self._commit(order, subscription, truth, self._prepare(order, subscription))
+        return None if made is None else made[:2]
+
+    def _prepare(self, order: SendOrder, subscription: Subscription, *, judged: bool = True) -> _Prepared:
+        """The part of :meth:`build` that reads the catalog and encodes, with no clock and no record: it may
+        run while the previous request is in flight (:meth:`arun`), the catalog being the same then.
+        ``judged``: also tell whether the body survives a re-serialisation (offline, nobody asks)."""
         profile = subscription.profile_for(self.profile)
-        for change in order.changes:
-            made = self._event_for(change, order.planned.message, profile)
+        made = [self._event_for(change, order.planned.message, profile) for change in order.changes]
+        events = [m[0] for m in made if m is not None]
+        if not events:
+            return _Prepared(order, made, None)
+        body = encode_envelope(events)
+        return _Prepared(order, made, body, judged and not reserialisation_stable(body, json_text=True))
+
+    def _commit(
+        self, order: SendOrder, subscription: Subscription, truth: GroundTruth, prepared: _Prepared
+    ) -> _Made | None:
+        """The rest of :meth:`build`, in its turn: the PIM's notices of resources gone, then the signature
+        at the clock time of sending."""
+        built = []
+        for change, made in zip(order.changes, prepared.made, strict=True):
             if made is None:
                 truth.drop("not_found_at_send_time")
                 truth.add_log(LogEntry(self.clock.now(), "NOTICE", LOG_NOT_FOUND, {"event_id": change.event_id}))
                 continue
             built.append(made)
-        if not built:
+        if prepared.body is None:
             return None
         timestamp = int(self.clock.now()) + (ACK_DEADLINE if _RESIGNED_LATER & set(order.faults) else 0)
-        delivery = Delivery.build(
-            [event for event, _ in built], secret=subscription.secret, timestamp=timestamp,
-            profile=profile, subscription=subscription.name,
+        delivery = Delivery.encoded(
+            [event for event, _ in built], prepared.body, secret=subscription.secret, timestamp=timestamp,
+            profile=subscription.profile_for(self.profile), subscription=subscription.name,
         )
-        return delivery, tuple(version for _, version in built)
+        return delivery, tuple(version for _, version in built), prepared.unstable
 
     def deliveries(self, *, secret: str, subscriptions: int = 1) -> Iterator[Delivery]:
         """The requests of a faultless run, built offline (no network): for inspection and tests."""
@@ -344,9 +380,9 @@ class MockPim:
             Subscription(target="http://offline.invalid/", secret=secret, name=f"sub{i}")
             for i in range(subscriptions)])
         truth = GroundTruth()
-        sent: dict[int, tuple[Delivery, tuple[int, ...]]] = {}
+        sent: dict[int, _Made] = {}
         for order in self.new_scheduler()(self._plan(subs, truth)):
-            made = self._materialise(order, subs, truth, sent)
+            made = self._materialise(order, subs, truth, sent, judged=False)
             if made is not None:
                 yield made[0]
 
@@ -391,7 +427,7 @@ class MockPim:
         limiter = RequestLimiter(self.request_limit, clock=self.limiter_clock)
         senders = [Sender(self.wrap_target(s.target), follow_redirects=self.profile.follow_redirects,
                           timeout=self.timeout, path=s.path, redact=[sub.secret for sub in subs]) for s in subs]
-        sent: dict[int, tuple[Delivery, tuple[int, ...]]] = {}
+        sent: dict[int, _Made] = {}
         scheduler = self.new_scheduler()
         if isinstance(scheduler, FaultInjector):
             result.fault_plan = scheduler.plan
@@ -400,27 +436,29 @@ class MockPim:
         freezer = GcFreezer()
         try:
             current_message = -1
-            pending: list[tuple[SendOrder, Delivery, tuple[int, ...]]] = []
+            pending: list[tuple[SendOrder, Delivery, tuple[int, ...], bool]] = []
             for order in scheduler(self._plan(subs, truth)):
                 if order.build_only:  # built and signed now, overtaken in flight: sent later (faults.py)
                     self._materialise(order, subs, truth, sent)
                     continue
                 same_send = order.planned.message.seq == current_message and all(
-                    queued.planned.subscription != order.planned.subscription for queued, _, _ in pending)
+                    queued.planned.subscription != order.planned.subscription for queued, *_ in pending)
+                ahead = None
                 if pending and not same_send:
                     # the consumer handles one message at a time; its fan-out to the subscriptions goes out in
                     # parallel, while each subscription gets its requests one after the other
-                    await self._send_all(pending, subs, senders, truth, result, limiter, on_request)
+                    ahead = await self._send_all(pending, subs, senders, truth, result, limiter, on_request,
+                                                 ahead_of=order)
                     pending = []
                     freezer.tick(len(truth.events))
                     while due_probes and due_probes[0][0] <= current_message:
                         await self._send_probe(due_probes.pop(0)[1], probe_rng, subs, senders, truth, result)
                 current_message = order.planned.message.seq
-                made = self._materialise(order, subs, truth, sent)
+                made = self._materialise(order, subs, truth, sent, ahead)
                 if made is not None:
                     pending.append((order, *made))
             if pending:
-                await self._send_all(pending, subs, senders, truth, result, limiter, on_request)
+                await self._send_all(pending, subs, senders, truth, result, limiter, on_request, ahead_of=None)
             for _, name in due_probes:
                 await self._send_probe(name, probe_rng, subs, senders, truth, result)
         finally:
@@ -456,43 +494,86 @@ class MockPim:
         order: SendOrder,
         subs: Sequence[Subscription],
         truth: GroundTruth,
-        sent: dict[int, tuple[Delivery, tuple[int, ...]]],
-    ) -> tuple[Delivery, tuple[int, ...]] | None:
+        sent: dict[int, _Made],
+        prepared: _Prepared | None = None,
+        *,
+        judged: bool = True,
+    ) -> _Made | None:
         if order.replay_of is not None:
             # byte for byte, old timestamp and signature included; nothing to replay if never sent
             return sent.pop(order.replay_of, None)
-        made = self.build(order, subs[order.planned.subscription], truth)
+        subscription = subs[order.planned.subscription]
+        if prepared is None or prepared.order is not order:
+            prepared = self._prepare(order, subscription, judged=judged)
+        made = self._commit(order, subscription, truth, prepared)
         if made is not None and order.keep_bytes:
             sent[order.order_id] = made
         return None if order.build_only else made  # built now, sent by a later replay_of order
 
     async def _send_all(
         self,
-        pending: list[tuple[SendOrder, Delivery, tuple[int, ...]]],
+        pending: list[tuple[SendOrder, Delivery, tuple[int, ...], bool]],
         subs: Sequence[Subscription],
         senders: Sequence[Sender],
         truth: GroundTruth,
         result: RunResult,
         limiter: RequestLimiter,
         on_request: Callable[[int], None] | None,
-    ) -> None:
+        *,
+        ahead_of: SendOrder | None,
+    ) -> _Prepared | None:
+        """Send ``pending`` together and record the answers; meanwhile, prepare ``ahead_of`` (the next order,
+        already drawn from the activity) and return it.
+
+        Pipelining: while the requests are in flight the kit's CPU would idle, so the next request's events
+        are read from the catalog and encoded then. Nothing else moves: the activity is not advanced (the
+        next order was drawn before, as without pipelining), the catalog is the one it would be read from
+        after these answers (the requests do not change it), and what takes the clock or writes the ground
+        truth (notices, signature, records) still happens in its turn (:meth:`_commit`). The receiver's time
+        is unchanged too: the stopwatch counts only the time no thread of the kit's process is on a CPU
+        (:mod:`..transport.timing`), and this work is on one.
+        """
         limiter.wait_if_needed()
-        attempts = await asyncio.gather(*(
-            senders[order.planned.subscription].post(delivery.body, delivery.headers)
-            for order, delivery, _ in pending
+        all_sent = asyncio.get_running_loop().create_future()
+        unsent = len(pending)
+
+        def one_sent() -> None:
+            nonlocal unsent
+            unsent -= 1
+            if not unsent and not all_sent.done():
+                all_sent.set_result(None)
+
+        flight = asyncio.gather(*(
+            senders[order.planned.subscription].post(delivery.body, delivery.headers, on_sent=one_sent)
+            for order, delivery, _, _ in pending
         ))
+        ahead = None
+        try:
+            if ahead_of is not None and ahead_of.replay_of is None and self.pipeline:
+                # once the requests are on the wire (an in-process app shares the interpreter: after its answer)
+                await asyncio.wait({all_sent, flight}, return_when=asyncio.FIRST_COMPLETED)
+                ahead = self._prepare(ahead_of, subs[ahead_of.planned.subscription])
+        except BaseException:
+            flight.cancel()
+            await asyncio.gather(flight, return_exceptions=True)
+            raise
+        finally:
+            all_sent.cancel()
+        attempts = await flight
         limiter.record(len(pending))
-        for (order, delivery, versions), attempt in zip(pending, attempts, strict=True):
-            self._record(order, delivery, versions, attempt, subs, senders, truth)
+        for (order, delivery, versions, unstable), attempt in zip(pending, attempts, strict=True):
+            self._record(order, delivery, versions, unstable, attempt, subs, senders, truth)
             result.requests_sent += 1
             if on_request is not None:
                 on_request(len(delivery.events))
+        return ahead
 
     def _record(
         self,
         order: SendOrder,
         delivery: Delivery,
         versions: tuple[int, ...],
+        unstable: bool,
         attempt: Attempt,
         subs: Sequence[Subscription],
         senders: Sequence[Sender],
@@ -503,7 +584,7 @@ class MockPim:
             attempt, seq=len(truth.requests), subscription=subscription.name, event_ids=delivery.event_ids,
             versions=versions, timestamp=delivery.timestamp, body_size=len(delivery.body),
             faults=order.faults, message=order.planned.message.seq,
-            unstable=not reserialisation_stable(delivery.body),
+            unstable=unstable,
         ), body=delivery.body, headers=delivery.headers)
         if self.track_content and attempt.is_2xx:
             profile = subscription.profile_for(self.profile)

@@ -14,7 +14,16 @@ from typing import Any
 
 from ..encoding import php_json_encode_bytes
 from ..errors import InvalidPayload
-from ..versions import DEFAULT_PROFILE, Action, AuthorType, PimVersion, get_profile, parse_event_datetime, resource_key
+from ..versions import (
+    DEFAULT_PROFILE,
+    Action,
+    AuthorType,
+    PimVersion,
+    format_event_datetime,
+    get_profile,
+    parse_event_datetime,
+    resource_key,
+)
 from .signing import sign
 
 __all__ = [
@@ -47,6 +56,30 @@ class Event:
         object.__setattr__(self, "author_type", AuthorType(self.author_type))
         object.__setattr__(self, "epoch", parse_event_datetime(self.event_datetime))
         object.__setattr__(self, "key", resource_key(self.action, self.resource))
+
+    @classmethod
+    def at(
+        cls,
+        epoch: int,
+        *,
+        action: Action,
+        event_id: str,
+        author: str,
+        author_type: AuthorType,
+        pim_source: str,
+        data: Mapping[str, Any],
+    ) -> Event:
+        """The event the kit makes at ``epoch`` (whole seconds): the same as ``Event(...)`` with
+        ``format_event_datetime(epoch)``, without parsing back the datetime it has just formatted (the mock
+        PIM builds one per event sent: BENCHMARKS.md section 3)."""
+        event = cls.__new__(cls)
+        fields = {"action": Action(action), "event_id": event_id, "event_datetime": format_event_datetime(epoch),
+                  "author": author, "author_type": AuthorType(author_type), "pim_source": pim_source,
+                  "data": data, "epoch": float(int(epoch))}
+        for name, value in fields.items():
+            object.__setattr__(event, name, value)
+        object.__setattr__(event, "key", resource_key(event.action, event.resource))
+        return event
 
     @property
     def resource(self) -> Mapping[str, Any]:
@@ -118,9 +151,25 @@ class Delivery:
     ) -> Delivery:
         """Encode ``events`` as the PIM does, sign them at ``timestamp`` and set the PIM's headers."""
         batch = tuple(events)
+        return cls.encoded(batch, encode_envelope(batch) if batch else b"", secret=secret, timestamp=timestamp,
+                           profile=profile, subscription=subscription)
+
+    @classmethod
+    def encoded(
+        cls,
+        events: Iterable[Event],
+        body: bytes,
+        *,
+        secret: str,
+        timestamp: int,
+        profile: PimVersion | str = DEFAULT_PROFILE,
+        subscription: str = "default",
+    ) -> Delivery:
+        """:meth:`build` for ``events`` already encoded as ``body`` (``encode_envelope(events)``): the mock PIM
+        encodes while the previous request is in flight, and signs when it sends."""
+        batch = tuple(events)
         if not 1 <= len(batch) <= MAX_BATCH_SIZE:
             raise ValueError(f"a delivery holds 1 to {MAX_BATCH_SIZE} events, got {len(batch)}")
-        body = encode_envelope(batch)
         signature = sign(secret, timestamp, body)
         headers = get_profile(profile).headers(signature, timestamp)
         return cls(batch, body, int(timestamp), signature, headers, subscription)

@@ -34,9 +34,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any
 
 import httpx
 
@@ -201,14 +202,19 @@ class Sender:
         headers: Sequence[tuple[str, str | bytes]],
         *,
         timeout: float | None = None,
+        on_sent: Callable[[], None] | None = None,
     ) -> Attempt:
-        """POST ``body`` with ``headers`` and classify the result; never raises for network trouble."""
+        """POST ``body`` with ``headers`` and classify the result; never raises for network trouble.
+
+        ``on_sent`` is called once the request's body has been written to the connection (over HTTP; an
+        in-process app or a foreign transport never calls it): the caller may then use the CPU while the
+        receiver works, which the stopwatch does not count (:mod:`.timing`)."""
         deadline = self.timeout if timeout is None else timeout
         async with self._limit:
             watch = Stopwatch(self.timing, run_queue=self._run_queue)
             token = STOPWATCH.set(watch)
             try:
-                exchange = asyncio.ensure_future(self._exchange(body, headers, watch))
+                exchange = asyncio.ensure_future(self._exchange(body, headers, watch, on_sent))
             finally:
                 STOPWATCH.reset(token)
 
@@ -268,11 +274,13 @@ class Sender:
             raise
 
     async def _exchange(
-        self, body: bytes, headers: Sequence[tuple[str, str | bytes]], watch: Stopwatch
+        self, body: bytes, headers: Sequence[tuple[str, str | bytes]], watch: Stopwatch,
+        on_sent: Callable[[], None] | None = None,
     ) -> Attempt:
         raw = [(name.encode("ascii"), value if isinstance(value, bytes) else value.encode("latin-1"))
                for name, value in headers]
-        request = self._client.build_request("POST", self.url, content=body, headers=raw)
+        extensions = {"trace": _tracer(on_sent)} if on_sent is not None else None
+        request = self._client.build_request("POST", self.url, content=body, headers=raw, extensions=extensions)
         response = await self._client.send(request, stream=True)
         size = 0
         status = response.status_code
@@ -290,6 +298,19 @@ class Sender:
         return Attempt(outcome, status, watch.elapsed(), "", tuple(response.headers.items()), size,
                        wall=time.perf_counter() - watch.started, timing=self.timing,
                        body=answer_excerpt(bytes(kept), self._redact) if kept else "")
+
+
+def _tracer(on_sent: Callable[[], None]) -> Callable[[str, dict[str, Any]], Awaitable[None]]:
+    """An httpcore ``trace`` extension calling ``on_sent`` once, when a request body has been written."""
+    called = False
+
+    async def trace(event: str, info: dict[str, Any]) -> None:
+        nonlocal called
+        if not called and event.endswith(".send_request_body.complete"):
+            called = True
+            on_sent()
+
+    return trace
 
 
 class _GuardExpired(Exception):

@@ -39,7 +39,9 @@ Limits. These undercount, so none can flag a correct receiver: CPU that a handle
 of the process is busy time, not counted (its blocking waits still are); any thread of the kit's process
 busy or waiting for a CPU while the receiver sleeps shortens the idle time credited to it (uvicorn serving
 a receiver in the kit's own process wakes every 0.1 s: on a loaded machine a 0.6 s sleep can come out a
-fifth shorter; a receiver in another process is not affected). These overcount, by far less than 0.5 s:
+fifth shorter; a receiver in another process is not affected; the mock PIM preparing its next request
+while one is in flight, about a millisecond of CPU, shortens a slow receiver's time by as much). These
+overcount, by far less than 0.5 s:
 a thread that ends during the exchange, a wait for a CPU not settled within 0.1 s, and the host's steal
 time in a virtual machine that accounts it (CONFIG_PARAVIRT_TIME_ACCOUNTING). Measured on 2 loaded cores
 (8 campaigns in parallel beside 2 CPU hogs, 16,000 requests), correct in-process receivers stayed under

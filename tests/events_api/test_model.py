@@ -147,3 +147,26 @@ def test_content_digest_treats_an_empty_object_and_an_empty_list_alike() -> None
     assert content_digest(sent) == content_digest(php)
     assert content_digest(sent) != content_digest({**php, "family": "boots"})
     assert content_digest({"values": {"a": []}}) == content_digest({"values": {"a": {}}})
+
+
+@pytest.mark.parametrize("epoch", [0, 1_700_000_000, 1_700_000_000.9, 2_000_000_059])
+@pytest.mark.parametrize("resource", [{"uuid": "1fd20ad8-ef95-49d7-a581-fb9f8ac0c5ad", "identifier": "sku-1"},
+                                      {"identifier": "sku-2"}, {"code": "model"}])
+def test_event_at_is_the_event_with_its_datetime_formatted(epoch: float, resource: dict[str, str]) -> None:
+    from akeneo_events_testkit.versions import AuthorType
+
+    action = Action("product_model.updated" if "code" in resource else "product.removed")
+    fields = {"action": action, "event_id": "e1", "author": "julia", "author_type": AuthorType("api"),
+              "pim_source": "https://demo.akeneo.com", "data": {"resource": resource}}
+    made = Event.at(int(epoch), **fields)  # type: ignore[arg-type]
+    expected = Event(event_datetime=format_event_datetime(epoch), **fields)  # type: ignore[arg-type]
+    assert made == expected
+    assert (made.epoch, made.key, type(made.epoch)) == (expected.epoch, expected.key, float)
+    assert made.to_dict() == expected.to_dict()
+
+
+def test_format_event_datetime_keeps_its_offsets_apart() -> None:
+    assert format_event_datetime(0) == "1970-01-01T00:00:00+00:00"
+    assert format_event_datetime(0, 90) == "1970-01-01T01:30:00+01:30"
+    assert format_event_datetime(0, -300) == "1969-12-31T19:00:00-05:00"
+    assert format_event_datetime(0) == "1970-01-01T00:00:00+00:00"

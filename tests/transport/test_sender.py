@@ -260,3 +260,48 @@ def test_wsgi_apps_get_non_ascii_headers_as_latin_1_like_a_real_server() -> None
                                  ("X-Akeneo-Request-Signature", b"abc" + "é".encode())])
     assert attempt.status == 401
     assert seen == {"signature": "abc\xc3\xa9", "type": "application/json"}
+
+
+def test_on_sent_is_called_once_the_body_is_written_before_the_answer(httpserver: HTTPServer) -> None:
+    arrived = threading.Event()
+    answer = threading.Event()
+    seen: list[tuple[str, bool]] = []
+
+    def handler(request: Request) -> Response:
+        arrived.set()
+        answer.wait(timeout=2)  # held until the kit has been told the request is on the wire
+        return Response("{}", status=200)
+
+    httpserver.expect_request("/hook").respond_with_handler(handler)
+
+    async def go() -> tuple[Attempt, Attempt]:
+        async with Sender(httpserver.url_for("/hook")) as sender:
+            def on_sent() -> None:
+                seen.append(("sent", arrived.wait(timeout=2)))
+                answer.set()
+
+            first = await sender.post(BODY, _headers(), on_sent=on_sent)
+            answer.clear()
+            arrived.clear()
+            second = await sender.post(BODY, _headers(), on_sent=on_sent)  # keep-alive connection
+        return first, second
+
+    attempts = asyncio.run(go())
+    assert [a.status for a in attempts] == [200, 200]
+    assert seen == [("sent", True), ("sent", True)]
+
+
+def test_on_sent_is_never_called_for_an_in_process_app() -> None:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await read_body(receive)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    calls: list[int] = []
+
+    async def go() -> Attempt:
+        async with Sender(app) as sender:
+            return await sender.post(BODY, _headers(), on_sent=lambda: calls.append(1))
+
+    assert asyncio.run(go()).status == 200
+    assert calls == []
