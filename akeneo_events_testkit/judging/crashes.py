@@ -1,0 +1,69 @@
+"""What crashes the kit injected (``--crashes``) say about a verdict: a note on each event lost after one.
+
+The oracle judges a crashed run as any other (:mod:`.checks` is unchanged): an event that was acknowledged
+and is not reflected after the restarts is ``event_lost``. When a crash came between that acknowledgement
+and the observation, the receiver acknowledged before its effect was durable (a store in memory, a commit
+after the answer): the note says so, and names the crash.
+
+The requests that failed because the kit had killed the receiver (sent while it was down, in flight when it
+was killed) are the kit's doing, not a receiver that broke: their ``server_error`` is taken out, and
+counted (``crash_casualties``). Whatever they carried is judged as usual: an Events API request that failed
+is lost (never re-sent, events-api-facts.md section 1), an Event Platform one is retried.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Collection, Iterable, Mapping, Sequence
+
+from ..transport.crashes import CrashRecord, crash_summary
+from .verdict import Verdict
+
+__all__ = ["acknowledgements", "note_crashes"]
+
+
+def acknowledgements(acked: Iterable[tuple[int, Iterable[str]]]) -> dict[str, list[int]]:
+    """Event id -> the request numbers that acknowledged it, from ``(request number, event ids)`` pairs of
+    acknowledged requests."""
+    found: dict[str, list[int]] = {}
+    for seq, event_ids in acked:
+        for event_id in event_ids:
+            found.setdefault(event_id, []).append(seq)
+    return found
+
+
+def _after(crash: CrashRecord, ack: int) -> bool:
+    """Whether ``crash`` came after the acknowledgement by request ``ack`` (right after its 2xx counts)."""
+    assert crash.request is not None
+    return crash.request > ack or (crash.request == ack and crash.kind == "after_2xx")
+
+
+def note_crashes(verdict: Verdict, crashes: Sequence[CrashRecord], acks: Mapping[str, Sequence[int]],
+                 *, planned: int, casualties: Collection[int] = ()) -> None:
+    """Record ``crashes`` in ``verdict.stats`` (``crashes``, ``crash_summary``), take out the
+    ``server_error`` of the ``casualties`` (request numbers), and note, on each ``event_lost`` whose events
+    were acknowledged before one of the crashes, the crash that came between."""
+    verdict.stats["crashes"] = [record.to_json() for record in crashes]
+    verdict.stats["crashes_planned"] = planned
+    verdict.stats["crash_summary"] = crash_summary(crashes, planned)
+    verdict.stats["crash_casualties"] = len(casualties)
+    if not crashes:
+        return
+    killed = set(casualties)
+    verdict.violations[:] = [
+        violation for violation in verdict.violations
+        if not (violation.kind == "server_error" and violation.requests
+                and all(witness.get("request") in killed for witness in violation.requests))]
+    for index, violation in enumerate(verdict.violations):
+        if violation.kind != "event_lost":
+            continue
+        acked = [seq for event_id in violation.event_ids for seq in acks.get(event_id, ())]
+        if not acked:
+            continue
+        last = max(acked)
+        between = [crash for crash in crashes if crash.request is not None and _after(crash, last)]
+        if not between:
+            continue
+        note = (f"; a crash came between its acknowledgement (#{last}) and the observation: the receiver was "
+                f"killed {between[0].describe()} and restarted, so it acknowledged before the event was durable")
+        verdict.violations[index] = dataclasses.replace(violation, message=violation.message + note)
