@@ -16,17 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from ..clock import Clock
-from ..credentials import generate_secret
+from ..credentials import SECRET_ENV, generate_secret
 from ..errors import ReceiverUnreachable, UsageError
 from ..judging.baseline import read_before
 from ..judging.checks import REFETCH_NEEDS_API, REST_LATENCY_NEEDS_API, check_design, check_rest_latency
+from ..judging.crashes import acknowledgements, crash_report, note_crashes
 from ..judging.observation import ObservationSource, observation_reader, parse_observation, settle_observation
 from ..judging.render import format_violations, kind_rows
-from ..judging.crashes import acknowledgements, note_crashes
 from ..judging.reproduce import command_line, observer_options, receiver_options, shared_options, target_options
 from ..judging.scope import Scope, parse_scope, require_matches
 from ..judging.verdict import Verdict
-from ..credentials import SECRET_ENV
 from ..transport.crashes import LaunchedReceiver, check_crash_options, launch_receiver
 from ..transport.process import LISTEN_TIMEOUT
 from ..transport.sender import Outcome
@@ -152,16 +151,6 @@ class CampaignResult:
     def failure_text(self, *, report: str | None = None) -> str:
         """The verdict for a person; ``report`` names the JSON report written, for the violations not shown."""
         return format_violations(self.verdict, report=report)
-
-
-def crash_report(config: Any, verdict: Verdict) -> dict[str, Any]:
-    """The JSON report's ``receiver_cmd`` and ``crashes`` (what happened, ``verdict.stats``), with a receiver
-    command; nothing without one."""
-    if not getattr(config, "receiver_cmd", None):
-        return {}
-    return {"receiver_cmd": config.receiver_cmd,
-            "crashes": {"planned": config.crashes, "summary": verdict.stats.get("crash_summary", "none"),
-                        "happened": verdict.stats.get("crashes", [])}}
 
 
 def reproduce_command(config: CampaignConfig, *, url: str | None = None, state_url: str | None = None,

@@ -15,11 +15,23 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from typing import Any
 
 from ..transport.crashes import CrashRecord, crash_summary
 from .verdict import Verdict
 
-__all__ = ["acknowledgements", "note_crashes"]
+__all__ = ["acknowledgements", "crash_report", "note_crashes"]
+
+
+def crash_report(config: Any, verdict: Verdict) -> dict[str, Any]:
+    """The JSON report's ``receiver_cmd`` and ``crashes`` (planned, the summary line, and each crash that
+    happened, from ``verdict.stats``), for a run with a receiver command; nothing without one."""
+    if not getattr(config, "receiver_cmd", None):
+        return {}
+    return {"receiver_cmd": config.receiver_cmd,
+            "crashes": {"planned": config.crashes, "summary": verdict.stats.get("crash_summary", "none"),
+                        "casualties": verdict.stats.get("crash_casualties", 0),
+                        "happened": verdict.stats.get("crashes", [])}}
 
 
 def acknowledgements(acked: Iterable[tuple[int, Iterable[str]]]) -> dict[str, list[int]]:
@@ -39,10 +51,16 @@ def _after(crash: CrashRecord, ack: int) -> bool:
 
 
 def note_crashes(verdict: Verdict, crashes: Sequence[CrashRecord], acks: Mapping[str, Sequence[int]],
-                 *, planned: int, casualties: Collection[int] = ()) -> None:
+                 *, planned: int, casualties: Collection[int] = (),
+                 suspension: tuple[str, Sequence[int]] | None = None) -> None:
     """Record ``crashes`` in ``verdict.stats`` (``crashes``, ``crash_summary``), take out the
     ``server_error`` of the ``casualties`` (request numbers), and note, on each ``event_lost`` whose events
-    were acknowledged before one of the crashes, the crash that came between."""
+    were acknowledged before one of the crashes, the crash that came between.
+
+    ``suspension`` is the Event Platform's (its cause, and the failed requests it counted): a threshold
+    suspension whose failures were all casualties is the kit's doing, and its ``suspension_risk`` becomes a
+    warning that says so (the platform really stopped sending: what it dropped is not expected anyway).
+    """
     verdict.stats["crashes"] = [record.to_json() for record in crashes]
     verdict.stats["crashes_planned"] = planned
     verdict.stats["crash_summary"] = crash_summary(crashes, planned)
@@ -50,10 +68,16 @@ def note_crashes(verdict: Verdict, crashes: Sequence[CrashRecord], acks: Mapping
     if not crashes:
         return
     killed = set(casualties)
+    if suspension is not None:
+        _note_suspension(verdict, *suspension, killed)
     verdict.violations[:] = [
         violation for violation in verdict.violations
         if not (violation.kind == "server_error" and violation.requests
                 and all(witness.get("request") in killed for witness in violation.requests))]
+    for row in verdict.stats.get("probe_table") or ():
+        if row.get("request") in killed:
+            kinds = [kind for kind in str(row.get("verdict", "")).split(", ") if kind not in ("server_error", "ok")]
+            row["verdict"] = ", ".join(kinds) or "not judged: the kit had killed the receiver"
     for index, violation in enumerate(verdict.violations):
         if violation.kind != "event_lost":
             continue
@@ -67,3 +91,22 @@ def note_crashes(verdict: Verdict, crashes: Sequence[CrashRecord], acks: Mapping
         note = (f"; a crash came between its acknowledgement (#{last}) and the observation: the receiver was "
                 f"killed {between[0].describe()} and restarted, so it acknowledged before the event was durable")
         verdict.violations[index] = dataclasses.replace(violation, message=violation.message + note)
+
+
+def _note_suspension(verdict: Verdict, cause: str, failures: Sequence[int], killed: Collection[int]) -> None:
+    ours = [seq for seq in failures if seq in killed]
+    if not ours:
+        return
+    for index, violation in enumerate(verdict.violations):
+        if violation.kind != "suspension_risk":
+            continue
+        if cause == "threshold" and len(ours) == len(failures):
+            verdict.violations[index] = dataclasses.replace(
+                violation, severity="warning",
+                message=violation.message + f"; all {len(ours)} failures were requests the kit sent while it had "
+                                            "killed the receiver (--crashes), so the crashes, not the receiver, "
+                                            "caused it")
+        else:
+            verdict.violations[index] = dataclasses.replace(
+                violation, message=violation.message + f"; {len(ours)} of its {len(failures)} failures were "
+                                                       "requests the kit sent while it had killed the receiver")

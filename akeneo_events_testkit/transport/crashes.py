@@ -322,14 +322,14 @@ class LaunchedReceiver:
 
 
 def launch_receiver(stack: ExitStack, command: str, *, url: str, state_url: str | None,
-                    env: Mapping[str, str], seed: int, crashes: int, horizon: int,
+                    env: Mapping[str, str], seed: int, crashes: int, horizon: int, first: int = 2,
                     listen_timeout: float = LISTEN_TIMEOUT) -> LaunchedReceiver:
     """Start ``command`` on a free loopback port (``stack`` kills it, whatever way the run ends) and put
-    ``crashes`` seeded crashes among its first ``horizon`` requests; ``url`` and ``state_url`` may say
-    ``{port}``."""
+    ``crashes`` seeded crashes among its requests ``first`` to ``horizon`` (:func:`plan_crashes`); ``url``
+    and ``state_url`` may say ``{port}``."""
     process = ReceiverProcess(command, env=env, listen_timeout=listen_timeout)
     stack.callback(process.close)
     process.start()
     webhook = process.fill(url)
-    transport = CrashingTransport(process, webhook, plan_crashes(seed, crashes, horizon))
+    transport = CrashingTransport(process, webhook, plan_crashes(seed, crashes, horizon, first=first))
     return LaunchedReceiver(process, transport, webhook, process.fill(state_url) if state_url else None, crashes)

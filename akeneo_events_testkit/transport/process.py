@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import collections
+import contextlib
 import os
 import shlex
 import signal
@@ -23,13 +24,15 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from types import TracebackType
 from typing import IO
 
 from ..errors import ReceiverCommandFailed, UsageError
 
 __all__ = [
+    "ANNOUNCE",
     "LISTEN_TIMEOUT",
     "PORT_PLACEHOLDER",
     "ReceiverProcess",
@@ -49,6 +52,10 @@ _TAIL_LINES = 20
 
 #: Seconds between two looks at the port while a receiver starts (it gives no other sign of being ready).
 _POLL = 0.02
+
+#: Told of each start of a receiver (a line naming the command, port and pid), when set: the CLI prints it,
+#: so that a person sees which process the kit runs and kills.
+ANNOUNCE: ContextVar[Callable[[str], None] | None] = ContextVar("akeneo_events_testkit_announce", default=None)
 
 _LIVE: set[ReceiverProcess] = set()
 _LIVE_LOCK = threading.Lock()
@@ -157,6 +164,10 @@ class ReceiverProcess:
         with _LIVE_LOCK:
             _LIVE.add(self)
         self.starts += 1
+        announce = ANNOUNCE.get()
+        if announce is not None:
+            verb = "started" if self.starts == 1 else f"restarted (start {self.starts})"
+            announce(f"receiver: {verb} {self.command!r} on port {self.port} (pid {process.pid})")
         assert process.stdout is not None
         self._reader = threading.Thread(target=self._drain, args=(process.stdout, self._tail),
                                         name="akeneo-events-receiver-output", daemon=True)
@@ -230,10 +241,8 @@ class ReceiverProcess:
         process = self._process
         if process is None:
             return
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):  # already gone
             os.killpg(process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass  # already gone
         self._reap()
 
     def _reap(self) -> None:
