@@ -81,15 +81,15 @@ def note_crashes(verdict: Verdict, crashes: Sequence[CrashRecord], acks: Mapping
     for index, violation in enumerate(verdict.violations):
         if violation.kind != "event_lost":
             continue
-        acked = [seq for event_id in violation.event_ids for seq in acks.get(event_id, ())]
-        if not acked:
+        # each event's last acknowledgement; the violation may also name the event whose state was found
+        lasts = sorted(max(acks[event_id]) for event_id in violation.event_ids if acks.get(event_id))
+        found = next(((last, crash) for last in lasts for crash in crashes
+                      if crash.request is not None and _after(crash, last)), None)
+        if found is None:
             continue
-        last = max(acked)
-        between = [crash for crash in crashes if crash.request is not None and _after(crash, last)]
-        if not between:
-            continue
+        last, crash = found
         note = (f"; a crash came between its acknowledgement (#{last}) and the observation: the receiver was "
-                f"killed {between[0].describe()} and restarted, so it acknowledged before the event was durable")
+                f"killed {crash.describe()} and restarted, so it acknowledged before the event was durable")
         verdict.violations[index] = dataclasses.replace(violation, message=violation.message + note)
 
 
