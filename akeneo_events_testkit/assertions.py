@@ -293,7 +293,8 @@ def assert_campaign(
     """
     __tracebackhide__ = True
     profile = profile_of(config)
-    _check_inputs(secret, observe, state_url)
+    command = getattr(config, "receiver_cmd", None)  # the kit runs the receiver, which serves /state
+    _check_inputs(secret, observe, state_url if command is None else state_url or "")
     guard = guard if guard is not None else AppErrorGuard()
     reader = observation_source(observe) if observe is not None else None
     try:
@@ -301,10 +302,14 @@ def assert_campaign(
                              observe=reader, rest_api=rest_api, receiver_holds_secret=True)
     except KitError as exc:  # its message names the fix; the kit's frames would only bury it
         raise exc.with_traceback(None) from None
-    result.target = target_label = label or _label(target)
-    fuzz = fuzz_command if fuzz_command is not None else profile.reproduce(
-        config, url=target if isinstance(target, str) else "URL", state_url=state_url or "STATE_URL",
-        start=result.start, rest_api=rest_api)
+    if command is not None:  # the campaign named the receiver it ran, and its reproduce line runs it again
+        target_label, fuzz = label or result.target, fuzz_command or result.reproduce
+    else:
+        fuzz = fuzz_command if fuzz_command is not None else profile.reproduce(
+            config, url=target if isinstance(target, str) else "URL", state_url=state_url or "STATE_URL",
+            start=result.start, rest_api=rest_api)
+        target_label = label or _label(target)
+    result.target = target_label
     return _passed_or_raise(result, guard, lambda crashes: render_failure(
         result, label=target_label, rerun=rerun, fuzz_command=fuzz, app_errors=crashes))
 

@@ -15,6 +15,7 @@ The tree::
     ├── InvalidPayload (ValueError)         not an Events API / Event Platform payload
     ├── InvalidObservation (ValueError)     an observation that breaks the observation contract
     ├── ReceiverUnreachable (ConnectionError)  nothing answers at the receiver's URL
+    ├── ReceiverCommandFailed (RuntimeError)   a receiver command that does not start, exits or never listens
     └── StoreError (RuntimeError)           the reference receiver's store cannot be opened or used
 
 ``InvalidStrategyArgument`` is built on first use (PEP 562), so that importing this module never imports
@@ -32,6 +33,7 @@ __all__ = [
     "InvalidPayload",
     "InvalidStrategyArgument",
     "KitError",
+    "ReceiverCommandFailed",
     "ReceiverUnreachable",
     "StoreError",
     "UnknownProfile",
@@ -70,6 +72,23 @@ class InvalidPayload(KitError, ValueError):
 
 class ReceiverUnreachable(KitError, ConnectionError):
     """The receiver under test cannot be reached at all (nothing answers at its URL)."""
+
+
+class ReceiverCommandFailed(KitError, RuntimeError):
+    """A receiver command the kit runs itself (``--receiver-cmd``) could not be started, exited before it
+    listened, or never listened; the message names the command and its last output lines."""
+
+    #: output lines shown at most
+    SHOWN = 10
+
+    def __init__(self, command: str, what: str, output: str) -> None:
+        self.command = command
+        self.output = output
+        lines = [line for line in output.splitlines() if line.strip()][-self.SHOWN:]
+        shown = ("; its last output lines:\n" + "\n".join(f"  {line}" for line in lines)) if lines \
+            else "; it printed nothing"
+        super().__init__(f"the receiver command {command!r} {what}{shown}\n(check that the command starts the "
+                         "receiver in the foreground on the port given as {port})")
 
 
 class InvalidObservation(KitError, ValueError):

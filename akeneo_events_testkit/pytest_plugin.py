@@ -52,6 +52,10 @@ MARKER_ARGUMENTS: dict[str, str] = {
     "rest_latency": "seconds >= 0: the mock REST API's mean response time (needs akeneo_check(..., rest_api=))",
     "scope": "what the receiver is responsible for, e.g. 'family=rug identifier=RUG-*' or a list of criteria "
              "(kind, family, identifier, type, attribute; README: scope)",
+    "receiver_cmd": "a command line with {port} that starts the receiver, which the kit runs (and crashes with "
+                    "crashes=), or None",
+    "crashes": "an integer >= 0: SIGKILLs of the receiver_cmd receiver at seeded moments, each then restarted",
+    "listen_timeout": "seconds > 0 the receiver_cmd receiver gets to listen on its port (default 20)",
 }
 _DEFAULTS: dict[str, Any] = {"seed": 0, "faults": "default", "profile": "saas"}
 _OPTIONS = ("seed", "faults", "profile", "catalog")  # settable by --akeneo-<name> and the ini key akeneo_<name>
@@ -129,6 +133,19 @@ def _check(name: str, value: Any, *, where: str, option: bool = False) -> Any:
             if not isinstance(value, str) or not value:
                 raise bad()
             parsed_by(load_catalog_shape)
+    elif name == "receiver_cmd":
+        if value is not None:
+            from .transport.process import check_command
+
+            if not isinstance(value, str):
+                raise bad()
+            parsed_by(lambda command: check_command(command, option="receiver_cmd"))
+    elif name == "crashes":
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise bad()
+    elif name == "listen_timeout":
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
+            raise bad()
     elif name == "rest_latency":
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
             raise bad()
@@ -484,6 +501,9 @@ class AkeneoCheck:
     Runs a campaign with the test's settings (``overrides`` take the marker's argument names) and fails the
     test with the failure anatomy when the oracle finds errors. ``target`` is a URL, an ASGI or WSGI app, or
     the ``akeneo_receiver`` fixture; ``path`` is where an in-process app takes the POSTs (default ``/``).
+    With ``receiver_cmd="... {port} ..."`` the kit runs the receiver itself (no target needed: the URLs
+    default to the reference receiver's paths, and may say ``{port}``), and ``crashes=N`` kills and restarts
+    it at seeded moments (README: crashes).
     """
 
     def __init__(self, item: pytest.Item, config: Any, secret: str, guard: AppErrorGuard) -> None:
@@ -498,7 +518,7 @@ class AkeneoCheck:
 
     def __call__(
         self,
-        target: Target | ReceiverHandle,
+        target: Target | ReceiverHandle | None = None,
         *,
         observe: Callable[[], Any] | Any = None,
         state_url: str | None = None,
@@ -513,6 +533,11 @@ class AkeneoCheck:
 
         checked = _check_all(overrides, where="akeneo_check()")
         config = self._config(checked)
+        if target is None and not getattr(config, "receiver_cmd", None):
+            from .errors import UsageError
+
+            raise UsageError("akeneo_check(): pass the target (a URL, an app or akeneo_receiver), or "
+                             "receiver_cmd=\"... {port} ...\" for a receiver the kit starts itself")
         profile = profile_of(config)
         label = fuzz = None
         if isinstance(target, ReceiverHandle):

@@ -206,7 +206,8 @@ def test_marker_on_a_class_merges_with_the_function_marker(pytester: pytest.Pyte
         ("probes='yes'", "probes='yes' is not valid; probes takes True or False"),
         ("profile='6.0', uuid_mode=True", "profile 6.0 has no UUID mode"),
         ("3", "keyword arguments only (seed, events, faults, profile, uuid_mode, probes, strict, delta, "
-              "client_id, keep_going, design, catalog, rest_latency, scope), got (3,)"),
+              "client_id, keep_going, design, catalog, rest_latency, scope, receiver_cmd, crashes, listen_timeout), "
+              "got (3,)"),
         ("scope='colour=red'", "scope='colour=red' is not valid (--scope 'colour=red': use CRITERION=VALUE"),
     ],
 )
@@ -267,7 +268,7 @@ def test_marker_is_registered_for_strict_markers(pytester: pytest.Pytester) -> N
     run(pytester, "--strict-markers").assert_outcomes(passed=1)
     assert ("akeneo_events(seed=..., events=..., faults=..., profile=..., uuid_mode=..., probes=..., strict=..., "
             "delta=..., client_id=..., keep_going=..., design=..., "
-            "catalog=..., rest_latency=..., scope=...)"
+            "catalog=..., rest_latency=..., scope=..., receiver_cmd=..., crashes=..., listen_timeout=...)"
             ) in run(pytester, "--markers").stdout.str()
 
 
@@ -778,3 +779,41 @@ def test_the_plugin_takes_a_catalog_from_the_marker_and_the_ini_file(pytester: p
     elsewhere = run(pytester, "--akeneo-catalog", "nowhere.json")
     assert elsewhere.ret == pytest.ExitCode.USAGE_ERROR
     elsewhere.stderr.fnmatch_lines(["*--akeneo-catalog=*nowhere.json* is not valid (--catalog *nowhere.json: cannot*"])
+
+
+# Receivers the kit runs itself (``receiver_cmd``) and crashes: a durable store passes, one in memory fails.
+CRASHED = '''
+import shlex
+import sys
+
+SERVE = f"{shlex.quote(sys.executable)} -m akeneo_events_testkit.cli serve --port {{port}} --store "
+
+
+def test_sqlite_survives(akeneo_check, tmp_path):
+    result = akeneo_check(receiver_cmd=SERVE + f"sqlite:{tmp_path / 'r.db'}", crashes=3, events=150)
+    assert len(result.verdict.stats["crashes"]) == 3
+
+
+def test_memory_loses(akeneo_check):
+    akeneo_check(receiver_cmd=SERVE + "memory", crashes=3, events=150)
+
+
+def test_no_target(akeneo_check):
+    akeneo_check()
+
+
+def test_bad_command(akeneo_check):
+    akeneo_check(receiver_cmd="serve --port 8000")
+'''
+
+
+def test_akeneo_check_runs_and_crashes_a_receiver_command(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_crashed=CRASHED)
+    result = run(pytester, "test_crashed.py")
+    result.assert_outcomes(passed=1, failed=3)
+    output = result.stdout.str()
+    assert "FAILED test_crashed.py::test_memory_loses" in output and "event_lost" in output
+    assert "a crash came between its acknowledgement" in output
+    assert "--receiver-cmd" in output and "--crashes 3" in output  # the reproduce line runs it again
+    assert "pass the target (a URL, an app or akeneo_receiver), or receiver_cmd=" in output
+    assert "has no {port}: write it where the receiver takes its port" in output

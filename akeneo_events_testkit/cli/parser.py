@@ -151,8 +151,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("fuzz", help="fuzz a receiver and judge it (the reference receiver by default)",
                             description="Generate activity, deliver it with faults and probes, read the "
                                         "receiver's observation and name every violation.")
-    p.add_argument("--url", help="the receiver's webhook URL (default: start the reference receiver)")
-    p.add_argument("--state-url", help="where the receiver serves its observation (GET, JSON)")
+    p.add_argument("--url", help="the receiver's webhook URL (default: start the reference receiver; with "
+                                 "--receiver-cmd, http://127.0.0.1:{port}/webhook, or /ep-webhook for the Event "
+                                 "Platform)")
+    p.add_argument("--state-url", help="where the receiver serves its observation (GET, JSON; with --receiver-cmd, "
+                                       "default http://127.0.0.1:{port}/state)")
+    p.add_argument("--receiver-cmd", metavar="CMD",
+                   help="start the receiver with CMD (split like a shell line) on a free loopback port written "
+                        "{port} in it, and kill it when done; it gets the secret as $AKENEO_EVENTS_SECRET "
+                        "(e.g. \"akeneo-events serve --port {port} --store sqlite:/tmp/r.db\")")
+    p.add_argument("--crashes", type=non_negative, default=0, metavar="N",
+                   help="with --receiver-cmd: SIGKILL the receiver at N seeded moments (right after a 2xx, before a "
+                        "request, while one is in flight), send the next 0 to 3 requests to nothing, restart it on "
+                        "the same port and go on (default 0)")
     _observer_args(p)
     p.add_argument("--secret", help=f"the subscription secret (or set {SECRET_ENV})")
     _workload_args(p, 500)

@@ -6,10 +6,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
 import time
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import Any, TextIO
 
 from ..credentials import OLD_SECRET_ENV
@@ -48,6 +52,10 @@ def campaign_config(args: argparse.Namespace, *, probes: bool) -> Any:
         common["rest_latency"] = args.rest_latency
     if getattr(args, "scope", None):
         common["scope"] = args.scope
+    if getattr(args, "receiver_cmd", None) is not None:
+        common["receiver_cmd"] = args.receiver_cmd
+    if getattr(args, "crashes", 0):
+        common["crashes"] = args.crashes
     return resolved.wire.config(resolved.version, seed=args.seed, events=args.events, faults=args.faults,
                                 probes=probes, **common, **specific)
 
@@ -176,8 +184,13 @@ def cmd_fuzz(args: argparse.Namespace, out: TextIO) -> int:
 
     if args.design == "refetch":
         args.rest_api = True  # a re-fetching receiver reads the mock REST API, and its data is judged
+    if args.crashes and args.receiver_cmd is None:
+        raise UsageError("--crashes needs --receiver-cmd: the kit can only crash a receiver it runs itself "
+                         "(e.g. --receiver-cmd \"akeneo-events serve --port {port} --store sqlite:/tmp/r.db\")")
     config = campaign_config(args, probes=not args.no_probes)
     profile = profile_of(config)
+    if args.receiver_cmd is not None:
+        return _fuzz_command(args, config, profile, out)
     observer = _observer(args)
     if args.url and not args.state_url and observer is None:
         raise UsageError("pass --state-url with --url: where the receiver serves its observation "
@@ -206,6 +219,68 @@ def cmd_fuzz(args: argparse.Namespace, out: TextIO) -> int:
         finally:
             progress.close()
     return write_outputs(result, profile, args, out)
+
+
+@contextmanager
+def _killed_on_sigterm() -> Iterator[None]:
+    """SIGTERM unwinds like Ctrl-C (a :class:`KeyboardInterrupt`), so that the receiver the kit started is
+    killed on the way out (Python's default SIGTERM ends the process at once, leaving it behind)."""
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _fuzz_command(args: argparse.Namespace, config: Any, profile: Any, out: TextIO) -> int:
+    """``fuzz --receiver-cmd``: the kit starts the receiver itself (and crashes it with ``--crashes``); its
+    starts are printed on standard error, and it is killed however the run ends (Ctrl-C and SIGTERM too)."""
+    from ..console import Progress
+    from ..transport.process import ANNOUNCE
+
+    if args.compare:
+        raise UsageError("--receiver-cmd: not with --compare, which runs two receivers")
+    secret = secret_of(args, required=False)
+    if args.rotation:
+        args.old_secret = args.old_secret or os.environ.get(OLD_SECRET_ENV) or None
+    observer = _observer_args_given(args)
+    progress = Progress(args.events, enabled=not (args.quiet or args.json))
+
+    token = ANNOUNCE.set(lambda line: print(line, file=sys.stderr, flush=True))
+    try:
+        with _killed_on_sigterm(), ExitStack() as stack:
+            api = _start_rest_api(args, stack, out)
+            if observer is not None:
+                from ..observers import Sink
+
+                if isinstance(observer, Sink):
+                    stack.enter_context(observer)
+                    print(f"sink: the receiver forwards to {observer.url}", file=sys.stderr if args.json else out)
+                    out.flush()
+            try:
+                result = profile.run(config, target=args.url, secret=secret, old_secret=args.old_secret,
+                                     state_url=args.state_url, record=args.record, rest_api=api, observe=observer,
+                                     on_request=progress.advance, start=_start(args))
+            finally:
+                progress.close()
+    finally:
+        ANNOUNCE.reset(token)
+    return write_outputs(result, profile, args, out)
+
+
+def _observer_args_given(args: argparse.Namespace) -> Any:
+    """The built-in observer of the options, for a receiver the kit runs (no ``--url`` needed: it has one)."""
+    from ..observers import observer_from_options
+
+    return observer_from_options(state_url=args.state_url, sink=args.sink, sink_map=args.sink_map,
+                                 observe_sql=args.observe_sql, query=args.query, observe_log=args.observe_log,
+                                 pattern=args.pattern)
 
 
 def cmd_replay(args: argparse.Namespace, out: TextIO) -> int:

@@ -21,15 +21,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..clock import FakeClock
-from ..credentials import generate_secret
+from ..credentials import OLD_SECRET_ENV, SECRET_ENV, generate_secret
 from ..errors import ReceiverUnreachable, UsageError
 from ..judging.baseline import read_before
 from ..judging.checks import REFETCH_NEEDS_API, REST_LATENCY_NEEDS_API, check_design, check_rest_latency
+from ..judging.crashes import acknowledgements, crash_report, note_crashes
 from ..judging.observation import ObservationSource, observation_reader, parse_observation, settle_observation
 from ..judging.render import kind_rows
-from ..judging.reproduce import command_line, observer_options, shared_options, target_options
+from ..judging.reproduce import command_line, observer_options, receiver_options, shared_options, target_options
 from ..judging.scope import Scope, parse_scope, require_matches
 from ..judging.verdict import Verdict
+from ..transport.crashes import LaunchedReceiver, check_crash_options, launch_receiver
+from ..transport.process import LISTEN_TIMEOUT
 from ..transport.targets import Target
 from ..world.shape import load_catalog_shape
 from .emitter import EpEmitter
@@ -54,6 +57,11 @@ __all__ = [
 
 
 ROTATIONS = ("old", "new", "both")
+
+#: Where a receiver the kit runs (``--receiver-cmd``) takes the platform's POSTs and serves its
+#: observation, unless told otherwise: the reference receiver's (``akeneo-events serve``).
+DEFAULT_RECEIVER_URL = "http://127.0.0.1:{port}/ep-webhook"
+DEFAULT_RECEIVER_STATE_URL = "http://127.0.0.1:{port}/state"
 
 
 
@@ -84,6 +92,13 @@ class EpCampaignConfig:
     #: requests the platform keeps in flight at most (:class:`~.emitter.EpEmitter` ``max_in_flight``; 1: one
     #: at a time)
     in_flight: int = DEFAULT_IN_FLIGHT
+    #: a receiver the kit runs itself, with ``{port}`` (see
+    #: :class:`~akeneo_events_testkit.events_api.campaign.CampaignConfig`)
+    receiver_cmd: str | None = None
+    #: SIGKILLs of that receiver at seeded moments, each followed by a restart (``--crashes``)
+    crashes: int = 0
+    #: seconds the receiver command gets to listen on its port, at its start and at each restart
+    listen_timeout: float = LISTEN_TIMEOUT
 
     @property
     def profile(self) -> str:
@@ -92,6 +107,7 @@ class EpCampaignConfig:
     def __post_init__(self) -> None:
         if self.events < 1:
             raise UsageError(f"--events must be at least 1, got {self.events}")
+        check_crash_options(self.receiver_cmd, self.crashes, listen_timeout=self.listen_timeout)
         check_design(self.design)
         scope = parse_scope(self.scope)
         self.scope = scope.checked("the Event Platform", EP_TYPE_NAMES, deltas=True) if scope is not None else None
@@ -148,6 +164,7 @@ class EpCampaignResult:
             "violations": [v.to_json() for v in self.verdict.violations],
             "hazards_never_exercised": [name for name, count in (self.verdict.stats.get("hazards") or {}).items()
                                         if not count],
+            **crash_report(self.config, self.verdict),
             "reproduce": self.reproduce,
         }
 
@@ -208,6 +225,9 @@ def reproduce_ep(config: EpCampaignConfig, *, url: str | None = None, state_url:
     if config.in_flight != DEFAULT_IN_FLIGHT:
         parts += ["--in-flight", str(config.in_flight)]
     parts += shared_options(config, start=start, rest_api=rest_api)
+    if config.receiver_cmd:
+        return command_line(parts + receiver_options(config, url=url, state_url=state_url,
+                                                     old_secret=bool(config.rotation)))
     return command_line(parts + target_options(url, state_url, old_secret=bool(config.rotation),
                                                observed_with=observed_with))
 
@@ -245,7 +265,25 @@ def run_ep_campaign(
         raise UsageError("a rotation needs both secrets: EpSecrets(primary=new, secondary=old)")
     held = list(held_secrets) if held_secrets is not None else rotation_secrets(config.rotation, secrets)
     with ExitStack() as stack:
-        if target is None:
+        launched: LaunchedReceiver | None = None
+        templates: tuple[str | None, str | None] = (None, None)
+        if config.receiver_cmd is not None:
+            if target is not None and not isinstance(target, str):
+                raise UsageError("with receiver_cmd, the target is the URL of the receiver it starts (it may say "
+                                 "{port}), not an app: drop the target or the command")
+            templates = (target, state_url)  # as given, for the reproduce line
+            env = {SECRET_ENV: held[0]}
+            if secrets.secondary is not None:
+                env[OLD_SECRET_ENV] = secrets.secondary
+            launched = launch_receiver(
+                stack, config.receiver_cmd, url=target or DEFAULT_RECEIVER_URL,
+                state_url=state_url or (DEFAULT_RECEIVER_STATE_URL if observe is None else None), env=env,
+                seed=config.seed, crashes=config.crashes, horizon=max(2 * config.crashes + 2, config.events // 2),
+                first=max(2, config.events // 6),
+                listen_timeout=config.listen_timeout)
+            target, state_url = launched.transport, launched.state_url
+            label = f"the receiver of {config.receiver_cmd!r} at {launched.url}"
+        elif target is None:
             target, observe = reference_receiver(stack, held, config.client_id)
             label = "the reference receiver"
         else:
@@ -272,15 +310,28 @@ def run_ep_campaign(
             return truth
 
         truth = asyncio.run(deliver())
+        if launched is not None:
+            launched.transport.ensure_up()  # the run may end while the receiver is down
         raw = settle_observation(reader, config.settle_timeout, time.sleep)
         observation = parse_observation(raw)
         served = target if isinstance(target, str) else None
-        reproduce = reproduce_ep(config, url=served, state_url=state_url if served else None, start=emitter.start,
-                                 rest_api=rest_api, observed_with=observer_options(observe))
+        if launched is not None:
+            reproduce = reproduce_ep(config, url=templates[0], state_url=templates[1], start=emitter.start,
+                                     rest_api=rest_api)
+        else:
+            reproduce = reproduce_ep(config, url=served, state_url=state_url if served else None,
+                                     start=emitter.start, rest_api=rest_api, observed_with=observer_options(observe))
         scope = config.scope if isinstance(config.scope, Scope) else None
         verdict = judge_ep(truth, observation, reproduce=reproduce, deltas=delta_states(raw), design=config.design,
                            scope=scope, before=before)
         require_matches(scope, verdict.stats, truth.resources)
+        if launched is not None:
+            # the transport numbers the attempts as the ground truth does, from 1 instead of 0
+            acks = acknowledgements((a.seq, (a.event_id,)) for a in truth.attempts if a.acknowledged)
+            failed = truth.suspension
+            note_crashes(verdict, launched.records(0), acks, planned=config.crashes,
+                         casualties=launched.casualties(0),
+                         suspension=(failed.cause, failed.attempts) if failed is not None else None)
         if record is not None:
             from .tape import write_ep_tape
 

@@ -185,6 +185,8 @@ class EventPlatformProfile:
         text = (f"Event Platform fuzz of {result.target}, seed {result.config.seed}\n"
                 f"hazards exercised: {hazards}\n" + (f"scope: {scoped}\n" if scoped else "")
                 + f"requests in flight: {in_flight_text(result.verdict.stats.get('in_flight') or {})}\n"
+                + (f"crashes: {result.verdict.stats['crash_summary']}\n"
+                   if result.verdict.stats.get("crash_summary") is not None else "")
                 + (f"hint: {hint}\n" if hint else "")
                 + (f"state before the run: {earlier}\n" if earlier else "") + probes
                 + result.failure_text(report=report))

@@ -16,15 +16,18 @@ from pathlib import Path
 from typing import Any
 
 from ..clock import Clock
-from ..credentials import generate_secret
+from ..credentials import SECRET_ENV, generate_secret
 from ..errors import ReceiverUnreachable, UsageError
 from ..judging.baseline import read_before
 from ..judging.checks import REFETCH_NEEDS_API, REST_LATENCY_NEEDS_API, check_design, check_rest_latency
+from ..judging.crashes import acknowledgements, crash_report, note_crashes
 from ..judging.observation import ObservationSource, observation_reader, parse_observation, settle_observation
 from ..judging.render import format_violations, kind_rows
-from ..judging.reproduce import command_line, observer_options, shared_options, target_options
+from ..judging.reproduce import command_line, observer_options, receiver_options, shared_options, target_options
 from ..judging.scope import Scope, parse_scope, require_matches
 from ..judging.verdict import Verdict
+from ..transport.crashes import LaunchedReceiver, check_crash_options, launch_receiver
+from ..transport.process import LISTEN_TIMEOUT
 from ..transport.sender import Outcome
 from ..transport.targets import Target
 from ..versions import Action
@@ -34,11 +37,18 @@ from .oracle import judge
 from .pim import MockPim, RunResult
 
 __all__ = [
+    "DEFAULT_RECEIVER_URL",
     "CampaignConfig",
     "CampaignResult",
     "reproduce_command",
     "run_campaign",
 ]
+
+
+#: Where a receiver the kit runs (``--receiver-cmd``) takes the PIM's POSTs and serves its observation,
+#: unless told otherwise: the reference receiver's paths (``akeneo-events serve``).
+DEFAULT_RECEIVER_URL = "http://127.0.0.1:{port}/webhook"
+DEFAULT_RECEIVER_STATE_URL = "http://127.0.0.1:{port}/state"
 
 
 @dataclass
@@ -69,10 +79,19 @@ class CampaignConfig:
     catalog: str | None = None
     #: the mean response time of the mock REST API in seconds (``--rest-latency``; needs ``rest_api``)
     rest_latency: float = 0.0
+    #: a receiver the kit runs itself (``--receiver-cmd``): a command line with ``{port}``
+    #: (:mod:`~akeneo_events_testkit.transport.process`)
+    receiver_cmd: str | None = None
+    #: SIGKILLs of that receiver at seeded moments of the run, each followed by a restart (``--crashes``,
+    #: :mod:`~akeneo_events_testkit.transport.crashes`)
+    crashes: int = 0
+    #: seconds the receiver command gets to listen on its port, at its start and at each restart
+    listen_timeout: float = LISTEN_TIMEOUT
 
     def __post_init__(self) -> None:
         if self.events < 1:
             raise UsageError(f"--events must be at least 1, got {self.events}")
+        check_crash_options(self.receiver_cmd, self.crashes, listen_timeout=self.listen_timeout)
         check_design(self.design)
         scope = parse_scope(self.scope)
         self.scope = scope.checked(f"the Events API ({self.profile})", [a.value for a in Action], deltas=False) \
@@ -125,6 +144,7 @@ class CampaignResult:
             "hazards_never_exercised": [name for name, count in (self.verdict.stats.get("hazards") or {}).items()
                                         if not count],
             "fault_plan": plan.to_json() if plan is not None else {"version": 1, "spec": "none", "faults": []},
+            **crash_report(self.config, self.verdict),
             "reproduce": self.reproduce,
         }
 
@@ -147,6 +167,8 @@ def reproduce_command(config: CampaignConfig, *, url: str | None = None, state_u
     if config.plan is not None and config.plan.source:
         parts += ["--plan", config.plan.source]
     parts += shared_options(config, start=config.start if config.start is not None else start, rest_api=rest_api)
+    if config.receiver_cmd:
+        return command_line(parts + receiver_options(config, url=url, state_url=state_url))
     return command_line(parts + target_options(url, state_url, observed_with=observed_with))
 
 
@@ -170,7 +192,22 @@ def run_campaign(
     if config.rest_latency and rest_api is None:
         raise UsageError(REST_LATENCY_NEEDS_API)
     with ExitStack() as stack:
-        if target is None:
+        launched: LaunchedReceiver | None = None
+        templates: tuple[str | None, str | None] = (None, None)
+        if config.receiver_cmd is not None:
+            if target is not None and not isinstance(target, str):
+                raise UsageError("with receiver_cmd, the target is the URL of the receiver it starts (it may say "
+                                 "{port}), not an app: drop the target or the command")
+            secret = secret or generate_secret()
+            templates = (target, state_url)  # as given, for the reproduce line
+            launched = launch_receiver(
+                stack, config.receiver_cmd, url=target or DEFAULT_RECEIVER_URL,
+                state_url=state_url or (DEFAULT_RECEIVER_STATE_URL if observe is None else None),
+                env={SECRET_ENV: secret}, seed=config.seed, crashes=config.crashes,
+                horizon=max(2 * config.crashes + 2, config.events // 6), listen_timeout=config.listen_timeout)
+            target, state_url = launched.transport, launched.state_url
+            label = f"the receiver of {config.receiver_cmd!r} at {launched.url}"
+        elif target is None:
             from ..receiver import ReceiverServer, ReferenceReceiver, SqliteStore
 
             secret = secret or generate_secret()
@@ -210,16 +247,28 @@ def run_campaign(
             truth_stream.stream_to(record)
             stack.callback(truth_stream.close)
         run = pim.run(target, secret=secret, truth=truth_stream, on_request=on_request, test_requests=(check,))
+        if launched is not None:
+            launched.transport.ensure_up()  # the run may end while the receiver is down
         raw = settle_observation(reader, config.settle_timeout, time.sleep)
         observation = parse_observation(raw)
         served = isinstance(target, str) and label != "the reference receiver"
-        reproduce = reproduce_command(config, url=target if served and isinstance(target, str) else None,
-                                      state_url=state_url if served else None, start=pim.start, rest_api=rest_api,
-                                      observed_with=observer_options(observe))
+        if launched is not None:
+            reproduce = reproduce_command(config, url=templates[0], state_url=templates[1], start=pim.start,
+                                          rest_api=rest_api)
+        else:
+            reproduce = reproduce_command(config, url=target if served and isinstance(target, str) else None,
+                                          state_url=state_url if served else None, start=pim.start,
+                                          rest_api=rest_api, observed_with=observer_options(observe))
         scope = config.scope if isinstance(config.scope, Scope) else None
         verdict = judge(run.truth, observation, strict=config.strict, timeout=pim.timeout, reproduce=reproduce,
                         design=config.design, scope=scope, before=before)
         require_matches(scope, verdict.stats, run.truth.resources)
+        if launched is not None:
+            # the transport counts the "Test" requests first; the ground truth numbers the others from 0
+            acks = acknowledgements((r.seq, r.event_ids) for r in run.truth.requests if r.acknowledged)
+            offset = len(run.truth.test_requests)
+            note_crashes(verdict, launched.records(offset), acks, planned=config.crashes,
+                         casualties=launched.casualties(offset))
         return CampaignResult(config, run, verdict, raw if isinstance(raw, Mapping) else {}, label,
                               time.monotonic() - started, reproduce)
 

@@ -91,6 +91,8 @@ def summary_table(run: RunResult, verdict_stats: dict[str, Any] | None) -> str:
             rows.append(("scope", scope_summary(verdict_stats) or ""))
         if verdict_stats.get("design", "apply") != "apply":
             rows.append(("receiver design", str(verdict_stats["design"])))
+        if verdict_stats.get("crash_summary") is not None:  # --crashes: the receiver the kit killed
+            rows.append(("crashes", str(verdict_stats["crash_summary"])))
         if (earlier := earlier_state_text(verdict_stats)) is not None:
             rows.append(("state before the run", earlier))
         if verdict_stats.get("design_hint"):

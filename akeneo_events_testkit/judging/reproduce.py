@@ -16,7 +16,7 @@ from typing import Any
 from ..credentials import OLD_SECRET_ENV, SECRET_ENV
 from .scope import Scope
 
-__all__ = ["command_line", "observer_options", "shared_options", "target_options"]
+__all__ = ["command_line", "observer_options", "receiver_options", "shared_options", "target_options"]
 
 
 def command_line(parts: Sequence[str]) -> str:
@@ -43,6 +43,27 @@ def shared_options(config: Any, *, start: int | None, rest_api: Any = None) -> l
             parts += ["--rest-lag", str(float(rest_api.lag))]
     if config.rest_latency:
         parts += ["--rest-latency", str(float(config.rest_latency))]
+    return parts
+
+
+def receiver_options(config: Any, *, url: str | None = None, state_url: str | None = None,
+                     old_secret: bool = False) -> list[str]:
+    """``--receiver-cmd`` and ``--crashes`` of a receiver the kit ran itself, ``--url``/``--state-url`` when
+    given (as templates: ``{port}`` stays), and the secret as an environment variable (the receiver gets it
+    from its environment too); nothing when the kit ran no receiver command."""
+    command = getattr(config, "receiver_cmd", None)
+    if not command:
+        return []
+    parts = ["--receiver-cmd", command]
+    if config.crashes:
+        parts += ["--crashes", str(config.crashes)]
+    if url:
+        parts += ["--url", url]
+    if state_url:
+        parts += ["--state-url", state_url]
+    parts += ["--secret", f"${SECRET_ENV}"]
+    if old_secret:
+        parts += ["--old-secret", f"${OLD_SECRET_ENV}"]
     return parts
 
 

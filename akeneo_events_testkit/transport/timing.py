@@ -51,11 +51,12 @@ time in a virtual machine that accounts it (CONFIG_PARAVIRT_TIME_ACCOUNTING). Me
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import os
 import threading
 import time
-from collections.abc import Awaitable, Callable, Generator, MutableMapping
+from collections.abc import Awaitable, Callable, Generator, Iterator, MutableMapping
 from contextvars import ContextVar
 from enum import Enum
 from typing import Any
@@ -197,6 +198,9 @@ class Stopwatch:
         #: at the end: the wall-clock time, idle time and handler time; and the threads runnable then
         self._end: tuple[float, float, float] = (0.0, 0.0, 0.0)
         self._pending: dict[str, tuple[int, int]] = {}
+        #: the receiver's time before the last pause, and its reading while paused (:meth:`paused`)
+        self._offset = 0.0
+        self._held: float | None = None
 
     def _busy(self, now: dict[str, tuple[int, int]] | None = None) -> float:
         """Seconds the process's threads spent on a CPU or (with run-queue statistics) waiting for one."""
@@ -207,8 +211,38 @@ class Stopwatch:
         return sum(max(0, busy - before.get(tid, (0, 0))[0]) for tid, (busy, _) in stats.items()) / 1e9
 
     def _measure(self) -> float:
+        if self._held is not None:
+            return self._held
         wall = time.perf_counter() - self.started
-        return min(wall, max(0.0, wall - self._busy()) + self.handler_cpu + self._running_cpu())
+        return self._offset + min(wall, max(0.0, wall - self._busy()) + self.handler_cpu + self._running_cpu())
+
+    @property
+    def held(self) -> bool:
+        """Whether the clock stands still now (:meth:`paused`)."""
+        return self._held is not None
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """The clock stands still inside this block, then runs on from where it stood.
+
+        For the kit's own waits inside an exchange: restarting a receiver it crashed on purpose
+        (:mod:`.crashes`) takes a second or more, which no PIM would wait and no receiver should be charged
+        for. The sender never gives a request up while its clock is paused.
+        """
+        if self._final is not None or self._held is not None:
+            yield
+            return
+        self._held = self._measure()
+        try:
+            yield
+        finally:
+            offset = self._held
+            self._stats = _thread_stats() if self._run_queue else {}
+            self._cpu = 0.0 if self._run_queue else time.process_time()
+            self.started = time.perf_counter()
+            self.handler_cpu = 0.0
+            self._offset = offset
+            self._held = None
 
     def _running_cpu(self) -> float:
         """The CPU time so far of a handler still running in another thread (a WSGI app), collections out."""
@@ -239,7 +273,7 @@ class Stopwatch:
         if now is not None:
             others = [tid for tid in now if tid != str(threading.get_native_id())]
             self._pending = {tid: now[tid] for tid in _runnable(others)}
-        self._final = min(wall, idle + spent)
+        self._final = self._offset + min(wall, idle + spent)
 
     def settle(self) -> bool:
         """Count the waits for a CPU that were under way when the answer completed: a thread waiting in a run
@@ -257,7 +291,7 @@ class Stopwatch:
                 del self._pending[tid]
         wall, idle, spent = self._end
         self._end = (wall, max(0.0, idle - extra), spent)
-        self._final = min(wall, self._end[1] + spent)
+        self._final = self._offset + min(wall, self._end[1] + spent)
         return not self._pending
 
     async def settled(self, patience: float = 0.1) -> None:

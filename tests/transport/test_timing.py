@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import subprocess
 import sys
 import threading
 import time
@@ -315,3 +316,20 @@ def test_the_collector_clock_is_removed_once_every_sender_is_closed() -> None:
 
     asyncio.run(go())
     assert GC_CLOCK not in gc.callbacks
+
+
+def test_a_paused_stopwatch_stands_still_then_runs_on_from_there() -> None:
+    """The kit's own wait inside an exchange (restarting a receiver it crashed) is not the receiver's time."""
+    watch = Stopwatch(Timing.EXCHANGE, run_queue=timing.RUN_QUEUE_STATS)
+    mark = watch.cpu_mark()
+    burn_cpu(0.02)
+    watch.add_handler_cpu(mark)
+    with watch.paused():
+        held = watch.elapsed()
+        waited = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "pass"], check=True)  # idle: the kit waits on another process
+        waited = time.perf_counter() - waited
+        assert watch.held and watch.elapsed() == held
+    assert not watch.held and held >= 0.019
+    watch.answered()
+    assert held <= watch.elapsed() < held + waited  # the wait is left out, the time before it kept
