@@ -256,6 +256,9 @@ class RequestLog(Sequence[RequestRecord]):
         if record.must_apply or record.answer_body:
             self._sparse[position] = (record.must_apply, record.answer_body)
 
+    def subscription_at(self, position: int) -> str:
+        return str(self._names.values[self._text[5 * position]])
+
     def ordinals(self, position: int) -> array[int] | None:
         """The event ordinals request ``position`` carried, or None when it carried ids that are no events."""
         if position in self._odd_ids:
