@@ -29,7 +29,7 @@ from ..errors import InvalidObservation
 from ..judging.baseline import this_run_only
 from ..judging.checks import DETECTORS, ViolationFactory, core_stats, finish, own_events
 from ..judging.diagnose import diagnose, probe_table
-from ..judging.history import History, HistoryEvent, HistoryRequest, ProbeRule, Refusal
+from ..judging.history import History, HistoryEvent, HistoryRequest, ProbeRule, Refusal, acknowledged_by_key
 from ..judging.observation import Observation
 from ..judging.render import format_violations, slow_summary, timed
 from ..judging.scope import Scope, ScopeJudge, scoped_content
@@ -212,11 +212,9 @@ def history(truth: EpTruth, *, timeout: float = EP_TIMEOUT, scope: Scope | None 
                                      _fmt(e, event_id), e.author or "", creation=e.type.endswith(".created"),
                                      out_of_scope=scope is not None and e.outside(judge))
               for event_id, e in truth.events.items()}
-    acknowledged: dict[str, list[HistoryEvent]] = {}
-    for event_id in truth.delivered:
-        event = events.get(event_id)
-        if event is not None and not event.own and not event.out_of_scope:
-            acknowledged.setdefault(event.key, []).append(event)
+    acknowledged = acknowledged_by_key(
+        event for event in map(events.get, truth.delivered)
+        if event is not None and not event.own and not event.out_of_scope)
     rotation = bool(truth.meta.get("rotation"))
     sent = truth.events
     groups = _groups(truth)

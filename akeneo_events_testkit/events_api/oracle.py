@@ -10,15 +10,16 @@ Violation kinds are stable names used in reports and by users' CI (see README's 
 
 from __future__ import annotations
 
+from array import array
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from http import HTTPStatus
-from typing import Any
+from typing import Any, overload
 
 from ..judging.baseline import this_run_only
 from ..judging.checks import DETECTORS, core_stats, finish
 from ..judging.diagnose import diagnose, probe_table
-from ..judging.history import History, HistoryEvent, HistoryRequest, ProbeRule, Refusal
+from ..judging.history import Delivered, History, HistoryEvent, HistoryRequest, ProbeRule, Refusal
 from ..judging.observation import Observation
 from ..judging.scope import ResourceFacts, Scope, ScopeJudge, scoped_content
 from ..judging.verdict import KIND_GLOSSARY, Verdict, Violation
@@ -26,7 +27,7 @@ from ..transport.sender import DEFAULT_TIMEOUT, Outcome
 from ..versions import format_event_datetime
 from .limits import TEST_BUTTON_TIMEOUT
 from .probes import PROBE_KINDS
-from .truth import GroundTruth, RequestRecord
+from .truth import EventLog, GroundTruth, RequestLog, RequestRecord
 
 __all__ = [
     "CHECKS",
@@ -125,30 +126,130 @@ def _test_request(record: RequestRecord) -> HistoryRequest:
         expected="2xx (the PIM's UI shows any other answer as a failed Test)")
 
 
+class _Events(Mapping[str, HistoryEvent]):
+    """The ground truth's events in the oracle core's shape, each :class:`HistoryEvent` made when it is read
+    (memory: BENCHMARKS.md section 5); ``ordinal`` lets the detectors index them by number."""
+
+    def __init__(self, log: EventLog, outside: Callable[[str, str], bool]) -> None:
+        self._log = log
+        self._outside = outside
+
+    def ordinal(self, event_id: str) -> int | None:
+        return self._log.ordinal(event_id)
+
+    def out_of_scope_at(self, ordinal: int) -> bool:
+        return self._outside(self._log.key_at(ordinal), self._log.action_at(ordinal).value)
+
+    def at(self, ordinal: int) -> HistoryEvent:
+        e = self._log.at(ordinal)
+        action = e.action.value
+        return HistoryEvent(e.event_id, e.key, e.epoch, e.is_removal, False,
+                            f"{action} {e.event_id} at {format_event_datetime(e.epoch)}",
+                            creation=action.endswith(".created"), out_of_scope=self._outside(e.key, action))
+
+    def get(self, event_id: str, default: Any = None) -> Any:
+        ordinal = self._log.ordinal(event_id)
+        return default if ordinal is None else self.at(ordinal)
+
+    def __getitem__(self, event_id: str) -> HistoryEvent:
+        ordinal = self._log.ordinal(event_id)
+        if ordinal is None:
+            raise KeyError(event_id)
+        return self.at(ordinal)
+
+    def __contains__(self, event_id: object) -> bool:
+        return isinstance(event_id, str) and self._log.ordinal(event_id) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._log)
+
+    def __len__(self) -> int:
+        return len(self._log)
+
+    def values(self) -> Iterator[HistoryEvent]:  # type: ignore[override]  # a view, made as it is read
+        return (self.at(ordinal) for ordinal in range(len(self._log)))
+
+
+class _Requests(Sequence[HistoryRequest]):
+    """The "Test" requests, then the subscription's requests of the ground truth, each
+    :class:`HistoryRequest` made when it is read (memory: BENCHMARKS.md section 5)."""
+
+    def __init__(self, tests: list[HistoryRequest], log: RequestLog, positions: array[int] | None,
+                 probe_events: bool) -> None:
+        self._tests = tests
+        self._log = log
+        self._positions = positions  # None: every request of the log
+        self._probe_events = probe_events
+
+    def _at(self, index: int) -> HistoryRequest:
+        if index < len(self._tests):
+            return self._tests[index]
+        index -= len(self._tests)
+        position = index if self._positions is None else self._positions[index]
+        return _request(self._log.at(position), probe_events=self._probe_events)
+
+    def __len__(self) -> int:
+        return len(self._tests) + (len(self._log) if self._positions is None else len(self._positions))
+
+    @overload
+    def __getitem__(self, index: int) -> HistoryRequest: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[HistoryRequest]: ...
+
+    def __getitem__(self, index: int | slice) -> HistoryRequest | list[HistoryRequest]:
+        if isinstance(index, slice):
+            return [self._at(i) for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("request index out of range")
+        return self._at(index)
+
+    def __iter__(self) -> Iterator[HistoryRequest]:
+        return (self._at(index) for index in range(len(self)))
+
+
+def _positions(truth: GroundTruth, subscription: str | None) -> array[int] | None:
+    """The positions of ``subscription``'s requests in the ground truth, or None for all of them."""
+    if subscription is None:
+        return None
+    return array("q", (position for position in range(len(truth.requests))
+                       if truth.requests.subscription_at(position) == subscription))
+
+
 def history(truth: GroundTruth, *, subscription: str | None = None, timeout: float = DEFAULT_TIMEOUT,
             scope: Scope | None = None) -> History:
     """The Events API ground truth of one subscription in the oracle core's shape (:mod:`..judging.history`);
-    events outside ``scope`` are marked so (:mod:`..judging.scope`)."""
+    events outside ``scope`` are marked so (:mod:`..judging.scope`). Events and requests are views over the
+    ground truth's columns; per resource only the newest acknowledged events are kept (:class:`Delivered`)."""
     outside = ScopeJudge(scope, truth.resources).outside
-    events = {event_id: HistoryEvent(event_id, e.key, e.epoch, e.is_removal, False,
-                                     f"{e.action.value} {event_id} at {format_event_datetime(e.epoch)}",
-                                     creation=e.action.value.endswith(".created"),
-                                     out_of_scope=outside(e.key, e.action.value))
-              for event_id, e in truth.events.items()}
-    requests = [r for r in truth.requests if subscription is None or r.subscription == subscription]
-    acknowledged: dict[str, list[HistoryEvent]] = {}
-    for record in requests:
+    events = _Events(truth.events, outside)
+    positions = _positions(truth, subscription)
+    log = truth.events
+    acknowledged: dict[str, Delivered] = {}
+    for position in (range(len(truth.requests)) if positions is None else positions):
+        record = truth.requests[position]
         if record.probe is not None or not record.acknowledged or (
                 record.status is not None and not 200 <= record.status < 300):
             continue
-        for event_id in record.event_ids:
-            event = events.get(event_id)
-            if event is not None and not event.out_of_scope:
-                acknowledged.setdefault(event.key, []).append(event)
+        ordinals = truth.requests.ordinals(position)
+        if ordinals is None:  # it carried ids that are no events: look each up
+            ordinals = array("q", (n for n in map(log.ordinal, record.event_ids) if n is not None))
+        for ordinal in ordinals:
+            if events.out_of_scope_at(ordinal):
+                continue
+            key = log.key_at(ordinal)
+            delivered = acknowledged.get(key)
+            if delivered is None:
+                delivered = acknowledged[key] = Delivered()
+            if delivered.newest and log.epoch_at(ordinal) < delivered.newest_epoch:
+                delivered.count += 1  # older than the newest: only counted
+                continue
+            delivered.add(events.at(ordinal))
     tests = [_test_request(r) for r in truth.test_requests if subscription is None or r.subscription == subscription]
-    probe_events = _probe_events_in(scope)
-    return History(events, [*tests, *(_request(r, probe_events=probe_events) for r in requests)], acknowledged,
-                   timeout,
+    requests = _Requests(tests, truth.requests, positions, _probe_events_in(scope))
+    return History(events, requests, acknowledged, timeout,
                    content=scoped_content(truth.content, events.values()) if scope else truth.content,
                    scope=scope.describe() if scope else "")
 
@@ -186,18 +287,32 @@ def judge(
 
     for check in CHECKS:
         verdict.violations.extend(check(past, observation, violation))
-    requests = [r for r in truth.requests if subscription is None or r.subscription == subscription]
-    genuine = [r for r in requests if r.probe is None]
-    latencies = [r.latency for r in requests if r.measured]
+    genuine = probes = 0
+    outcomes: Counter[str] = Counter()
+    faults: Counter[str] = Counter()
+    timings: set[str] = set()
+    latencies = array("d")  # one pass over the requests, none kept
+    for record in truth.requests:
+        if subscription is not None and record.subscription != subscription:
+            continue
+        if record.probe is None:
+            genuine += 1
+            faults.update(record.faults)
+        else:
+            probes += 1
+        outcomes[record.outcome.value] += 1
+        timings.add(record.timing)
+        if record.measured:
+            latencies.append(record.latency)
     verdict.stats = {
         "events_generated": len(truth.events),
-        "requests": len(genuine),
-        "probes": len(requests) - len(genuine),
-        "events_acknowledged": sum(len(v) for v in past.acknowledged.values()),
+        "requests": genuine,
+        "probes": probes,
+        "events_acknowledged": sum(delivered.count for delivered in past.acknowledged.values()),
         **core_stats(past, observation, design, verdict.violations, latencies),
-        "outcomes": dict(Counter(r.outcome.value for r in requests)),
-        "faults": dict(Counter(f for r in genuine for f in r.faults)),
-        "latency_timing": sorted({r.timing for r in requests}),
+        "outcomes": dict(outcomes),
+        "faults": dict(faults),
+        "latency_timing": sorted(timings),
         "dropped_by_pim": dict(truth.dropped),
         "test_request": [r.status or r.outcome.value for r in truth.test_requests
                          if subscription is None or r.subscription == subscription],

@@ -99,7 +99,7 @@ def this_run_only(before: Observation, after: Observation,
     judged = replace(history, acknowledged={k: v for k, v in history.acknowledged.items() if k not in kept},
                      content=None if history.content is None else
                      {k: v for k, v in history.content.items() if k not in kept},
-                     _carried_by={}, _ids_by_key={})
+                     _carried_by=None, _ids_by_key={}, _slow=None, _cache={})
     ignored_applied = sum(1 for event_id in after.applied if event_id not in ours)
     return Observation(applied, resources), judged, EarlierState(
         len(before.applied), len(before.resources), ignored_applied, len(after.resources) - len(resources))

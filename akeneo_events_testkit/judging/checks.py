@@ -14,7 +14,7 @@ newest on a tie of the second-precision time). A correct receiver of any legitim
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from typing import Any, Protocol
 
@@ -23,6 +23,7 @@ from ..transport.timing import Timing
 from .content import content_findings
 from .history import History, HistoryRequest
 from .observation import Observation
+from .ordinals import Bitmap
 from .verdict import Violation, harm_rank, latency_spread, percentile
 
 __all__ = [
@@ -34,9 +35,12 @@ __all__ = [
     "REFETCH_NEEDS_API",
     "REST_LATENCY_NEEDS_API",
     "SLOW_CONFIRMATIONS",
+    "AppliedCounter",
+    "AppliedIndex",
     "ViolationFactory",
     "answers",
     "applications",
+    "applied_index",
     "check_design",
     "check_rest_latency",
     "content",
@@ -50,6 +54,7 @@ __all__ = [
     "hazards",
     "is_confirmed",
     "one_per_resource",
+    "ordinal_of",
     "out_of_scope",
     "own_events",
     "probe_unanswered",
@@ -79,14 +84,87 @@ _UNSEEN = {Timing.EXCHANGE.value: "timed over the network, where a loaded machin
            Timing.ROUGH.value: "timed without run-queue statistics, so the kit's waits for a CPU count"}
 
 
+def ordinal_of(history: History) -> Callable[[str], int | None]:
+    """``event_id -> ordinal`` of the history's events: the events' own (the Events API's columns number
+    them), else a numbering made once (a plain dict, the Event Platform's)."""
+    own = getattr(history.events, "ordinal", None)
+    if own is not None:
+        return own  # type: ignore[no-any-return]
+    numbers = history._cache.get("ordinals")
+    if numbers is None:
+        numbers = history._cache["ordinals"] = {event_id: n for n, event_id in enumerate(history.events)}
+    return numbers.get
+
+
+class AppliedIndex:
+    """``observation.applied`` as the detectors ask about it (membership, first applications, repeats) in a
+    bit per event (:class:`~.ordinals.Bitmap`, by ordinal) instead of sets and counters of id strings
+    (memory: BENCHMARKS.md section 5); ids that are no events of the run are kept as they are."""
+
+    def __init__(self, ordinal: Callable[[str], int | None], applied: Iterable[str]) -> None:
+        self._ordinal = ordinal
+        self._applied = applied
+        self._bits = Bitmap()
+        self._others: set[str] = set()
+        for event_id in applied:
+            number = ordinal(event_id)
+            if number is None:
+                self._others.add(event_id)
+            else:
+                self._bits.add(number)
+
+    def __contains__(self, event_id: object) -> bool:
+        if not isinstance(event_id, str):
+            return False
+        number = self._ordinal(event_id)
+        return event_id in self._others if number is None else number in self._bits
+
+    def distinct(self) -> Iterator[str]:
+        """Each id applied, once, in the order first applied."""
+        counter = self.counter()
+        return (event_id for event_id in self._applied if counter.add(event_id) == 1)
+
+    def counter(self) -> AppliedCounter:
+        return AppliedCounter(self._ordinal)
+
+
+class AppliedCounter:
+    """How many times each id was applied so far: 1, 2, or 3 for "more than twice" (what the detectors
+    tell apart), in two bits per event."""
+
+    def __init__(self, ordinal: Callable[[str], int | None]) -> None:
+        self._ordinal = ordinal
+        self._once, self._twice = Bitmap(), Bitmap()
+        self._others: Counter[str] = Counter()
+
+    def add(self, event_id: str) -> int:
+        """Count one more application of ``event_id``; how many so far (at most 3)."""
+        number = self._ordinal(event_id)
+        if number is None:
+            self._others[event_id] += 1
+            return min(self._others[event_id], 3)
+        if not self._once.add(number):
+            return 1
+        return 3 if self._twice.add(number) else 2
+
+
+def applied_index(history: History, observation: Observation) -> AppliedIndex:
+    """The :class:`AppliedIndex` of ``observation`` against ``history``, made once for all detectors."""
+    cached = history._cache.get("applied")
+    if cached is not None and cached[0] is observation:
+        return cached[1]  # type: ignore[no-any-return]
+    index = AppliedIndex(ordinal_of(history), observation.applied)
+    history._cache["applied"] = (observation, index)
+    return index
+
+
 def _deadline(history: History, request: HistoryRequest) -> float:
     return history.timeout if request.deadline is None else request.deadline
 
 
 def slow_answers(history: History) -> list[HistoryRequest]:
     """The requests not answered within their deadline: none, or answered late."""
-    return [r for r in history.requests
-            if r.timed_out or (r.status is not None and r.latency > _deadline(history, r))]
+    return [r for _, r in history.slow()]
 
 
 def is_confirmed(request: HistoryRequest, slow: int) -> bool:
@@ -104,14 +182,14 @@ def answers(history: History, observation: Observation, violation: ViolationFact
     receiver the kit does not see, and the verdict must not depend on the machine. The deadline itself is
     the PIM's (events-api-facts.md section 1: 0.5 s in total, no retry; event-platform-facts.md section 3: 5 s).
     """
-    slow = {id(r) for r in slow_answers(history)}
+    slow = {position for position, _ in history.slow()}
     unanswered = unanswered_probes(history)
-    for request in history.requests:
+    for position, request in enumerate(history.requests):
         timeout = _deadline(history, request)
         name = request.label or f"request {request.seq}"
-        if id(request) in unanswered:
+        if position in unanswered:
             continue  # probes() names it: probe_unanswered
-        if id(request) in slow:
+        if position in slow:
             confirmed = is_confirmed(request, len(slow))
             note = "" if confirmed else (
                 f" (unconfirmed: {len(slow)} slow answer(s) of {len(history.requests)}, "
@@ -136,13 +214,13 @@ def answers(history: History, observation: Observation, violation: ViolationFact
 
 
 def unanswered_probes(history: History) -> set[int]:
-    """The ``id()`` of each probe not answered in time, when the genuine requests all were: the receiver
-    hangs on what it should refuse. When genuine requests are slow too, the receiver is slow, one cause,
-    and every slow answer is a ``slow_ack``."""
-    slow = slow_answers(history)
-    if any(r.probe is None for r in slow):
+    """The position (in ``history.requests``) of each probe not answered in time, when the genuine requests
+    all were: the receiver hangs on what it should refuse. When genuine requests are slow too, the receiver
+    is slow, one cause, and every slow answer is a ``slow_ack``."""
+    slow = history.slow()
+    if any(r.probe is None for _, r in slow):
         return set()
-    return {id(r) for r in slow}
+    return {position for position, _ in slow}
 
 
 def probe_unanswered(history: History, request: HistoryRequest, slow: int,
@@ -180,12 +258,12 @@ def probes(history: History, observation: Observation, violation: ViolationFacto
     algorithm header accepted, a validly signed rotation probe refused; a validly signed envelope answered
     2xx without its valid events applied (``event_lost``), or refused when it must be taken; a probe not
     answered in time (:func:`probe_unanswered`)."""
-    applied_set = set(observation.applied)
-    slow = slow_answers(history)
+    applied_set = applied_index(history, observation)
+    slow = history.slow()
     unanswered = unanswered_probes(history)
-    for request in history.requests:
+    for position, request in enumerate(history.requests):
         rule = request.probe
-        if rule is not None and id(request) in unanswered:
+        if rule is not None and position in unanswered:
             yield probe_unanswered(history, request, len(slow), violation)
             if rule.expect != "reject" or not any(e in applied_set for e in request.event_ids):
                 continue  # a forged request applied while it hung is forged_accepted too
@@ -227,14 +305,14 @@ def applications(history: History, observation: Observation, violation: Violatio
     """``duplicate_applied`` (an id applied twice) and ``stale_applied`` (an older event applied after a newer
     one of the same resource, re-applications included: a replayed update applied after the removal brings the
     record back; a tie of the second-precision time is never stale)."""
-    seen: Counter[str] = Counter()
+    seen = applied_index(history, observation).counter()
     newest_applied: dict[str, Any] = {}
     for event_id in observation.applied:
-        seen[event_id] += 1
+        times = seen.add(event_id)
         event = history.events.get(event_id)
         if event is not None and event.out_of_scope:
             continue  # out_of_scope_applied names it: one root cause
-        if seen[event_id] == 2:
+        if times == 2:
             yield violation("duplicate_applied", f"event {event_id} was applied more than once",
                             expected=history.duplicate_expected, received="applied again",
                             resource=event.key if event else None, event_ids=(event_id,),
@@ -243,7 +321,7 @@ def applications(history: History, observation: Observation, violation: Violatio
             continue
         latest = newest_applied.get(event.key)
         if latest is not None and event.epoch < latest.epoch:  # a re-application too: a replay after a removal
-            again = " again" if seen[event_id] > 1 else ""
+            again = " again" if times > 1 else ""
             yield violation("stale_applied", f"{event.key}: an older event was applied{again} after a newer one",
                             expected=f"{event.shown} ignored (older than {latest.shown})", received=f"applied{again}",
                             resource=event.key, event_ids=(latest.event_id, event_id),
@@ -254,7 +332,7 @@ def applications(history: History, observation: Observation, violation: Violatio
 
 def own_events(history: History, observation: Observation, violation: ViolationFactory) -> Iterator[Violation]:
     """``self_event_processed``: an event the receiver's own client authored was applied."""
-    for event_id in dict.fromkeys(observation.applied):
+    for event_id in applied_index(history, observation).distinct():
         event = history.events.get(event_id)
         if event is not None and event.own:
             yield violation("self_event_processed", f"{event.key}: applied an event the receiver's own client "
@@ -267,7 +345,7 @@ def out_of_scope(history: History, observation: Observation, violation: Violatio
     """``out_of_scope_applied``: an event outside the receiver's declared scope was applied (:mod:`.scope`).
     Removals are left out: their data carries no family, so a scoped receiver cannot tell whose they are, and
     a tombstone holds no data (keeping one for every removal is how it stays safe from late updates)."""
-    for event_id in dict.fromkeys(observation.applied):
+    for event_id in applied_index(history, observation).distinct():
         event = history.events.get(event_id)
         if event is not None and event.out_of_scope and not event.own and not event.removal:
             yield violation("out_of_scope_applied", f"{event.key}: applied an event outside --scope "
@@ -289,10 +367,9 @@ def scope_stats(history: History) -> dict[str, Any]:
 def final_state(history: History, observation: Observation, violation: ViolationFactory) -> Iterator[Violation]:
     """Per resource with an acknowledged event: ``event_lost``, ``resurrected`` or ``stale_final_state`` when
     the state reported is not that of the newest acknowledged event (any of them on a tie)."""
-    applied_set = set(observation.applied)
+    applied_set = applied_index(history, observation)
     for key, delivered in history.acknowledged.items():
-        newest_epoch = max(e.epoch for e in delivered)
-        newest = {e.event_id: e for e in delivered if e.epoch == newest_epoch}
+        newest_epoch, newest = delivered.newest_epoch, delivered.newest
         state = observation.resources.get(key)
         expected = f"state of {', '.join(e.shown for e in newest.values())}"
         if state is None:
@@ -446,7 +523,8 @@ def hazards(history: History) -> dict[str, int]:
     A pass only proves what was exercised: a hazard never delivered is not covered by the verdict."""
     counts = dict.fromkeys(HAZARDS, 0)
     newest: dict[str, Any] = {}
-    delivered: set[str] = set()
+    delivered = Bitmap()  # by ordinal: a bit per event, not a set of ids
+    ordinal = ordinal_of(history)
     groups: dict[int, list[str]] = {}
     for request in history.requests:
         if request.probe is not None or request.status is None:
@@ -459,15 +537,18 @@ def hazards(history: History) -> dict[str, int]:
             if event is None or event.out_of_scope:
                 continue  # not the receiver's to order: its scope leaves the event out
             latest = newest.get(event.key)
-            if latest is not None and latest.removal and latest.epoch > event.epoch and event_id in delivered:
+            number = ordinal(event_id)
+            was_delivered = number in delivered
+            if latest is not None and latest.removal and latest.epoch > event.epoch and was_delivered:
                 counts["duplicate_after_removal"] += 1
-            if latest is not None and event.epoch < latest.epoch and event_id not in delivered:
+            if latest is not None and event.epoch < latest.epoch and not was_delivered:
                 counts["older_after_newer"] += 1
                 if latest.removal and not event.removal:
                     counts["update_after_removal"] += 1
                 if event.creation and not latest.removal:
                     counts["create_after_update"] += 1
-            delivered.add(event_id)
+            if number is not None:
+                delivered.add(number)
             if latest is None or event.epoch >= latest.epoch:
                 newest[event.key] = event
     if history.concurrent:
@@ -507,7 +588,7 @@ def scope_summary(stats: dict[str, Any]) -> str | None:
 
 
 def core_stats(history: History, observation: Observation, design: str, violations: list[Violation],
-               latencies: list[float]) -> dict[str, Any]:
+               latencies: Sequence[float]) -> dict[str, Any]:
     """The statistics both profiles' verdicts report alike: what was judged, ties, hazards exercised, the
     design and its hint, latency percentiles and slow answers."""
     slow = slow_answers(history)
@@ -536,11 +617,7 @@ def finish(violations: list[Violation], design: str) -> list[Violation]:
 
 def count_ties(history: History) -> int:
     """Resources whose newest acknowledged events share their second: any of them is a correct state."""
-    ties = 0
-    for delivered in history.acknowledged.values():
-        newest_epoch = max(e.epoch for e in delivered)
-        ties += sum(1 for e in {e.event_id: e for e in delivered}.values() if e.epoch == newest_epoch) > 1
-    return ties
+    return sum(1 for delivered in history.acknowledged.values() if len(delivered.newest) > 1)
 
 
 #: The detectors every profile runs, in this order.

@@ -24,8 +24,8 @@ _AUTH = (401, 403)
 _PATH = (404, 405)
 
 
-def _statuses(requests: Sequence[HistoryRequest]) -> str:
-    return "/".join(f"HTTP {status}" for status in sorted({r.status for r in requests if r.status is not None}))
+def _statuses(statuses: set[int | None]) -> str:
+    return "/".join(f"HTTP {status}" for status in sorted(s for s in statuses if s is not None))
 
 
 def diagnose(history: History, observation: Observation, stats: Mapping[str, Any]) -> list[dict[str, str]]:
@@ -36,28 +36,37 @@ def diagnose(history: History, observation: Observation, stats: Mapping[str, Any
     2xx), ``not_recording`` (an empty observation while requests were acknowledged), ``all_timed_out``
     (no genuine request answered in time). ``stats`` (the verdict's) adds what the history does not hold:
     the receiver's design, for the wording."""
-    genuine = [r for r in history.requests if r.probe is None and not r.label]
+    count, statuses, timed_out = 0, set(), 0  # of the genuine requests, in one pass: none is kept
+    tests: list[HistoryRequest] = []
+    for request in history.requests:
+        if request.probe is not None:
+            continue
+        if request.label:
+            tests.append(request)
+            continue
+        count += 1
+        statuses.add(request.status)
+        timed_out += request.timed_out
     found: list[dict[str, str]] = []
 
     def add(cause: str, message: str) -> None:
         found.append({"cause": cause, "message": message})
 
-    count = len(genuine)
-    if genuine and all(r.status in _AUTH for r in genuine):
-        add("check_the_secret", f"every genuine request ({count}) was refused with {_statuses(genuine)}: the "
+    if count and statuses <= set(_AUTH):
+        add("check_the_secret", f"every genuine request ({count}) was refused with {_statuses(statuses)}: the "
             "receiver does not accept the signatures; check the secret (the receiver's and the kit's "
             "--secret / $AKENEO_EVENTS_SECRET must be the same)")
-    elif genuine and all(r.status in _PATH for r in genuine):
-        add("check_the_path", f"every genuine request ({count}) was refused with {_statuses(genuine)}: the "
+    elif count and statuses <= set(_PATH):
+        add("check_the_path", f"every genuine request ({count}) was refused with {_statuses(statuses)}: the "
             "URL's path is not the receiver's webhook route; check the path of --url")
-    for test in (r for r in history.requests if r.label and r.probe is None):
+    for test in tests:
         if test.refusal is not None or test.broken or test.timed_out:
             add("test_request_refused", f"{test.label} got {test.answer()}: the PIM's UI shows the Test as "
                 f"failed; a receiver must answer it {test.expected or '2xx'}")
-    if genuine and all(r.timed_out for r in genuine):
+    if count and timed_out == count:
         add("all_timed_out", f"every genuine request ({count}) timed out (no answer within {history.timeout:g} "
             "s): the receiver is blocked or does its work before answering; acknowledge first")
-    acknowledged = sum(len(events) for events in history.acknowledged.values())
+    acknowledged = sum(delivered.count for delivered in history.acknowledged.values())
     if acknowledged and not observation.applied and not observation.resources:
         add("not_recording", f"the observation is empty while {acknowledged} event(s) were acknowledged: the "
             "receiver does not record what it applies: see the observation contract (README, \"The "

@@ -2,8 +2,15 @@
 
 Each profile translates its own ground truth (the Events API's batches, the Event Platform's attempts) into
 the same three things: the events generated (:class:`HistoryEvent`), the requests sent in send order with
-their answers (:class:`HistoryRequest`), and, per resource, the events the receiver acknowledged. What
-differs on the wire stays in the translation; the detectors only see this shape.
+their answers (:class:`HistoryRequest`), and, per resource, what the final-state checks need of the events
+the receiver acknowledged (:class:`Delivered`). What differs on the wire stays in the translation; the
+detectors only see this shape.
+
+Memory (BENCHMARKS.md section 5): ``events`` and ``requests`` may be views that make each item when it is
+read (the Events API's, over its ground truth's columns), so a detector never keeps what it iterates over,
+and identifies a request by its position in ``requests``, never by ``id()``. Per resource, only the newest
+acknowledged events are kept, and the index from events to the requests that carried them is made the first
+time a violation asks for its witnesses.
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["History", "HistoryEvent", "HistoryRequest", "ProbeRule", "Refusal"]
+__all__ = ["Delivered", "History", "HistoryEvent", "HistoryRequest", "ProbeRule", "Refusal", "acknowledged_by_key"]
 
 #: At most this many requests are shown as a violation's witness.
 WITNESS_REQUESTS = 12
@@ -110,18 +117,48 @@ class HistoryRequest:
         return f"HTTP {self.status}" if self.status is not None else self.reason or "no answer"
 
 
+@dataclass(slots=True)
+class Delivered:
+    """What the final-state checks need of one resource's acknowledged events, O(1) per resource: how many
+    deliveries were acknowledged, the newest epoch, and the events at it, by id, in the order first
+    acknowledged (any of them is a correct final state: ``event_datetime`` has second precision)."""
+
+    count: int = 0
+    newest_epoch: int = 0
+    newest: dict[str, HistoryEvent] = field(default_factory=dict)
+
+    def add(self, event: HistoryEvent) -> None:
+        self.count += 1
+        if not self.newest or event.epoch > self.newest_epoch:
+            self.newest_epoch = event.epoch
+            self.newest = {event.event_id: event}
+        elif event.epoch == self.newest_epoch:
+            self.newest.setdefault(event.event_id, event)
+
+
+def acknowledged_by_key(events: Iterable[HistoryEvent]) -> dict[str, Delivered]:
+    """:class:`Delivered` per resource key, in the order keys were first acknowledged."""
+    found: dict[str, Delivered] = {}
+    for event in events:
+        delivered = found.get(event.key)
+        if delivered is None:
+            delivered = found[event.key] = Delivered()
+        delivered.add(event)
+    return found
+
+
 @dataclass
 class History:
     """What happened in one run, in the shape every detector reads.
 
-    ``requests`` are in send order, probes included; ``acknowledged`` holds, per resource key, the events
-    whose delivery the receiver acknowledged (own events and events outside the scope excluded: the receiver
-    must drop them).
+    ``requests`` are in send order, probes included; ``acknowledged`` holds, per resource key, the newest of
+    the events whose delivery the receiver acknowledged and how many were (own events and events outside the
+    scope excluded: the receiver must drop them).
     """
 
     events: Mapping[str, HistoryEvent]
     requests: Sequence[HistoryRequest]
-    acknowledged: Mapping[str, Sequence[HistoryEvent]]
+    acknowledged: Mapping[str, Delivered]
     #: the platform's answer deadline, for ``slow_ack`` messages
     timeout: float
     #: what a timely answer is, as the slow_ack / server_error ``expected`` text says it
@@ -137,18 +174,31 @@ class History:
     #: whether requests were sent in groups in flight together (``HistoryRequest.group``): the concurrent
     #: hazards (``judging.checks.CONCURRENT_HAZARDS``) are then counted
     concurrent: bool = False
-    _carried_by: dict[str, list[int]] = field(default_factory=dict, repr=False)
+    _carried_by: dict[str, list[int]] | None = field(default=None, repr=False)
     _ids_by_key: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    _slow: list[tuple[int, HistoryRequest]] | None = field(default=None, repr=False)
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
-    def __post_init__(self) -> None:
-        for position, request in enumerate(self.requests):
-            if request.probe is None:
-                for event_id in request.event_ids:
-                    self._carried_by.setdefault(event_id, []).append(position)
+    def slow(self) -> list[tuple[int, HistoryRequest]]:
+        """``(position, request)`` of each request not answered within its deadline (none, or answered
+        late), found in one pass and kept: there are few, and several detectors ask."""
+        if self._slow is None:
+            self._slow = [(position, r) for position, r in enumerate(self.requests)
+                          if r.timed_out or (r.status is not None
+                                             and r.latency > (self.timeout if r.deadline is None else r.deadline))]
+        return self._slow
 
     def witness_for(self, event_ids: Iterable[str]) -> tuple[Mapping[str, Any], ...]:
-        """The genuine requests that carried any of ``event_ids``, in send order, at most 12."""
-        chosen = sorted({p for event_id in set(event_ids) for p in self._carried_by.get(event_id, ())})
+        """The genuine requests that carried any of ``event_ids``, in send order, at most 12. The index
+        behind it is made on the first call: a run without violations never pays for it."""
+        if self._carried_by is None:
+            self._carried_by = {}
+            for position, request in enumerate(self.requests):
+                if request.probe is None:
+                    for event_id in request.event_ids:
+                        self._carried_by.setdefault(event_id, []).append(position)
+        carried_by = self._carried_by
+        chosen = sorted({p for event_id in set(event_ids) for p in carried_by.get(event_id, ())})
         return tuple(self.requests[p].witness for p in chosen[:WITNESS_REQUESTS])
 
     def key_witness(self, key: str) -> tuple[Mapping[str, Any], ...]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +19,7 @@ __all__ = [
 ]
 
 
-def percentile(values: list[float], fraction: float) -> float | None:
+def percentile(values: Sequence[float], fraction: float) -> float | None:
     """The ``fraction`` percentile (nearest rank) of ``values``, or None when empty."""
     if not values:
         return None
@@ -28,7 +28,7 @@ def percentile(values: list[float], fraction: float) -> float | None:
     return ordered[index]
 
 
-def latency_spread(values: list[float]) -> str:
+def latency_spread(values: Sequence[float]) -> str:
     """``p50 1.2 ms, p95 3.4 ms, p99 5.6 ms`` (nearest rank), or ``no answers``."""
     if not values:
         return "no answers"
