@@ -77,8 +77,13 @@ def _forced(truth: EpTruth) -> set[str]:
     for attempt in truth.genuine:
         if attempt.acknowledged:
             first.setdefault(attempt.event_id, attempt)
+    known = history(truth).events
+    by_key: dict[str, list[Any]] = {}
+    for event_id in first:
+        if event_id in known:
+            by_key.setdefault(known[event_id].key, []).append(known[event_id])
     forced = set()
-    for key, acknowledged in history(truth).acknowledged.items():
+    for key, acknowledged in by_key.items():
         newest = max(e.epoch for e in acknowledged)
         tops = [e for e in acknowledged if e.epoch == newest]
         if len(tops) != 1 or tops[0].removal:
