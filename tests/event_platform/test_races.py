@@ -80,7 +80,7 @@ def _forced(truth: EpTruth) -> set[str]:
     known = history(truth).events
     by_key: dict[str, list[Any]] = {}
     for event_id in first:
-        if event_id in known:
+        if event_id in known and not known[event_id].own and not known[event_id].out_of_scope:
             by_key.setdefault(known[event_id].key, []).append(known[event_id])
     forced = set()
     for key, acknowledged in by_key.items():
