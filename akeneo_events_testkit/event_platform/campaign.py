@@ -39,7 +39,7 @@ from .probes import send_probes
 from .rules import DEFAULT_CLIENT_ID, DEFAULT_IN_FLIGHT
 from .signing import EpSecrets
 from .truth import EpTruth
-from .wire import DEFAULT_SOURCE, EP_TYPE_NAMES
+from .wire import DEFAULT_SOURCE, EP_TYPE_NAMES, subscribed_types
 
 if TYPE_CHECKING:
     from ..restapi import RestApi
@@ -84,6 +84,9 @@ class EpCampaignConfig:
     #: requests the platform keeps in flight at most (:class:`~.emitter.EpEmitter` ``max_in_flight``; 1: one
     #: at a time)
     in_flight: int = DEFAULT_IN_FLIGHT
+    #: the types the subscription receives (``--types``, shell patterns such as ``product.*,category.*``;
+    #: None: every type the emitter sends, :data:`~.wire.SENT_TYPES`)
+    types: str | None = None
 
     @property
     def profile(self) -> str:
@@ -105,6 +108,7 @@ class EpCampaignConfig:
             raise UsageError(f"rotation={self.rotation!r}: use one of {', '.join(ROTATIONS)} (the secrets the "
                              "receiver holds while the platform signs with new and old)")
         parse_ep_faults(self.faults)
+        subscribed_types(self.types)  # fail early, naming the types
 
 
 @dataclass
@@ -207,6 +211,8 @@ def reproduce_ep(config: EpCampaignConfig, *, url: str | None = None, state_url:
         parts.append("--keep-going")
     if config.in_flight != DEFAULT_IN_FLIGHT:
         parts += ["--in-flight", str(config.in_flight)]
+    if config.types is not None:
+        parts += ["--types", config.types]
     parts += shared_options(config, start=start, rest_api=rest_api)
     return command_line(parts + target_options(url, state_url, old_secret=bool(config.rotation),
                                                observed_with=observed_with))
@@ -260,7 +266,7 @@ def run_ep_campaign(
                             faults=config.faults, enforce_suspension=not config.keep_going,
                             keep_bodies=record is not None, catalog=config.catalog,
                             scope=config.scope if isinstance(config.scope, Scope) else None,
-                            max_in_flight=config.in_flight)
+                            max_in_flight=config.in_flight, types=config.types)
         if rest_api is not None:
             rest_api.attach_ep(emitter, latency=config.rest_latency)
 

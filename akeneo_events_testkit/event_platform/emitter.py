@@ -61,10 +61,11 @@ from ..judging.scope import Scope, ScopeJudge, focus_factor, note_resource
 from ..transport.sender import Attempt, Sender
 from ..transport.targets import Target
 from ..versions import Action, content_digest, get_profile
-from ..world.activity import Change, Operation, generate_activity
+from ..world.activity import DEFAULT_USERS, Change, Operation, generate_activity
 from ..world.catalog import DEFAULT_PIM_URL, Catalog
 from ..world.hazards import HazardTargets
 from ..world.shape import CatalogShape, resolve_shape
+from ..world.structure_activity import STRUCTURE_SHARE, STRUCTURE_TYPES, StructureChange, StructureStream
 from .delta import delta_assignments, delta_changes
 from .faults import EpFaults, parse_ep_faults
 from .rules import (
@@ -95,7 +96,17 @@ from .rules import (
 from .signing import EpSecrets, ep_headers
 from .timeline import EpTimeline
 from .truth import EpAttempt, EpDrop, EpEvent, EpTruth, Suspension, canonical_json
-from .wire import DEFAULT_SOURCE, ESCAPES, CloudEvent, author_of, cloud_event, encode
+from .wire import (
+    DEFAULT_SOURCE,
+    ESCAPES,
+    TYPE_PREFIX,
+    CloudEvent,
+    author_of,
+    cloud_event,
+    encode,
+    structure_cloud_event,
+    subscribed_types,
+)
 
 __all__ = [
     "EpEmitter",
@@ -116,6 +127,7 @@ class _Job:
     concurrent: bool = field(default=False, compare=False)
 
 
+_OPTION_TYPES = frozenset({"pim_catalog_simpleselect", "pim_catalog_multiselect"})
 _UPDATES = frozenset({Action.PRODUCT_UPDATED, Action.PRODUCT_MODEL_UPDATED})
 #: the longest an aimed event is delivered after its emission: the retry ladder's span, 35 min (section 3)
 MAX_LATE = 35 * 60
@@ -164,6 +176,7 @@ class EpEmitter:
         scope: Scope | None = None,
         catalog: CatalogShape | str | os.PathLike[str] | None = None,
         max_in_flight: int = DEFAULT_IN_FLIGHT,
+        types: str | Sequence[str] | None = None,
     ) -> None:
         if events < 0:
             raise UsageError(f"events must be zero or more, got {events}")
@@ -171,6 +184,11 @@ class EpEmitter:
             raise UsageError(f"max_in_flight must be a whole number of requests, 1 or more (1 sends one at a "
                              f"time), got {max_in_flight!r}")
         self.max_in_flight = max_in_flight
+        #: the short types the subscription receives (``--types``; default: every type the emitter sends)
+        self.types = subscribed_types(types)
+        #: how many of the ``events`` change the catalog structure (none when no structure type is received)
+        self.structure_events = (round(events * STRUCTURE_SHARE)
+                                 if self.types.intersection(STRUCTURE_TYPES) else 0)
         ratio = float(delta)
         if not 0 <= ratio <= 1:
             raise UsageError(f"delta must be True, False or a ratio in [0, 1], got {delta!r}")
@@ -227,7 +245,7 @@ class EpEmitter:
     def activity(self) -> tuple[Catalog, Iterator[Operation]]:
         """The same saves as ``MockPim(seed=..., profile='saas', uuid_mode=True)`` with these connections."""
         return generate_activity(
-            rng=random.Random(self.seed), events=self.events, start=self.start,
+            rng=random.Random(self.seed), events=self.events - self.structure_events, start=self.start,
             profile=get_profile("saas", uuid_mode=True), connections=self.connections, pim_url=self.pim_url,
             shape=self.shape)
 
@@ -243,13 +261,65 @@ class EpEmitter:
         if timeline is not None:
             for key in list(catalog.keys()):
                 timeline.record(catalog, key, self.start - 1)
+        stream = self._structure_stream(catalog)
+        ids = random.Random(f"event-platform-structure:{self.seed}")
+        if timeline is not None and stream is not None:
+            for key, state in stream.initial.items():
+                timeline.record_state(key, self.start - 1, state)
+        done, last = 0, self.start
         for operation in operations:
+            if stream is not None:
+                for structure in stream.due(done, operation.epoch):
+                    found = self._structure_event(structure, ids, truth, escapes)
+                    if found is not None:
+                        yield found
             if timeline is not None:  # the operation is already applied to the catalog (activity.py)
                 epoch = max((c.epoch for c in operation.changes), default=operation.epoch)
                 for key in dict.fromkeys(c.key for c in operation.changes):
                     timeline.record(catalog, key, epoch)
             for change in operation.changes:
-                yield self._event(change, operation, rng, previous, types, truth, escapes)
+                event = self._event(change, operation, rng, previous, types, truth, escapes)
+                if event is not None:
+                    yield event
+            done += len(operation.changes)
+            last = max(last, operation.epoch)
+        for structure in stream.rest(last) if stream is not None else ():
+            found = self._structure_event(structure, ids, truth, escapes)
+            if found is not None:
+                yield found
+
+    def _structure_stream(self, catalog: Catalog) -> StructureStream | None:
+        """The seeded structure changes of this run (``"structure:<seed>"``), or None when none is made."""
+        if not self.structure_events:
+            return None
+        structure = catalog.structure
+        selects = {code: tuple(a.options) for code, a in structure.attributes.items()
+                   if a.type in _OPTION_TYPES and a.options}
+        return StructureStream(
+            random.Random(f"structure:{self.seed}"), self.structure_events, self.events - self.structure_events,
+            categories=tuple(structure.categories), families=tuple(structure.families),
+            attributes={code: a.type for code, a in structure.attributes.items()}, options=selects,
+            users=DEFAULT_USERS, connections=self.connections)
+
+    def _structure_event(self, change: StructureChange, ids: random.Random, truth: EpTruth | None,
+                         escapes: random.Random) -> CloudEvent | None:
+        """The CloudEvent of a structure change, recorded in the truth and the timeline; None when the
+        subscription does not receive its type (the change still happened: the REST API serves it)."""
+        if self.timeline is not None:
+            self.timeline.record_state(change.key, change.epoch, change.state)
+        event = structure_cloud_event(change, rng=ids, subscription_id=self.subscription_id, source=self.source)
+        event = self._escape(event, escapes)
+        if change.type not in self.types:
+            return None
+        author = author_of(change.author, change.author_type)
+        if truth is not None:
+            truth.events[event.id] = EpEvent(
+                event.id, event.key, event.type, event.epoch, event.is_removal, author["identifier"],
+                author["type"], author["type"] == "api" and author["identifier"] == self.client_id,
+                event.id, -1, stable=reserialisation_stable(event.raw))
+            if self.keep_bodies:
+                truth.bodies[event.id] = event.raw
+        return event
 
     def _escape(self, event: CloudEvent, escapes: random.Random) -> CloudEvent:
         """``event`` with its body escaped, for the seeded share :attr:`escaped` of events; an escaping that
@@ -261,7 +331,7 @@ class EpEmitter:
 
     def _event(self, change: Change, operation: Operation, rng: random.Random,
                previous: dict[str, Mapping[str, Any]], types: Mapping[str, str], truth: EpTruth | None,
-               escapes: random.Random) -> CloudEvent:
+               escapes: random.Random) -> CloudEvent | None:
         changes = None
         if change.action in _UPDATES and self.delta > 0 and rng.random() < self.delta:
             changes = delta_changes(previous.get(change.key), change.snapshot, attribute_types=types,
@@ -272,6 +342,8 @@ class EpEmitter:
             author_type=operation.author_type, rng=rng, subscription_id=self.subscription_id, source=self.source,
             send_product_identifier=self.send_product_identifier, changes=changes)
         event = self._escape(event, escapes)
+        if event.type[len(TYPE_PREFIX):] not in self.types:
+            return None  # not received: its id and escape were drawn all the same, the stream stays put
         author = author_of(operation.author, operation.author_type)
         if truth is not None:
             truth.events[event.id] = EpEvent(
