@@ -2,8 +2,9 @@
 
 ``compare_profiles`` is the migration check: the same activity through the Events API (``MockPim``, profile
 ``saas`` with UUIDs) to the old endpoint and through the Event Platform (``EpEmitter``) to the new one, as a
-subscription to product and product model types (the Events API delivered no other), then the two final observations compared resource by resource (keys ``product:<uuid>`` are the same on both
-sides; 5.0/6.0 identifiers are not comparable).
+subscription to product and product model types (the Events API delivered no other), then the two final
+observations compared resource by resource (keys ``product:<uuid>`` are the same on both sides; 5.0/6.0
+identifiers are not comparable).
 """
 
 from __future__ import annotations

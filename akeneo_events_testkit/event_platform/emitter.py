@@ -129,6 +129,8 @@ class _Job:
 
 _OPTION_TYPES = frozenset({"pim_catalog_simpleselect", "pim_catalog_multiselect"})
 _UPDATES = frozenset({Action.PRODUCT_UPDATED, Action.PRODUCT_MODEL_UPDATED})
+#: ``EpEvent.operation`` of a structure event (no Events API operation made it; ``origin`` is its own id)
+STRUCTURE_OPERATION = -1
 #: the longest an aimed event is delivered after its emission: the retry ladder's span, 35 min (section 3)
 MAX_LATE = 35 * 60
 #: each hazard is aimed at ``ceil(reorder * HAZARD_QUOTA_RATE)`` times at least (5 under the default faults)
@@ -316,7 +318,7 @@ class EpEmitter:
             truth.events[event.id] = EpEvent(
                 event.id, event.key, event.type, event.epoch, event.is_removal, author["identifier"],
                 author["type"], author["type"] == "api" and author["identifier"] == self.client_id,
-                event.id, -1, stable=reserialisation_stable(event.raw))
+                event.id, STRUCTURE_OPERATION, stable=reserialisation_stable(event.raw))
             if self.keep_bodies:
                 truth.bodies[event.id] = event.raw
         return event
@@ -385,6 +387,8 @@ class EpEmitter:
         # the saves in scope, by the Events API event id the activity's future knows them by
         inside = None if self.scope is None else frozenset(truth.events[i].origin for i in focused)
         aims = self._aims(inside) if self.faults.reorder else {}
+        if self.faults.reorder:
+            aims.update(self._structure_aims(events, truth))
         jobs: list[tuple[CloudEvent, float]] = []
         for event in events:
             due = float(event.epoch)
@@ -486,6 +490,39 @@ class EpEmitter:
             if rng.random() < min(1.0, 2 * self.faults.reorder) or short:
                 aimed[which] += 1
                 aims[change.event_id] = (target, which == 1)
+        return aims
+
+    def _structure_aims(self, events: Sequence[CloudEvent], truth: EpTruth) -> dict[str, tuple[str, bool]]:
+        """The structure hazards, as :meth:`_aims` makes the product ones: an event of a category, option,
+        job... delivered right after the next event of the same resource (its update, its deletion, the
+        job's next status), when that one is at a later second and at most :data:`MAX_LATE` later. Every
+        event before a deletion is aimed, alternately delivered late only and in turn then again late
+        (tombstones are what a receiver most often gets wrong), and for
+        each kind of resource the first ``ceil(reorder * HAZARD_QUOTA_RATE)`` others, then twice the reorder
+        probability; alternately late only and also in turn. Own RNG: the product hazards stay as they
+        were."""
+        rng = random.Random(f"event-platform-structure-hazards:{self.seed}")
+        quota = math.ceil(self.faults.reorder * HAZARD_QUOTA_RATE)
+        last: dict[str, EpEvent] = {}
+        aimed: Counter[str] = Counter()
+        aims: dict[str, tuple[str, bool]] = {}
+        for event in events:
+            known = truth.events[event.id]
+            if known.operation != STRUCTURE_OPERATION:
+                continue
+            before = last.get(known.key)
+            last[known.key] = known
+            if before is None or not 0 < known.epoch - before.epoch <= MAX_LATE or before.event_id in aims:
+                continue
+            kind = known.key.split(":", 1)[0]
+            # per kind, alternately late only (a forgotten tombstone resurrects, an unordered receiver ends
+            # on the older state) and in turn then again late (a duplicate after the newer event)
+            if known.is_removal:
+                aimed[f"removal:{kind}"] += 1
+                aims[before.event_id] = (known.event_id, aimed[f"removal:{kind}"] % 2 == 0)
+            elif aimed[kind] < quota or rng.random() < min(1.0, 2 * self.faults.reorder):
+                aimed[kind] += 1
+                aims[before.event_id] = (known.event_id, aimed[kind] % 2 == 0)
         return aims
 
     def _push(self, heap: list[_Job], job: _Job) -> None:
