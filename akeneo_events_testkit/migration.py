@@ -1,9 +1,10 @@
 """Compare the two wire profiles on the same activity: the one module that sees both.
 
 ``compare_profiles`` is the migration check: the same activity through the Events API (``MockPim``, profile
-``saas`` with UUIDs) to the old endpoint and through the Event Platform (``EpEmitter``) to the new one, then
-the two final observations compared resource by resource (keys ``product:<uuid>`` are the same on both
-sides; 5.0/6.0 identifiers are not comparable).
+``saas`` with UUIDs) to the old endpoint and through the Event Platform (``EpEmitter``) to the new one, as a
+subscription to product and product model types (the Events API delivered no other), then the two final
+observations compared resource by resource (keys ``product:<uuid>`` are the same on both sides; 5.0/6.0
+identifiers are not comparable).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from .event_platform.emitter import EpEmitter
 from .event_platform.oracle import EP_VIOLATION_KINDS, delta_states, judge_ep
 from .event_platform.signing import EpSecrets
 from .event_platform.truth import EpTruth
+from .event_platform.wire import PRODUCT_TYPES
 from .events_api.oracle import VIOLATION_KINDS, judge
 from .judging.observation import ObservationSource, observation_reader, parse_observation, settle_observation
 from .judging.verdict import Verdict
@@ -205,7 +207,7 @@ def compare_profiles(
         pim = MockPim(seed=seed, events=events, profile="saas", uuid_mode=True, start=start, catalog=catalog)
         run = pim.run(subscriptions=[Subscription(old_target, old_secret, connection_user=client_id)])
         emitter = EpEmitter(seed, events, start=start, secrets=new_secrets, client_id=client_id,
-                            clock=FakeClock(start), catalog=catalog)
+                            clock=FakeClock(start), catalog=catalog, types=PRODUCT_TYPES)
         new_truth = emitter.run(new_target)
         old_raw = settle_observation(old_read, settle_timeout, time.sleep)
         new_raw = settle_observation(new_read, settle_timeout, time.sleep)

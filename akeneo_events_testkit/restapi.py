@@ -335,6 +335,8 @@ class RestApi:
         collections = {"products": "product", "products-uuid": "product", "product-models": "product_model"}
         if self.pim is None:
             raise _Error(503, "The PIM is not running yet")
+        if isinstance(self.pim, _EpSource) and parts[0] not in collections:
+            return self._structure(route, parts)
         if parts[0] not in collections or len(parts) > 2 or (parts[0] == "products-uuid"
                                                              and not self.pim.profile.has_uuid):
             raise _Error(404, f'No route found for "GET {_PREFIX}{route}"')
@@ -342,6 +344,18 @@ class RestApi:
         if len(parts) == 2 and parts[1]:
             return self._one(parts[0], parts[1], uuid_mode)
         return self._list(parts[0], collections[parts[0]], uuid_mode, query)
+
+    def _structure(self, route: str, parts: list[str]) -> dict[str, Any]:
+        """A structure resource or job execution of an Event Platform run, as the timeline holds it at the
+        virtual time of the request: 404 before its creation and after its deletion (issue 18 item 3)."""
+        found = _structure_route(parts)
+        if found is None:
+            raise _Error(404, f'No route found for "GET {_PREFIX}{route}"')
+        key, label = found
+        resource = self.resource(key)
+        if resource is None:
+            raise _Error(404, f"{label} does not exist or you do not have permission to access it.")
+        return resource
 
     def _key_for(self, collection: str, ident: str) -> str:
         if collection == "product-models":
@@ -449,6 +463,28 @@ class _EpSource:
             return None
         state = timeline.at(key, self.emitter.clock.now() - self.api.lag, uuid_mode=bool(uuid_mode))
         return None if state is None else (0, state)
+
+
+def _structure_route(parts: list[str]) -> tuple[str, str] | None:
+    """The timeline key and 404 wording of a structure route (``categories/{code}``...), or None.
+
+    ``job-executions/{id}`` is the kit's own route: the PIM's REST API documents none for job executions,
+    but a receiver of ``job.*.status-changed`` may want to re-read one (README: structure events)."""
+    if any(not part for part in parts):
+        return None
+    simple = {"categories": ("category", "Category"), "families": ("family", "Family"),
+              "attributes": ("attribute", "Attribute"), "attribute-groups": ("attribute_group", "Attribute group"),
+              "job-executions": ("job", "Job execution")}
+    if len(parts) == 2 and parts[0] in simple:
+        name, label = simple[parts[0]]
+        return f"{name}:{parts[1]}", f'{label} "{parts[1]}"'
+    nested = {("attributes", "options"): ("attribute_option", "Attribute option"),
+              ("asset-families", "assets"): ("asset", "Asset"),
+              ("reference-entities", "records"): ("reference_entity_record", "Record")}
+    if len(parts) == 4 and (parts[0], parts[2]) in nested:
+        name, label = nested[(parts[0], parts[2])]
+        return f"{name}:{parts[1]}:{parts[3]}", f'{label} "{parts[3]}" of "{parts[1]}"'
+    return None
 
 
 def _positive_int(query: Mapping[str, list[str]], name: str, default: int) -> int:

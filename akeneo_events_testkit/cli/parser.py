@@ -38,6 +38,13 @@ def _in_flight_arg(parser: argparse.ArgumentParser) -> None:
                              f"and bounded by the rate (default {DEFAULT_IN_FLIGHT}; 1 sends one at a time)")
 
 
+def _types_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--types", default=None, metavar="PATTERN[,PATTERN]",
+                        help="Event Platform: the event types the subscription receives, shell patterns such as "
+                             "product.*,category.* (default: every type the emitter sends, products and "
+                             "catalog structure)")
+
+
 def _workload_args(parser: argparse.ArgumentParser, events: int) -> None:
     parser.add_argument("--seed", type=non_negative, default=0, help="seed of everything random (default 0)")
     parser.add_argument("--events", type=positive, default=events, help=f"events to generate (default {events})")
@@ -128,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--delta", type=ratio, default=None, metavar="RATIO",
                    help=f"Event Platform: share of updates sent as *.updated.delta (default {DEFAULT_DELTA})")
     _in_flight_arg(p)
+    _types_arg(p)
     p.add_argument("--probes", action="store_true", help="also send security probes")
     p.add_argument("--data-mode", choices=["send_time", "snapshot"], default=None,
                    help="data rebuilt at send time like the PIM (default), or the state at each save")
@@ -188,6 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Event Platform: deliver past a suspension, which is still reported, so that what it "
                         "would have masked is judged too (a suspended subscription sends nothing)")
     _in_flight_arg(p)
+    _types_arg(p)
     p.add_argument("--no-probes", action="store_true", help="send no security probes")
     p.add_argument("--strict", action="store_true", help="replay_accepted is an error, not a warning")
     p.add_argument("--report", metavar="FILE.json", help="write the JSON report")

@@ -26,7 +26,7 @@ __all__ = ["campaign_config", "cmd_emit", "cmd_fuzz", "cmd_replay", "cmd_serve"]
 
 #: what the command line may say of each profile-specific option (None: not given)
 _SPECIFIC = ("plan", "uuid_mode", "strict", "data_mode", "delta", "client_id", "rotation", "keep_going",
-             "in_flight")
+             "in_flight", "types")
 
 
 def campaign_config(args: argparse.Namespace, *, probes: bool) -> Any:

@@ -42,7 +42,7 @@ from .probes import send_probes
 from .rules import DEFAULT_CLIENT_ID, DEFAULT_IN_FLIGHT
 from .signing import EpSecrets
 from .truth import EpTruth
-from .wire import DEFAULT_SOURCE, EP_TYPE_NAMES
+from .wire import DEFAULT_SOURCE, EP_TYPE_NAMES, subscribed_types
 
 if TYPE_CHECKING:
     from ..restapi import RestApi
@@ -99,6 +99,9 @@ class EpCampaignConfig:
     crashes: int = 0
     #: seconds the receiver command gets to listen on its port, at its start and at each restart
     listen_timeout: float = LISTEN_TIMEOUT
+    #: the types the subscription receives (``--types``, shell patterns such as ``product.*,category.*``;
+    #: None: every type the emitter sends, :data:`~.wire.SENT_TYPES`)
+    types: str | None = None
 
     @property
     def profile(self) -> str:
@@ -121,6 +124,7 @@ class EpCampaignConfig:
             raise UsageError(f"rotation={self.rotation!r}: use one of {', '.join(ROTATIONS)} (the secrets the "
                              "receiver holds while the platform signs with new and old)")
         parse_ep_faults(self.faults)
+        subscribed_types(self.types)  # fail early, naming the types
 
 
 @dataclass
@@ -224,6 +228,8 @@ def reproduce_ep(config: EpCampaignConfig, *, url: str | None = None, state_url:
         parts.append("--keep-going")
     if config.in_flight != DEFAULT_IN_FLIGHT:
         parts += ["--in-flight", str(config.in_flight)]
+    if config.types is not None:
+        parts += ["--types", config.types]
     parts += shared_options(config, start=start, rest_api=rest_api)
     if config.receiver_cmd:
         return command_line(parts + receiver_options(config, url=url, state_url=state_url,
@@ -298,7 +304,7 @@ def run_ep_campaign(
                             faults=config.faults, enforce_suspension=not config.keep_going,
                             keep_bodies=record is not None, catalog=config.catalog,
                             scope=config.scope if isinstance(config.scope, Scope) else None,
-                            max_in_flight=config.in_flight)
+                            max_in_flight=config.in_flight, types=config.types)
         if rest_api is not None:
             rest_api.attach_ep(emitter, latency=config.rest_latency)
 

@@ -61,10 +61,11 @@ from ..judging.scope import Scope, ScopeJudge, focus_factor, note_resource
 from ..transport.sender import Attempt, Sender
 from ..transport.targets import Target
 from ..versions import Action, content_digest, get_profile
-from ..world.activity import Change, Operation, generate_activity
+from ..world.activity import DEFAULT_USERS, Change, Operation, generate_activity
 from ..world.catalog import DEFAULT_PIM_URL, Catalog
 from ..world.hazards import HazardTargets
 from ..world.shape import CatalogShape, resolve_shape
+from ..world.structure_activity import STRUCTURE_SHARE, STRUCTURE_TYPES, StructureChange, StructureStream
 from .delta import delta_assignments, delta_changes
 from .faults import EpFaults, parse_ep_faults
 from .rules import (
@@ -95,7 +96,17 @@ from .rules import (
 from .signing import EpSecrets, ep_headers
 from .timeline import EpTimeline
 from .truth import EpAttempt, EpDrop, EpEvent, EpTruth, Suspension, canonical_json
-from .wire import DEFAULT_SOURCE, ESCAPES, CloudEvent, author_of, cloud_event, encode
+from .wire import (
+    DEFAULT_SOURCE,
+    ESCAPES,
+    TYPE_PREFIX,
+    CloudEvent,
+    author_of,
+    cloud_event,
+    encode,
+    structure_cloud_event,
+    subscribed_types,
+)
 
 __all__ = [
     "EpEmitter",
@@ -116,7 +127,10 @@ class _Job:
     concurrent: bool = field(default=False, compare=False)
 
 
+_OPTION_TYPES = frozenset({"pim_catalog_simpleselect", "pim_catalog_multiselect"})
 _UPDATES = frozenset({Action.PRODUCT_UPDATED, Action.PRODUCT_MODEL_UPDATED})
+#: ``EpEvent.operation`` of a structure event (no Events API operation made it; ``origin`` is its own id)
+STRUCTURE_OPERATION = -1
 #: the longest an aimed event is delivered after its emission: the retry ladder's span, 35 min (section 3)
 MAX_LATE = 35 * 60
 #: each hazard is aimed at ``ceil(reorder * HAZARD_QUOTA_RATE)`` times at least (5 under the default faults)
@@ -164,6 +178,7 @@ class EpEmitter:
         scope: Scope | None = None,
         catalog: CatalogShape | str | os.PathLike[str] | None = None,
         max_in_flight: int = DEFAULT_IN_FLIGHT,
+        types: str | Sequence[str] | None = None,
     ) -> None:
         if events < 0:
             raise UsageError(f"events must be zero or more, got {events}")
@@ -171,6 +186,11 @@ class EpEmitter:
             raise UsageError(f"max_in_flight must be a whole number of requests, 1 or more (1 sends one at a "
                              f"time), got {max_in_flight!r}")
         self.max_in_flight = max_in_flight
+        #: the short types the subscription receives (``--types``; default: every type the emitter sends)
+        self.types = subscribed_types(types)
+        #: how many of the ``events`` change the catalog structure (none when no structure type is received)
+        self.structure_events = (round(events * STRUCTURE_SHARE)
+                                 if self.types.intersection(STRUCTURE_TYPES) else 0)
         ratio = float(delta)
         if not 0 <= ratio <= 1:
             raise UsageError(f"delta must be True, False or a ratio in [0, 1], got {delta!r}")
@@ -228,7 +248,7 @@ class EpEmitter:
     def activity(self) -> tuple[Catalog, Iterator[Operation]]:
         """The same saves as ``MockPim(seed=..., profile='saas', uuid_mode=True)`` with these connections."""
         return generate_activity(
-            rng=random.Random(self.seed), events=self.events, start=self.start,
+            rng=random.Random(self.seed), events=self.events - self.structure_events, start=self.start,
             profile=get_profile("saas", uuid_mode=True), connections=self.connections, pim_url=self.pim_url,
             shape=self.shape)
 
@@ -244,13 +264,65 @@ class EpEmitter:
         if timeline is not None:
             for key in list(catalog.keys()):
                 timeline.record(catalog, key, self.start - 1)
+        stream = self._structure_stream(catalog)
+        ids = random.Random(f"event-platform-structure:{self.seed}")
+        if timeline is not None and stream is not None:
+            for key, state in stream.initial.items():
+                timeline.record_state(key, self.start - 1, state)
+        done, last = 0, self.start
         for operation in operations:
+            if stream is not None:
+                for structure in stream.due(done, operation.epoch):
+                    found = self._structure_event(structure, ids, truth, escapes)
+                    if found is not None:
+                        yield found
             if timeline is not None:  # the operation is already applied to the catalog (activity.py)
                 epoch = max((c.epoch for c in operation.changes), default=operation.epoch)
                 for key in dict.fromkeys(c.key for c in operation.changes):
                     timeline.record(catalog, key, epoch)
             for change in operation.changes:
-                yield self._event(change, operation, rng, previous, types, truth, escapes)
+                event = self._event(change, operation, rng, previous, types, truth, escapes)
+                if event is not None:
+                    yield event
+            done += len(operation.changes)
+            last = max(last, operation.epoch)
+        for structure in stream.rest(last) if stream is not None else ():
+            found = self._structure_event(structure, ids, truth, escapes)
+            if found is not None:
+                yield found
+
+    def _structure_stream(self, catalog: Catalog) -> StructureStream | None:
+        """The seeded structure changes of this run (``"structure:<seed>"``), or None when none is made."""
+        if not self.structure_events:
+            return None
+        structure = catalog.structure
+        selects = {code: tuple(a.options) for code, a in structure.attributes.items()
+                   if a.type in _OPTION_TYPES and a.options}
+        return StructureStream(
+            random.Random(f"structure:{self.seed}"), self.structure_events, self.events - self.structure_events,
+            categories=tuple(structure.categories), families=tuple(structure.families),
+            attributes={code: a.type for code, a in structure.attributes.items()}, options=selects,
+            users=DEFAULT_USERS, connections=self.connections)
+
+    def _structure_event(self, change: StructureChange, ids: random.Random, truth: EpTruth | None,
+                         escapes: random.Random) -> CloudEvent | None:
+        """The CloudEvent of a structure change, recorded in the truth and the timeline; None when the
+        subscription does not receive its type (the change still happened: the REST API serves it)."""
+        if self.timeline is not None:
+            self.timeline.record_state(change.key, change.epoch, change.state)
+        event = structure_cloud_event(change, rng=ids, subscription_id=self.subscription_id, source=self.source)
+        event = self._escape(event, escapes)
+        if change.type not in self.types:
+            return None
+        author = author_of(change.author, change.author_type)
+        if truth is not None:
+            truth.events[event.id] = EpEvent(
+                event.id, event.key, event.type, event.epoch, event.is_removal, author["identifier"],
+                author["type"], author["type"] == "api" and author["identifier"] == self.client_id,
+                event.id, STRUCTURE_OPERATION, stable=reserialisation_stable(event.raw))
+            if self.keep_bodies:
+                truth.bodies[event.id] = event.raw
+        return event
 
     def _escape(self, event: CloudEvent, escapes: random.Random) -> CloudEvent:
         """``event`` with its body escaped, for the seeded share :attr:`escaped` of events; an escaping that
@@ -262,7 +334,7 @@ class EpEmitter:
 
     def _event(self, change: Change, operation: Operation, rng: random.Random,
                previous: dict[str, Mapping[str, Any]], types: Mapping[str, str], truth: EpTruth | None,
-               escapes: random.Random) -> CloudEvent:
+               escapes: random.Random) -> CloudEvent | None:
         changes = None
         if change.action in _UPDATES and self.delta > 0 and rng.random() < self.delta:
             changes = delta_changes(previous.get(change.key), change.snapshot, attribute_types=types,
@@ -273,6 +345,8 @@ class EpEmitter:
             author_type=operation.author_type, rng=rng, subscription_id=self.subscription_id, source=self.source,
             send_product_identifier=self.send_product_identifier, changes=changes)
         event = self._escape(event, escapes)
+        if event.type[len(TYPE_PREFIX):] not in self.types:
+            return None  # not received: its id and escape were drawn all the same, the stream stays put
         author = author_of(operation.author, operation.author_type)
         if truth is not None:
             truth.events[event.id] = EpEvent(
@@ -314,6 +388,8 @@ class EpEmitter:
         # the saves in scope, by the Events API event id the activity's future knows them by
         inside = None if self.scope is None else frozenset(truth.events[i].origin for i in focused)
         aims = self._aims(inside) if self.faults.reorder else {}
+        if self.faults.reorder:
+            aims.update(self._structure_aims(events, truth))
         jobs: list[tuple[CloudEvent, float]] = []
         for event in events:
             due = float(event.epoch)
@@ -415,6 +491,39 @@ class EpEmitter:
             if rng.random() < min(1.0, 2 * self.faults.reorder) or short:
                 aimed[which] += 1
                 aims[change.event_id] = (target, which == 1)
+        return aims
+
+    def _structure_aims(self, events: Sequence[CloudEvent], truth: EpTruth) -> dict[str, tuple[str, bool]]:
+        """The structure hazards, as :meth:`_aims` makes the product ones: an event of a category, option,
+        job... delivered right after the next event of the same resource (its update, its deletion, the
+        job's next status), when that one is at a later second and at most :data:`MAX_LATE` later. Every
+        event before a deletion is aimed, alternately delivered late only and in turn then again late
+        (tombstones are what a receiver most often gets wrong), and for
+        each kind of resource the first ``ceil(reorder * HAZARD_QUOTA_RATE)`` others, then twice the reorder
+        probability; alternately late only and also in turn. Own RNG: the product hazards stay as they
+        were."""
+        rng = random.Random(f"event-platform-structure-hazards:{self.seed}")
+        quota = math.ceil(self.faults.reorder * HAZARD_QUOTA_RATE)
+        last: dict[str, EpEvent] = {}
+        aimed: Counter[str] = Counter()
+        aims: dict[str, tuple[str, bool]] = {}
+        for event in events:
+            known = truth.events[event.id]
+            if known.operation != STRUCTURE_OPERATION:
+                continue
+            before = last.get(known.key)
+            last[known.key] = known
+            if before is None or not 0 < known.epoch - before.epoch <= MAX_LATE or before.event_id in aims:
+                continue
+            kind = known.key.split(":", 1)[0]
+            # per kind, alternately late only (a forgotten tombstone resurrects, an unordered receiver ends
+            # on the older state) and in turn then again late (a duplicate after the newer event)
+            if known.is_removal:
+                aimed[f"removal:{kind}"] += 1
+                aims[before.event_id] = (known.event_id, aimed[f"removal:{kind}"] % 2 == 0)
+            elif aimed[kind] < quota or rng.random() < min(1.0, 2 * self.faults.reorder):
+                aimed[kind] += 1
+                aims[before.event_id] = (known.event_id, aimed[kind] % 2 == 0)
         return aims
 
     def _push(self, heap: list[_Job], job: _Job) -> None:

@@ -36,7 +36,7 @@ class EventPlatformProfile:
     selector = PROFILE_NAME
     #: options of the Event Platform only: deltas, the own client id, secret rotation, suspension, source
     options: tuple[str, ...] = ("delta", "client_id", "rotation", "old_secret", "keep_going", "source",
-                                "in_flight")
+                                "in_flight", "types")
     violation_kinds: Mapping[str, tuple[str, str]] = EP_VIOLATION_KINDS
     kind_fixes: Mapping[str, str] = EP_KIND_FIX
 
@@ -72,7 +72,7 @@ class EventPlatformProfile:
         return EpEmitter(config.seed, config.events, secrets=EpSecrets(str(secret)), delta=config.delta,
                          client_id=config.client_id, faults=config.faults, source=config.source,
                          enforce_suspension=not config.keep_going, wrap_target=wrap_target,
-                         catalog=config.catalog, max_in_flight=config.in_flight,
+                         catalog=config.catalog, max_in_flight=config.in_flight, types=config.types,
                          scope=config.scope if isinstance(config.scope, Scope) else None)
 
     def configure_reference(self, receiver: Any, config: EpCampaignConfig) -> None:
@@ -127,7 +127,8 @@ class EventPlatformProfile:
         emitter = EpEmitter(config.seed, config.events, start=start, clock=clock, secrets=secrets,
                             delta=config.delta, client_id=config.client_id, faults=config.faults,
                             source=config.source, keep_bodies=bool(record), enforce_suspension=not config.keep_going,
-                            catalog=config.catalog, max_in_flight=config.in_flight)
+                            catalog=config.catalog, max_in_flight=config.in_flight,
+                            types=config.types)
 
         async def deliver() -> EpTruth:
             truth = await emitter.arun(url)

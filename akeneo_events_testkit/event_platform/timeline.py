@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+from collections.abc import Mapping
 from typing import Any
 
 from ..world.catalog import Catalog
@@ -37,6 +38,17 @@ class EpTimeline:
         else:
             epochs.append(epoch)
             states.append((legacy, uuid))
+
+    def record_state(self, key: str, epoch: int, state: Mapping[str, Any] | None) -> None:
+        """The REST state of a structure resource (``category:<code>``...) from ``epoch`` on, None once
+        deleted; served as is in both modes (only products differ between them)."""
+        payload = None if state is None else dict(state)
+        epochs, states = self._epochs.setdefault(key, []), self._states.setdefault(key, [])
+        if epochs and epochs[-1] == epoch:
+            states[-1] = (payload, payload)
+        else:
+            epochs.append(epoch)
+            states.append((payload, payload))
 
     def at(self, key: str, epoch: float, *, uuid_mode: bool = True) -> dict[str, Any] | None:
         """The payload of ``key`` as of ``epoch``; None when it did not exist yet or was removed."""

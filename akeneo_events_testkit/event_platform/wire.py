@@ -17,26 +17,32 @@ This module builds and verifies that wire format; delivery semantics (retries, r
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import random
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 from ..errors import UsageError
 from ..versions import EVENT_PLATFORM, Action, AuthorType, format_utc_datetime
+from ..world.structure_activity import STRUCTURE_TYPES, StructureChange, structure_key
 
 __all__ = [
     "EP_TYPE_NAMES",
     "ESCAPES",
+    "PRODUCT_TYPES",
     "PROFILE_NAME",
+    "SENT_TYPES",
     "CloudEvent",
     "author_of",
     "cloud_event",
     "encode",
     "ep_resource_key",
+    "structure_cloud_event",
+    "subscribed_types",
     "uuid7",
 ]
 
@@ -51,6 +57,9 @@ DEFAULT_SOURCE = "akeneo-event-platform"  # "pim" in older docs examples (sectio
 
 
 DATASCHEMA = "https://event.prd.sdk.akeneo.cloud/spec/{type}.schema.json"
+#: The host Akeneo's own examples use for these families of types (facts section 1).
+DATASCHEMA_EVENTS = "https://events.akeneo.com/{type}.schema.json"
+_EVENTS_HOST_ENTITIES = frozenset({"asset", "attribute-option", "category", "family", "reference-entity-record"})
 
 
 #: Events API action -> Event Platform (entity, action); removals are ``deleted``.
@@ -67,6 +76,34 @@ _TYPES = {
 EP_TYPE_NAMES: tuple[str, ...] = tuple(
     name for entity, verb in _TYPES.values()
     for name in (f"{entity}.{verb}", *((f"{entity}.updated.delta",) if verb == "updated" else ())))
+
+
+#: Every type the emitter sends (short names): products and product models, then the catalog structure and
+#: jobs (:mod:`~akeneo_events_testkit.world.structure_activity`). Not sent: ``product.became-complete`` and
+#: ``-incomplete``, ``app.deleted``, ``connection.deleted``, ``workflow.task.created`` (facts section 4).
+SENT_TYPES: tuple[str, ...] = (*EP_TYPE_NAMES, *STRUCTURE_TYPES)
+#: ``--types`` of a subscription to products and product models only (what the emitter sent before issue 18)
+PRODUCT_TYPES = "product.*,product-model.*"
+
+
+def subscribed_types(patterns: str | Sequence[str] | None) -> frozenset[str]:
+    """The types a subscription receives: every sent type matching one of ``patterns`` (shell patterns such
+    as ``product.*``, comma-separated in a string, with or without ``com.akeneo.pim.v1.``); all of
+    :data:`SENT_TYPES` for None. A pattern that matches no type is a :class:`UsageError` naming them."""
+    if patterns is None:
+        return frozenset(SENT_TYPES)
+    items = patterns.split(",") if isinstance(patterns, str) else list(patterns)
+    chosen: set[str] = set()
+    for item in items:
+        pattern = str(item).strip()
+        if pattern.startswith(TYPE_PREFIX):
+            pattern = pattern[len(TYPE_PREFIX):]
+        found = fnmatch.filter(SENT_TYPES, pattern) if pattern else []
+        if not found:
+            raise UsageError(f"--types: {str(item).strip()!r} matches no event type the emitter sends; use shell "
+                             f"patterns (product.*,category.*) over: {', '.join(SENT_TYPES)}")
+        chosen.update(found)
+    return frozenset(chosen)
 
 
 def uuid7(rng: random.Random, epoch_ms: int) -> str:
@@ -125,9 +162,15 @@ class CloudEvent:
 
 
 def ep_resource_key(event: Mapping[str, Any]) -> str:
-    """``product:<uuid>`` or ``product_model:<code>`` of a CloudEvent's data."""
+    """``product:<uuid>`` or ``product_model:<code>`` of a CloudEvent's data, or a structure resource's key
+    (:func:`~akeneo_events_testkit.world.structure_activity.structure_key`: ``category:<code>``...)."""
     data = event.get("data")
     data = data if isinstance(data, Mapping) else {}
+    kind = str(event.get("type", ""))[len(TYPE_PREFIX):].split(".", 1)[0]
+    if kind not in ("product", "product-model"):
+        key = structure_key(kind, data)
+        if key is not None:
+            return key
     if "product_model" in data:
         model = data["product_model"]
         return f"product_model:{model.get('code') if isinstance(model, Mapping) else None}"
@@ -181,3 +224,24 @@ def cloud_event(
         "data": {name: subject_data, "author": author_of(author, author_type)},
     }
     return CloudEvent(body, key, epoch, verb == "deleted", encode(body))
+
+
+def structure_cloud_event(change: StructureChange, *, rng: random.Random, subscription_id: str,
+                          source: str = DEFAULT_SOURCE) -> CloudEvent:
+    """The CloudEvent of one structure change (facts section 4): ``data`` holds the resource's codes and
+    ``author``; ``dataschema`` names the host Akeneo's examples use for its family of types (section 1)."""
+    event_type = f"{TYPE_PREFIX}{change.type}"
+    entity = change.type.split(".", 1)[0]
+    host = DATASCHEMA_EVENTS if entity in _EVENTS_HOST_ENTITIES else DATASCHEMA
+    body = {
+        "specversion": "1.0",
+        "id": uuid7(rng, change.epoch * 1000 + rng.randrange(1000)),
+        "source": source,
+        "type": event_type,
+        "subject": subscription_id,
+        "time": format_utc_datetime(change.epoch),
+        "datacontenttype": "application/json",
+        "dataschema": host.format(type=event_type),
+        "data": {**change.data, "author": author_of(change.author, change.author_type)},
+    }
+    return CloudEvent(body, change.key, change.epoch, change.is_removal, encode(body))

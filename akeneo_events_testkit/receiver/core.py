@@ -39,8 +39,9 @@ timeout                   0.5 s in total, no retry                 5 s, retried 
 success                   any 2xx                                  200 (section 3): this receiver sends 200
 ========================  =======================================  =========================================
 
-Other Event Platform types (completeness, catalogue structure, jobs...) are deduplicated and acknowledged
-but change no resource.
+Structure and job events are applied like products (keys such as ``category:<code>``,
+``job:<execution_id>``); other Event Platform types (completeness, app, connection, workflow) are
+deduplicated and acknowledged but change no resource.
 """
 
 from __future__ import annotations

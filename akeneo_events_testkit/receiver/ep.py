@@ -15,6 +15,7 @@ from typing import Any
 
 from ..event_platform.signing import ALGORITHM, ALGORITHM_HEADER, PRIMARY_HEADER, SECONDARY_HEADER, verify_ep
 from ..event_platform.wire import TYPE_PREFIX
+from ..world.structure_activity import structure_key
 
 __all__ = ["EpEvent", "EpMalformed", "ep_unauthorized", "is_ep_request", "read_ep_event"]
 
@@ -22,6 +23,9 @@ _SIGNATURE_PREFIX = "x-akeneo-signature-"
 _MAX_ID_LENGTH = 1024
 #: Entity segment of ``type`` -> the key of its object in ``data`` (section 4).
 _RESOURCES = {"product": ("product", "uuid"), "product-model": ("product_model", "code")}
+#: Entity segments whose events change a structure resource (``world.structure_activity``, section 4).
+_STRUCTURE_ENTITIES = frozenset({"category", "family", "attribute", "attribute-group", "attribute-option", "asset",
+                                 "reference-entity-record", "job"})
 _APPLIED_VERBS = frozenset({"created", "updated", "updated.delta", "deleted"})
 
 
@@ -34,8 +38,9 @@ class EpEvent:
     """One validated CloudEvent, reduced to what application needs.
 
     ``key`` is ``product:<uuid>`` or ``product_model:<code>`` for the events that change a resource
-    (created, updated, updated.delta, deleted), None for the others (completeness, catalogue structure, jobs...),
-    which are acknowledged and deduplicated but change no resource.
+    (created, updated, updated.delta, deleted), a structure key (``category:<code>``, ``job:<execution_id>``...)
+    for structure and job events, None for the others (completeness, app, connection, workflow), which are
+    acknowledged and deduplicated but change no resource.
     """
 
     event_id: str
@@ -129,6 +134,14 @@ def read_ep_event(document: Any) -> EpEvent:
             raise EpMalformed(f"data.{name}.changes must be a JSON object in a {verb} event")
         if verb in _APPLIED_VERBS:
             key = f"{name}:{reference}"
+    elif entity in _STRUCTURE_ENTITIES:
+        # categories, families, attributes and their options and groups, assets, records, job executions:
+        # resources like products, keyed by their codes (README: observation contract)
+        key = structure_key(entity, data)
+        if key is None:
+            raise EpMalformed(f"data of a {event_type[len(TYPE_PREFIX):]} event lacks the codes that name its "
+                              "resource (facts section 4)")
+        resource = data
     return EpEvent(
         event_id, event_type, key, epoch, verb == "deleted", resource,
         author_type if isinstance(author_type, str) else None,

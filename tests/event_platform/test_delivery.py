@@ -15,7 +15,7 @@ from akeneo_events_testkit.event_platform.faults import parse_ep_faults
 from akeneo_events_testkit.event_platform.rules import BACKOFF, MIN_RATE
 from akeneo_events_testkit.event_platform.signing import EpSecrets
 from akeneo_events_testkit.event_platform.truth import EpTruth
-from akeneo_events_testkit.event_platform.wire import CloudEvent
+from akeneo_events_testkit.event_platform.wire import PRODUCT_TYPES, CloudEvent
 
 from ..support.ep_receiver import START, EpReceiver
 
@@ -163,15 +163,15 @@ def test_same_saves_as_the_events_api_mock() -> None:
 
     pim = MockPim(seed=5, events=60, profile="saas", uuid_mode=True, start=START)
     origins = [c.event_id for op in pim.operations() for c in op.changes]
-    truth = emitter(60, seed=5).run(EpReceiver(["s3cret"]))
+    truth = emitter(60, seed=5, types=PRODUCT_TYPES).run(EpReceiver(["s3cret"]))
     assert [e.origin for e in truth.events.values()] == origins
     assert [e.key for e in truth.events.values()] == [c.key for op in pim.operations() for c in op.changes]
 
 
 def test_cloud_events_are_well_formed_and_deterministic() -> None:
     receiver = EpReceiver(["s3cret"], own_client_id="magento_0000")
-    truth = emitter(200, seed=7, delta=0.5).run(receiver)
-    again = emitter(200, seed=7, delta=0.5).run(EpReceiver(["s3cret"]))
+    truth = emitter(200, seed=7, delta=0.5, types=PRODUCT_TYPES).run(receiver)
+    again = emitter(200, seed=7, delta=0.5, types=PRODUCT_TYPES).run(EpReceiver(["s3cret"]))
     assert list(truth.events) == list(again.events)
     assert [(a.event_id, a.time) for a in truth.attempts] == [(a.event_id, a.time) for a in again.attempts]
     types = {e.type for e in truth.events.values()}

@@ -15,7 +15,7 @@ from akeneo_events_testkit.event_platform.emitter import EpEmitter
 from akeneo_events_testkit.event_platform.oracle import format_ep_verdict, history, judge_ep
 from akeneo_events_testkit.event_platform.signing import EpSecrets
 from akeneo_events_testkit.event_platform.truth import EpAttempt, EpTruth
-from akeneo_events_testkit.event_platform.wire import CloudEvent
+from akeneo_events_testkit.event_platform.wire import PRODUCT_TYPES, CloudEvent
 from akeneo_events_testkit.judging.checks import hazards
 from akeneo_events_testkit.judging.observation import parse_observation
 from akeneo_events_testkit.receiver import ReceiverServer, ReferenceReceiver
@@ -28,7 +28,8 @@ CLIENT = "magento_0000"
 
 
 def _campaign(seed: int, events: int, **where: Any) -> EpCampaignResult:
-    return run_ep_campaign(EpCampaignConfig(seed=seed, events=events, settle_timeout=0.0), secrets=EpSecrets(SECRET),
+    return run_ep_campaign(EpCampaignConfig(seed=seed, events=events, settle_timeout=0.0,
+                                            types=PRODUCT_TYPES), secrets=EpSecrets(SECRET),
                            clock=FakeClock(START), **where)
 
 

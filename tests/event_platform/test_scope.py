@@ -11,6 +11,7 @@ from akeneo_events_testkit.clock import FakeClock
 from akeneo_events_testkit.errors import UsageError
 from akeneo_events_testkit.event_platform.campaign import EpCampaignConfig, EpCampaignResult, run_ep_campaign
 from akeneo_events_testkit.event_platform.signing import EpSecrets
+from akeneo_events_testkit.event_platform.wire import PRODUCT_TYPES
 
 from ..support.ep_receiver import START, EpReceiver
 from ..support.node import node_receiver, requires_node
@@ -27,7 +28,8 @@ def changes_price(event: dict[str, Any]) -> bool:
 
 
 def _run(seed: int, receiver: EpReceiver, scope: str | None) -> EpCampaignResult:
-    return run_ep_campaign(EpCampaignConfig(seed=seed, events=300, scope=scope, settle_timeout=0.0),
+    return run_ep_campaign(EpCampaignConfig(seed=seed, events=300, scope=scope, settle_timeout=0.0,
+                                            types=PRODUCT_TYPES),
                            target=receiver, observe=receiver.observation, secrets=EpSecrets("s"),
                            clock=FakeClock(START))
 

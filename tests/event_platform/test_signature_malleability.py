@@ -23,6 +23,7 @@ from akeneo_events_testkit.event_platform.signing import (
     verify_ep,
 )
 from akeneo_events_testkit.event_platform.truth import EpTruth
+from akeneo_events_testkit.event_platform.wire import PRODUCT_TYPES
 from akeneo_events_testkit.judging.render import format_violations
 from akeneo_events_testkit.receiver import ReceiverServer, ReferenceReceiver
 
@@ -168,7 +169,7 @@ def test_a_node_receiver_decoding_hex_laxly_is_caught(seed: int, rotation: str |
     env: dict[str, Any] = {"AKENEO_EP_SECRETS": ",".join(held), "AKENEO_CLIENT_ID": "magento_0000"}
     with node_receiver("event_platform_lax_hex.js", env) as base:
         result = run_ep_campaign(EpCampaignConfig(seed=seed, events=120, faults="default", rotation=rotation,
-                                                  settle_timeout=0.0),
+                                                  settle_timeout=0.0, types=PRODUCT_TYPES),
                                  target=base + "/webhook", state_url=base + "/state", secrets=secrets,
                                  clock=FakeClock(START))
     assert not result.passed

@@ -17,7 +17,7 @@ from akeneo_events_testkit.event_platform.emitter import EpEmitter
 from akeneo_events_testkit.event_platform.probes import EP_PROBES
 from akeneo_events_testkit.event_platform.signing import EpSecrets
 from akeneo_events_testkit.event_platform.truth import EpAttempt, EpTruth
-from akeneo_events_testkit.event_platform.wire import ESCAPES, encode
+from akeneo_events_testkit.event_platform.wire import ESCAPES, PRODUCT_TYPES, encode
 from akeneo_events_testkit.judging.render import format_violations
 
 from ..support.ep_receiver import START
@@ -28,7 +28,9 @@ ENV = {"AKENEO_EP_SECRETS": SECRET, "AKENEO_CLIENT_ID": "magento_0000"}
 
 
 def node_campaign(script: str, seed: int, *, events: int = 300, **options: object) -> EpCampaignResult:
-    """A default campaign against a fresh Node receiver ``script`` (its state starts empty)."""
+    """A default campaign against a fresh Node receiver ``script`` (its state starts empty), subscribed to
+    products and product models (what the gallery's receivers handle)."""
+    options.setdefault("types", PRODUCT_TYPES)
     with node_receiver(script, ENV) as base:
         return run_ep_campaign(EpCampaignConfig(seed=seed, events=events, settle_timeout=0.0, **options),  # type: ignore[arg-type]
                                target=base + "/webhook", state_url=base + "/state", secrets=EpSecrets(SECRET),

@@ -167,9 +167,26 @@ def test_other_types_acknowledged_not_applied(receiver: ReferenceReceiver) -> No
     event["type"] = "com.akeneo.pim.v1.product.became-complete"
     event["data"] = {"product": {"uuid": UUID, "complete_on": [{"locale": "en_US", "scope": "ecommerce"}]}}
     assert deliver(receiver, event).json()["ignored"] == 1
-    family = {**ce(seed=12), "type": "com.akeneo.pim.v1.family.created", "data": {"family": {"code": "shoes"}}}
-    assert deliver(receiver, family).json()["ignored"] == 1
+    app = {**ce(seed=12), "type": "com.akeneo.pim.v1.app.deleted", "data": {"client_id": "an_app"}}
+    assert deliver(receiver, app).json()["ignored"] == 1
     assert receiver.observation()["resources"] == {}
+
+
+def test_structure_events_are_applied_as_resources(receiver: ReferenceReceiver) -> None:
+    """Categories, options, jobs... are resources keyed by their codes (README: observation contract)."""
+    family = {**ce(seed=12), "type": "com.akeneo.pim.v1.family.created", "data": {"family": {"code": "shoes"}}}
+    assert deliver(receiver, family).json()["applied"] == 1
+    option = {**ce(seed=13, epoch=NOW + 5), "type": "com.akeneo.pim.v1.attribute-option.deleted",
+              "data": {"attribute_option": {"code": "red", "attribute": {"code": "color"}}}}
+    assert deliver(receiver, option).json()["applied"] == 1
+    job = {**ce(seed=14), "type": "com.akeneo.pim.v1.job.import.status-changed",
+           "data": {"job": {"execution_id": 42, "code": "csv_import", "status": "completed"}}}
+    assert deliver(receiver, job).json()["applied"] == 1
+    resources = receiver.observation()["resources"]
+    assert resources["family:shoes"]["removed"] is False and resources["job:42"]["removed"] is False
+    assert resources["attribute_option:color:red"]["removed"] is True
+    nameless = {**ce(seed=15), "type": "com.akeneo.pim.v1.asset.created", "data": {"asset": {"code": "x"}}}
+    assert deliver(receiver, nameless).status == 400  # no asset family: no resource to apply it to
 
 
 @pytest.mark.parametrize(("platform", "held"), [

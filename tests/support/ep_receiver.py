@@ -99,10 +99,15 @@ class EpReceiver:
         changes = next((v.get("changes") for v in data.values() if isinstance(v, dict) and "changes" in v), None)
         if "delta_any_order" in self.bugs and changes:
             self.patch(key, changes)  # the bug: fields patched before the staleness check
-        if current is not None and when < current["time"] and "no_staleness" not in self.bugs:
+        # the bug: option events applied as they come, as if the platform delivered them in order
+        in_order = "options_any_order" in self.bugs and ".attribute-option." in kind
+        if current is not None and when < current["time"] and "no_staleness" not in self.bugs and not in_order:
             return 200
         self.applied.append(event_id)
         removed = kind.endswith(".deleted")
+        if removed and "forgets_category_tombstones" in self.bugs and ".category." in kind:
+            self.resources.pop(key, None)  # the bug: a deleted category is forgotten, not tombstoned
+            return 200
         self.resources[key] = {"event_id": event_id, "removed": removed, "time": when}
         if removed:
             self.deltas.pop(key, None)
