@@ -40,7 +40,8 @@ MATRIX = [
     ["--profile", "event-platform", "--client-id", "erp_1", "--scope", "type=product.updated.delta", "--scope",
      "attribute=price", "--rest-api", "--rest-latency", "0.05", "--faults", "none", "--no-probes", "--catalog",
      RUGS, "--seed", "11", "--events", "33", "--design", "refetch"],
-    ["--profile", "event-platform", "--rotation", "old", "--delta", "0", "--faults", "chaos"],
+    ["--profile", "event-platform", "--rotation", "old", "--delta", "0", "--faults", "chaos", "--types",
+     "product.*,category.*"],
 ]
 
 
