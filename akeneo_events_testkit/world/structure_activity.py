@@ -37,6 +37,8 @@ __all__ = [
     "STRUCTURE_TYPES",
     "StructureChange",
     "StructureStream",
+    "job_state",
+    "structure_data",
     "structure_key",
 ]
 
@@ -80,6 +82,26 @@ class StructureChange:
     @property
     def is_removal(self) -> bool:
         return self.type.endswith(".deleted")
+
+
+def structure_data(entity: str, key: str) -> dict[str, Any]:
+    """The ``data`` (without ``author``) of an event about the structure resource ``key`` (facts section 4:
+    the codes that name it, e.g. ``{"attribute_option": {"code", "attribute": {"code"}}}``)."""
+    parts = key.split(":")
+    if entity == "attribute-option":
+        return {"attribute_option": {"code": parts[2], "attribute": {"code": parts[1]}}}
+    if entity == "asset":
+        return {"asset": {"code": parts[2], "asset_family": {"code": parts[1]}}}
+    if entity == "reference-entity-record":
+        return {"reference_entity_record": {"code": parts[2], "reference_entity": {"code": parts[1]}}}
+    return {entity.replace("-", "_"): {"code": parts[1]}}
+
+
+def job_state(execution_id: int, kind: str, status: str, start: int, end: int | None) -> dict[str, Any]:
+    """A job execution as ``job.<kind>.status-changed`` carries it (facts section 4)."""
+    code, label = _JOBS[kind]
+    return {"execution_id": execution_id, "code": code, "name": code, "label": label, "status": status,
+            "start_time": format_utc_datetime(start), "end_time": format_utc_datetime(end) if end else None}
 
 
 def structure_key(entity: str, data: Mapping[str, Any]) -> str | None:
@@ -149,14 +171,7 @@ class _Structure:
         return self.rng.choice(self.users), AuthorType.UI
 
     def _data(self, entity: str, key: str) -> dict[str, Any]:
-        parts = key.split(":")
-        if entity == "attribute-option":
-            return {"attribute_option": {"code": parts[2], "attribute": {"code": parts[1]}}}
-        if entity == "asset":
-            return {"asset": {"code": parts[2], "asset_family": {"code": parts[1]}}}
-        if entity == "reference-entity-record":
-            return {"reference_entity_record": {"code": parts[2], "reference_entity": {"code": parts[1]}}}
-        return {entity.replace("-", "_"): {"code": parts[1]}}
+        return structure_data(entity, key)
 
     def change(self, epoch: int, *, allow_job: bool = True) -> list[StructureChange]:
         """One action on the structure at ``epoch``; a job start returns its later status changes too."""
@@ -230,14 +245,11 @@ class _Structure:
     def _start_job(self, epoch: int, user: str) -> list[StructureChange]:
         self.execution += 1
         kind = self.rng.choice(tuple(_JOBS))
-        code, label = _JOBS[kind]
         final = "failed" if self.rng.random() < 0.15 else "completed"
         changes = []
         at = epoch
         for status in ("starting", "in_progress", final):
-            state = {"execution_id": self.execution, "code": code, "name": code, "label": label, "status": status,
-                     "start_time": format_utc_datetime(epoch),
-                     "end_time": format_utc_datetime(at) if status in ("completed", "failed") else None}
+            state = job_state(self.execution, kind, status, epoch, at if status in ("completed", "failed") else None)
             # a job runs under the token of the user who launched it (as imports do, world/activity.py)
             changes.append(StructureChange(f"job.{kind}.status-changed", f"job:{self.execution}", at,
                                            {"job": dict(state)}, state, user, AuthorType.UI))

@@ -10,7 +10,7 @@ from hypothesis.errors import InvalidArgument
 from akeneo_events_testkit import ep_strategies as aeps
 from akeneo_events_testkit.clock import FakeClock
 from akeneo_events_testkit.event_platform.signing import verify_ep
-from akeneo_events_testkit.event_platform.wire import CloudEvent, encode
+from akeneo_events_testkit.event_platform.wire import SENT_TYPES, CloudEvent, encode, ep_resource_key
 from akeneo_events_testkit.receiver import ReferenceReceiver
 from akeneo_events_testkit.schemas import validate_payload
 from akeneo_events_testkit.versions import Action
@@ -60,3 +60,27 @@ def test_deltas_carry_changes_and_options_are_honoured() -> None:
 def test_misuse_is_reported_when_the_strategy_is_made(make: object, message: str) -> None:
     with pytest.raises(InvalidArgument, match=message):
         make()  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("kind", SENT_TYPES)
+def test_cloud_events_draw_each_sent_type_valid_against_the_strict_schemas(kind: str) -> None:
+    """``types=`` (issue 18): every type the emitter sends, structure and jobs included, drawn alone."""
+
+    @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(aeps.cloud_events(types=kind))
+    def check(event: CloudEvent) -> None:
+        assert event.type == f"com.akeneo.pim.v1.{kind}"
+        assert validate_payload(event.body, profile="event-platform", strict=True) == []
+        assert event.raw == encode(event.body)
+        assert event.is_removal == kind.endswith(".deleted")
+        assert event.key == ep_resource_key(event.body)
+
+    check()
+
+
+def test_cloud_events_types_mix_and_misuse() -> None:
+    drawn = {find(aeps.cloud_events(types="category.*,job.*"), lambda e, t=t: e.type.endswith(t)).type
+             for t in ("category.created", "category.deleted", "job.import.status-changed")}
+    assert len(drawn) == 3
+    with pytest.raises(InvalidArgument, match="types: 'nothing.*' matches no event type"):
+        find(aeps.cloud_events(types="nothing.*"), lambda e: True)

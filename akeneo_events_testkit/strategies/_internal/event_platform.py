@@ -22,10 +22,12 @@ from dataclasses import dataclass
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
+from ...errors import UsageError
 from ...event_platform.delta import delta_changes
 from ...event_platform.signing import EpSecrets, ep_headers
-from ...event_platform.wire import DEFAULT_SOURCE, CloudEvent, cloud_event
+from ...event_platform.wire import DEFAULT_SOURCE, CloudEvent, cloud_event, structure_cloud_event, subscribed_types
 from ...versions import Action, AuthorType, get_profile
+from ...world.structure_activity import StructureChange, job_state, structure_data, structure_key
 from .common import AUTHORS, DEFAULT_SECRET, DEFAULT_START, as_action, check_strategy, fail
 from .payloads import codes, draw_resource, uuid4s
 
@@ -74,6 +76,7 @@ def cloud_events(
     epochs: SearchStrategy[int] | None = None,
     subscription_ids: SearchStrategy[str] | None = None,
     sources: SearchStrategy[str] | None = None,
+    types: str | Sequence[str] | None = None,
 ) -> SearchStrategy[CloudEvent]:
     """CloudEvents of product and product model changes, each valid against the ``event-platform`` schemas.
 
@@ -81,8 +84,16 @@ def cloud_events(
     whether an update is sent as ``*.updated.delta`` (default: either); ``uuids`` the product uuid (a small
     set gives several events about one product); ``authors`` ``(name, AuthorType)`` pairs (``api`` authors
     are client ids, the ones a receiver must drop when they are its own, section 6); ``epochs`` the event
-    ``time`` in Unix seconds (second precision, section 1).
+    ``time`` in Unix seconds (second precision, section 1). ``types`` (shell patterns, as ``--types``:
+    ``"*"``, ``"category.*,job.*"``) draws among those types instead, the catalog structure and job status
+    changes included (section 4); ``actions`` then does not apply, ``deltas`` still does.
     """
+    chosen: list[str] | None = None
+    if types is not None:
+        try:
+            chosen = sorted(subscribed_types(types))
+        except UsageError as exc:
+            fail(str(exc).replace("--types", "types"))
     for name, value in (("actions", actions), ("deltas", deltas), ("uuids", uuids), ("authors", authors),
                         ("epochs", epochs), ("subscription_ids", subscription_ids), ("sources", sources)):
         if value is not None:
@@ -97,19 +108,60 @@ def cloud_events(
 
     @st.composite
     def build(draw: st.DrawFn) -> CloudEvent:
-        action = as_action(draw(drawn_actions))
+        if chosen is not None:
+            kind = draw(st.sampled_from(chosen))
+            if kind not in _ACTION_OF:
+                return _structure_event(draw, kind, drawn_authors, drawn_epochs, drawn_subscriptions, drawn_sources)
+            action = _ACTION_OF[kind]
+            delta = kind.endswith(".delta")
+        else:
+            action = as_action(draw(drawn_actions))
+            delta = action in _UPDATES and draw(drawn_deltas)
         uuid, code, (author, author_type) = draw(drawn_uuids), draw(codes), draw(drawn_authors)
         epoch = draw(drawn_epochs)
         if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:
             fail(f"epochs generated {epoch!r}: generate Unix seconds (ints >= 0)")
         if not isinstance(author, str) or not author:
             fail(f"authors generated {author!r}: generate (non-empty name, AuthorType) pairs")
-        changes = _changes(draw, action, code, epoch) if action in _UPDATES and draw(drawn_deltas) else None
+        changes = _changes(draw, action, code, epoch) if delta else None
         return cloud_event(action=action, resource={"uuid": str(uuid), "code": code}, epoch=epoch, author=author,
                            author_type=AuthorType(author_type), rng=random.Random(draw(st.integers(0, 2**64))),
                            subscription_id=draw(drawn_subscriptions), source=draw(drawn_sources), changes=changes)
 
     return build()
+
+
+#: the product action of each product type name (``product.updated.delta`` is an update sent as a delta)
+_ACTION_OF = {f"{entity}.{verb}": action for action, (entity, verb) in (
+    (Action.PRODUCT_CREATED, ("product", "created")), (Action.PRODUCT_UPDATED, ("product", "updated")),
+    (Action.PRODUCT_REMOVED, ("product", "deleted")), (Action.PRODUCT_MODEL_CREATED, ("product-model", "created")),
+    (Action.PRODUCT_MODEL_UPDATED, ("product-model", "updated")),
+    (Action.PRODUCT_MODEL_REMOVED, ("product-model", "deleted")))}
+_ACTION_OF.update({f"{name}.delta": action for name, action in list(_ACTION_OF.items()) if name.endswith(".updated")})
+
+
+def _structure_event(draw: st.DrawFn, kind: str, authors: SearchStrategy[tuple[str, AuthorType]],
+                     epochs: SearchStrategy[int], subscriptions: SearchStrategy[str],
+                     sources: SearchStrategy[str]) -> CloudEvent:
+    """One structure or job event of type ``kind`` about a drawn resource (facts section 4)."""
+    entity, verb = kind.split(".", 1)
+    epoch = draw(epochs)
+    author, author_type = draw(authors)
+    if entity == "job":
+        status = draw(st.sampled_from(("starting", "in_progress", "completed", "failed")))
+        execution = draw(st.integers(1, 10**6))
+        state = job_state(execution, verb.split(".")[0], status, epoch,
+                          epoch if status in ("completed", "failed") else None)
+        change = StructureChange(kind, f"job:{execution}", epoch, {"job": state}, state, author,
+                                 AuthorType(author_type))
+    else:
+        owner = f"{draw(codes)}:" if entity in ("attribute-option", "asset", "reference-entity-record") else ""
+        data = structure_data(entity, f"{entity}:{owner}{draw(codes)}")
+        key = structure_key(entity, data)
+        assert key is not None  # structure_data always names the resource
+        change = StructureChange(kind, key, epoch, data, None, author, AuthorType(author_type))
+    return structure_cloud_event(change, rng=random.Random(draw(st.integers(0, 2**64))),
+                                 subscription_id=draw(subscriptions), source=draw(sources))
 
 
 def ep_requests(
