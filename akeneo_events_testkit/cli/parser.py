@@ -139,8 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--secret", help=f"the subscription secret (or set {SECRET_ENV})")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=non_negative, default=8000, help="TCP port, 0 to 65535 (default 8000; 0: free)")
-    p.add_argument("--store", default="sqlite:akeneo-events.sqlite3", metavar="sqlite:PATH|memory",
-                   help="where effects are recorded (default sqlite:akeneo-events.sqlite3)")
+    p.add_argument("--store", default="sqlite:akeneo-events.sqlite3", metavar="sqlite:PATH|memory|postgresql://...",
+                   help="where effects are recorded (default sqlite:akeneo-events.sqlite3; a PostgreSQL URL "
+                        "is shared by replicas: README: Replicas)")
     p.add_argument("--client-id", default=DEFAULT_CLIENT_ID,
                    help="Event Platform: the connection's client id, whose own events are dropped (default "
                         f"{DEFAULT_CLIENT_ID}, as fuzz assumes; empty for none)")
