@@ -152,9 +152,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("fuzz", help="fuzz a receiver and judge it (the reference receiver by default)",
                             description="Generate activity, deliver it with faults and probes, read the "
                                         "receiver's observation and name every violation.")
-    p.add_argument("--url", help="the receiver's webhook URL (default: start the reference receiver; with "
-                                 "--receiver-cmd, http://127.0.0.1:{port}/webhook, or /ep-webhook for the Event "
-                                 "Platform)")
+    p.add_argument("--url", action="append",
+                   help="the receiver's webhook URL (default: start the reference receiver; with "
+                        "--receiver-cmd, http://127.0.0.1:{port}/webhook, or /ep-webhook for the Event "
+                        "Platform); repeat it for replicas of one receiver: the requests are spread over them "
+                        "(README: Replicas)")
+    p.add_argument("--replica-race", type=float, default=None, metavar="P",
+                   help="with several --url: the share of requests also sent to a second replica at the same "
+                        "moment, the redelivery race (default 0.1; 0: none)")
     p.add_argument("--state-url", help="where the receiver serves its observation (GET, JSON; with --receiver-cmd, "
                                        "default http://127.0.0.1:{port}/state)")
     p.add_argument("--receiver-cmd", metavar="CMD",
