@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from ..credentials import OLD_SECRET_ENV
 from ..event_platform.rules import DEFAULT_CLIENT_ID, DEFAULT_IN_FLIGHT
@@ -82,6 +83,17 @@ def _observer_args(parser: argparse.ArgumentParser) -> None:
                              "uuid, identifier, code) and optionally removed and data")
 
 
+class _ReplicaUrls(argparse.Action):
+    """``fuzz --url``: the first one given is ``url`` (the receiver's), each one joins ``replica_urls`` (given
+    more than once: replicas of one receiver, README: Replicas)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        urls = [*(getattr(namespace, "replica_urls", None) or []), values]
+        namespace.replica_urls = urls
+        setattr(namespace, self.dest, urls[0])
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="akeneo-events", description="Test receivers of Akeneo PIM's Events API.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
@@ -152,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("fuzz", help="fuzz a receiver and judge it (the reference receiver by default)",
                             description="Generate activity, deliver it with faults and probes, read the "
                                         "receiver's observation and name every violation.")
-    p.add_argument("--url", action="append",
+    p.add_argument("--url", action=_ReplicaUrls, default=None,
                    help="the receiver's webhook URL (default: start the reference receiver; with "
                         "--receiver-cmd, http://127.0.0.1:{port}/webhook, or /ep-webhook for the Event "
                         "Platform); repeat it for replicas of one receiver: the requests are spread over them "

@@ -56,11 +56,12 @@ def campaign_config(args: argparse.Namespace, *, probes: bool) -> Any:
         common["receiver_cmd"] = args.receiver_cmd
     if getattr(args, "crashes", 0):
         common["crashes"] = args.crashes
-    if getattr(args, "replicas", None):
+    replicas = getattr(args, "replica_urls", None) or []
+    if len(replicas) > 1:
         if resolved.wire.name == "event-platform":
             raise UsageError("--url given several times: replicas are fuzzed with the Events API profiles for now "
                              "(--profile 5.0, 6.0, 7.0 or saas); pass one --url for the Event Platform")
-        common["replicas"] = args.replicas
+        common["replicas"] = tuple(replicas)
         if args.replica_race is not None:
             common["replica_race"] = args.replica_race
     elif getattr(args, "replica_race", None) is not None:
@@ -232,11 +233,10 @@ def cmd_fuzz(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _replica_urls(args: argparse.Namespace) -> None:
-    """``--url`` given once is the receiver's URL; given several times, the replicas' (``args.replicas``,
-    ``args.url`` their first, for the checks that need a URL)."""
-    urls = args.url or []
+    """``--url`` given once is the receiver's URL; given several times, the replicas' (``args.replicas``;
+    ``args.url`` is their first, for the checks that need a URL)."""
+    urls = getattr(args, "replica_urls", None) or []
     args.replicas = list(urls) if len(urls) > 1 else []
-    args.url = urls[0] if urls else None
     if args.replicas and (args.compare or args.receiver_cmd is not None):
         raise UsageError(f"several --url: not with {'--compare' if args.compare else '--receiver-cmd'}, which "
                          "runs its own receivers; start the replicas yourself and pass their --url")

@@ -182,8 +182,8 @@ def reproduce_command(config: CampaignConfig, *, url: str | None = None, state_u
     if config.receiver_cmd:
         return command_line(parts + receiver_options(config, url=url, state_url=state_url))
     if config.replicas:
-        parts += [option for replica in config.replicas[:-1] for option in ("--url", replica)]
         parts += ["--replica-race", f"{config.replica_race:g}"]
+        parts += [option for replica in config.replicas[:-1] for option in ("--url", replica)]
         url = config.replicas[-1]
     return command_line(parts + target_options(url, state_url, observed_with=observed_with))
 

@@ -41,6 +41,8 @@ MATRIX = [
      "attribute=price", "--rest-api", "--rest-latency", "0.05", "--faults", "none", "--no-probes", "--catalog",
      RUGS, "--seed", "11", "--events", "33", "--design", "refetch"],
     ["--profile", "event-platform", "--rotation", "old", "--delta", "0", "--faults", "chaos"],
+    ["--url", "http://127.0.0.1:8001/webhook", "--url", "http://127.0.0.1:8002/webhook", "--url",
+     "http://127.0.0.1:8003/webhook", "--state-url", "http://127.0.0.1:8001/state", "--replica-race", "0.25"],
 ]
 
 
