@@ -94,6 +94,18 @@ class _ReplicaUrls(argparse.Action):
         setattr(namespace, self.dest, urls[0])
 
 
+class _OneStateUrl(argparse.Action):
+    """``fuzz --state-url``, once: replicas share one observation (README: Replicas), and a second one would
+    silently replace the first."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        if getattr(namespace, self.dest, None) is not None:
+            parser.error("--state-url is given twice: pass it once; replicas serve one shared observation "
+                         "(README: Replicas)")
+        setattr(namespace, self.dest, values)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="akeneo-events", description="Test receivers of Akeneo PIM's Events API.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
@@ -172,7 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--replica-race", type=float, default=None, metavar="P",
                    help="with several --url: the share of requests also sent to a second replica at the same "
                         "moment, the redelivery race (default 0.1; 0: none)")
-    p.add_argument("--state-url", help="where the receiver serves its observation (GET, JSON; with --receiver-cmd, "
+    p.add_argument("--state-url", action=_OneStateUrl,
+                   help="where the receiver serves its observation (GET, JSON; with --receiver-cmd, "
                                        "default http://127.0.0.1:{port}/state)")
     p.add_argument("--receiver-cmd", metavar="CMD",
                    help="start the receiver with CMD (split like a shell line) on a free loopback port written "

@@ -125,6 +125,8 @@ def test_check_then_insert_without_a_race_is_not_caught(databases: Callable[[], 
      "replicas are fuzzed with the Events API profiles"),
     (["--url", "http://127.0.0.1:1/a", "--url", "http://127.0.0.1:2/b", "--receiver-cmd", "x {port}"],
      "not with --receiver-cmd"),
+    (["--url", "http://127.0.0.1:1/a", "--url", "http://127.0.0.1:2/b", "--state-url", "http://127.0.0.1:2/s"],
+     "--state-url is given twice"),
 ])
 def test_bad_replica_options_are_usage_errors(options: list[str], message: str) -> None:
     done = cli("fuzz", *options, "--state-url", "http://127.0.0.1:1/state", env=ENV)
@@ -142,3 +144,14 @@ def test_serve_without_psycopg_names_the_extra() -> None:
     assert done.returncode == 2, done.stdout + done.stderr
     assert 'pip install "akeneo-events-testkit[postgres]"' in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_postgresql_store_survives_crashes(databases: Callable[[], str]) -> None:
+    """Durable: the reference receiver on PostgreSQL, SIGKILLed after a 2xx, before and during a request,
+    loses nothing it acknowledged (README: Replicas; Crashes)."""
+    command = f"{sys.executable} -m akeneo_events_testkit.cli serve --port {{port}} --store {databases()}"
+    done = cli("fuzz", "--receiver-cmd", command, "--crashes", "3", "--events", "150", "--seed", "4", env=ENV,
+               timeout=300)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0 and "PASS: no violations" in output, output[-3000:]
+    assert re.search(r"^  crashes +3 \(", output, re.M), output[-3000:]
