@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from ..credentials import OLD_SECRET_ENV
 from ..event_platform.rules import DEFAULT_CLIENT_ID, DEFAULT_IN_FLIGHT
@@ -89,6 +90,29 @@ def _observer_args(parser: argparse.ArgumentParser) -> None:
                              "uuid, identifier, code) and optionally removed and data")
 
 
+class _ReplicaUrls(argparse.Action):
+    """``fuzz --url``: the first one given is ``url`` (the receiver's), each one joins ``replica_urls`` (given
+    more than once: replicas of one receiver, README: Replicas)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        urls = [*(getattr(namespace, "replica_urls", None) or []), values]
+        namespace.replica_urls = urls
+        setattr(namespace, self.dest, urls[0])
+
+
+class _OneStateUrl(argparse.Action):
+    """``fuzz --state-url``, once: replicas share one observation (README: Replicas), and a second one would
+    silently replace the first."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        if getattr(namespace, self.dest, None) is not None:
+            parser.error("--state-url is given twice: pass it once; replicas serve one shared observation "
+                         "(README: Replicas)")
+        setattr(namespace, self.dest, values)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="akeneo-events", description="Test receivers of Akeneo PIM's Events API.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
@@ -147,8 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--secret", help=f"the subscription secret (or set {SECRET_ENV})")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=non_negative, default=8000, help="TCP port, 0 to 65535 (default 8000; 0: free)")
-    p.add_argument("--store", default="sqlite:akeneo-events.sqlite3", metavar="sqlite:PATH|memory",
-                   help="where effects are recorded (default sqlite:akeneo-events.sqlite3)")
+    p.add_argument("--store", default="sqlite:akeneo-events.sqlite3", metavar="sqlite:PATH|memory|postgresql://...",
+                   help="where effects are recorded (default sqlite:akeneo-events.sqlite3; a PostgreSQL URL "
+                        "is shared by replicas: README: Replicas)")
     p.add_argument("--client-id", default=DEFAULT_CLIENT_ID,
                    help="Event Platform: the connection's client id, whose own events are dropped (default "
                         f"{DEFAULT_CLIENT_ID}, as fuzz assumes; empty for none)")
@@ -159,10 +184,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("fuzz", help="fuzz a receiver and judge it (the reference receiver by default)",
                             description="Generate activity, deliver it with faults and probes, read the "
                                         "receiver's observation and name every violation.")
-    p.add_argument("--url", help="the receiver's webhook URL (default: start the reference receiver; with "
-                                 "--receiver-cmd, http://127.0.0.1:{port}/webhook, or /ep-webhook for the Event "
-                                 "Platform)")
-    p.add_argument("--state-url", help="where the receiver serves its observation (GET, JSON; with --receiver-cmd, "
+    p.add_argument("--url", action=_ReplicaUrls, default=None,
+                   help="the receiver's webhook URL (default: start the reference receiver; with "
+                        "--receiver-cmd, http://127.0.0.1:{port}/webhook, or /ep-webhook for the Event "
+                        "Platform); repeat it for replicas of one receiver: the requests are spread over them "
+                        "(README: Replicas)")
+    p.add_argument("--replica-race", type=float, default=None, metavar="P",
+                   help="with several --url: the share of requests also sent to a second replica at the same "
+                        "moment, the redelivery race (default 0.1; 0: none)")
+    p.add_argument("--state-url", action=_OneStateUrl,
+                   help="where the receiver serves its observation (GET, JSON; with --receiver-cmd, "
                                        "default http://127.0.0.1:{port}/state)")
     p.add_argument("--receiver-cmd", metavar="CMD",
                    help="start the receiver with CMD (split like a shell line) on a free loopback port written "

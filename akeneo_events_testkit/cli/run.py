@@ -56,6 +56,16 @@ def campaign_config(args: argparse.Namespace, *, probes: bool) -> Any:
         common["receiver_cmd"] = args.receiver_cmd
     if getattr(args, "crashes", 0):
         common["crashes"] = args.crashes
+    replicas = getattr(args, "replica_urls", None) or []
+    if len(replicas) > 1:
+        if resolved.wire.name == "event-platform":
+            raise UsageError("--url given several times: replicas are fuzzed with the Events API profiles for now "
+                             "(--profile 5.0, 6.0, 7.0 or saas); pass one --url for the Event Platform")
+        common["replicas"] = tuple(replicas)
+        if args.replica_race is not None:
+            common["replica_race"] = args.replica_race
+    elif getattr(args, "replica_race", None) is not None:
+        raise UsageError("--replica-race needs several --url: the replicas a request can race to")
     return resolved.wire.config(resolved.version, seed=args.seed, events=args.events, faults=args.faults,
                                 probes=probes, **common, **specific)
 
@@ -178,6 +188,7 @@ def cmd_fuzz(args: argparse.Namespace, out: TextIO) -> int:
     from ..console import Progress
     from ..profiles import profile_of
 
+    _replica_urls(args)
     if args.compare:
         return _compare(args, out)
     from ..observers import Sink
@@ -212,13 +223,23 @@ def cmd_fuzz(args: argparse.Namespace, out: TextIO) -> int:
             print(f"sink: the receiver forwards to {observer.url}", file=sys.stderr if args.json else out)
             out.flush()
         try:
-            result = profile.run(config, target=args.url, secret=secret, old_secret=args.old_secret,
-                                 state_url=args.state_url, record=args.record, rest_api=api,
-                                 observe=observer,
+            result = profile.run(config, target=None if args.replicas else args.url, secret=secret,
+                                 old_secret=args.old_secret, state_url=args.state_url, record=args.record,
+                                 rest_api=api, observe=observer,
                                  on_request=progress.advance, start=_start(args))
         finally:
             progress.close()
     return write_outputs(result, profile, args, out)
+
+
+def _replica_urls(args: argparse.Namespace) -> None:
+    """``--url`` given once is the receiver's URL; given several times, the replicas' (``args.replicas``;
+    ``args.url`` is their first, for the checks that need a URL)."""
+    urls = getattr(args, "replica_urls", None) or []
+    args.replicas = list(urls) if len(urls) > 1 else []
+    if args.replicas and (args.compare or args.receiver_cmd is not None):
+        raise UsageError(f"several --url: not with {'--compare' if args.compare else '--receiver-cmd'}, which "
+                         "runs its own receivers; start the replicas yourself and pass their --url")
 
 
 @contextmanager

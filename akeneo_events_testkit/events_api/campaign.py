@@ -28,6 +28,7 @@ from ..judging.scope import Scope, parse_scope, require_matches
 from ..judging.verdict import Verdict
 from ..transport.crashes import LaunchedReceiver, check_crash_options, launch_receiver
 from ..transport.process import LISTEN_TIMEOUT
+from ..transport.replicas import DEFAULT_REPLICA_RACE, ReplicaTransport, check_replica_options
 from ..transport.sender import Outcome
 from ..transport.targets import Target
 from ..versions import Action
@@ -87,10 +88,21 @@ class CampaignConfig:
     crashes: int = 0
     #: seconds the receiver command gets to listen on its port, at its start and at each restart
     listen_timeout: float = LISTEN_TIMEOUT
+    #: the webhook URLs of several replicas of one receiver (``--url`` given more than once): the requests
+    #: are spread over them as a load balancer would (:mod:`~akeneo_events_testkit.transport.replicas`)
+    replicas: Sequence[str] = ()
+    #: with ``replicas``: the share of requests also sent to a second replica at the same moment
+    replica_race: float = DEFAULT_REPLICA_RACE
 
     def __post_init__(self) -> None:
         if self.events < 1:
             raise UsageError(f"--events must be at least 1, got {self.events}")
+        self.replicas = tuple(self.replicas)
+        if self.replicas:
+            check_replica_options(self.replicas, self.replica_race)
+            if self.receiver_cmd is not None:
+                raise UsageError("--receiver-cmd runs one receiver: not with several --url (start the replicas "
+                                 "yourself, e.g. akeneo-events serve --port 8001 --store postgresql://...)")
         check_crash_options(self.receiver_cmd, self.crashes, listen_timeout=self.listen_timeout)
         check_design(self.design)
         scope = parse_scope(self.scope)
@@ -169,6 +181,10 @@ def reproduce_command(config: CampaignConfig, *, url: str | None = None, state_u
     parts += shared_options(config, start=config.start if config.start is not None else start, rest_api=rest_api)
     if config.receiver_cmd:
         return command_line(parts + receiver_options(config, url=url, state_url=state_url))
+    if config.replicas:
+        parts += ["--replica-race", f"{config.replica_race:g}"]
+        parts += [option for replica in config.replicas[:-1] for option in ("--url", replica)]
+        url = config.replicas[-1]
     return command_line(parts + target_options(url, state_url, observed_with=observed_with))
 
 
@@ -207,6 +223,16 @@ def run_campaign(
                 horizon=max(2 * config.crashes + 2, config.events // 6), listen_timeout=config.listen_timeout)
             target, state_url = launched.transport, launched.state_url
             label = f"the receiver of {config.receiver_cmd!r} at {launched.url}"
+        elif config.replicas:
+            if target is not None and target != config.replicas[0]:
+                raise UsageError("with replicas, the target is their first URL or None, not another target")
+            replicas = ReplicaTransport(config.replicas, seed=config.seed, race=config.replica_race)
+            target, label = replicas, replicas.label()
+            if not secret:
+                raise UsageError("pass --secret (or set AKENEO_EVENTS_SECRET) with the replicas' secret")
+            if observe is None and state_url is None:
+                raise UsageError("pass --state-url: the URL where the replicas serve their shared observation "
+                                 "(see README: Replicas)")
         elif target is None:
             from ..receiver import ReceiverServer, ReferenceReceiver, SqliteStore
 
@@ -251,18 +277,22 @@ def run_campaign(
             launched.transport.ensure_up()  # the run may end while the receiver is down
         raw = settle_observation(reader, config.settle_timeout, time.sleep)
         observation = parse_observation(raw)
-        served = isinstance(target, str) and label != "the reference receiver"
+        served = (isinstance(target, str) and label != "the reference receiver") or bool(config.replicas)
         if launched is not None:
             reproduce = reproduce_command(config, url=templates[0], state_url=templates[1], start=pim.start,
                                           rest_api=rest_api)
         else:
-            reproduce = reproduce_command(config, url=target if served and isinstance(target, str) else None,
+            reproduce = reproduce_command(config, url=target if served and isinstance(target, str) else
+                                          config.replicas[-1] if config.replicas else None,
                                           state_url=state_url if served else None, start=pim.start,
                                           rest_api=rest_api, observed_with=observer_options(observe))
         scope = config.scope if isinstance(config.scope, Scope) else None
         verdict = judge(run.truth, observation, strict=config.strict, timeout=pim.timeout, reproduce=reproduce,
                         design=config.design, scope=scope, before=before)
         require_matches(scope, verdict.stats, run.truth.resources)
+        if isinstance(target, ReplicaTransport):
+            verdict.stats["replicas"] = {"urls": [str(url) for url in target.urls], "requests": list(target.sent),
+                                         "replica_race": target.races, "summary": target.summary()}
         if launched is not None:
             # the transport counts the "Test" requests first; the ground truth numbers the others from 0
             acks = acknowledgements((r.seq, r.event_ids) for r in run.truth.requests if r.acknowledged)

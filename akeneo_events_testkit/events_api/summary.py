@@ -67,6 +67,8 @@ def summary_table(run: RunResult, verdict_stats: dict[str, Any] | None) -> str:
     outcomes = Counter(r.outcome.value for r in genuine)
     refused = sum(1 for r in probes if r.status is not None and 400 <= r.status < 500)
     faults = run.fault_plan.counts() if run.fault_plan is not None else {}
+    if verdict_stats is not None and verdict_stats.get("replicas"):  # the race is the replicas transport's fault
+        faults = {**faults, "replica_race": verdict_stats["replicas"]["replica_race"]}
     rows: list[tuple[str, str]] = [
         ("profile", f"{run.profile.name}{' (uuid mode)' if run.profile.uuid_mode else ''}, seed {run.seed}, "
                     f"data {run.data_mode}"),
@@ -91,6 +93,8 @@ def summary_table(run: RunResult, verdict_stats: dict[str, Any] | None) -> str:
             rows.append(("scope", scope_summary(verdict_stats) or ""))
         if verdict_stats.get("design", "apply") != "apply":
             rows.append(("receiver design", str(verdict_stats["design"])))
+        if verdict_stats.get("replicas") is not None:  # several --url: the spread and the races
+            rows.append(("replicas", str(verdict_stats["replicas"]["summary"])))
         if verdict_stats.get("crash_summary") is not None:  # --crashes: the receiver the kit killed
             rows.append(("crashes", str(verdict_stats["crash_summary"])))
         if (earlier := earlier_state_text(verdict_stats)) is not None:

@@ -365,8 +365,12 @@ class SqliteStore:
 
 
 def open_store(spec: str) -> Store:
-    """A store from a command-line spec: ``memory`` or ``sqlite:PATH`` (``sqlite::memory:`` works too)."""
+    """A store from a command-line spec: ``memory``, ``sqlite:PATH`` (``sqlite::memory:`` works too) or a
+    PostgreSQL URL (:mod:`.postgres`, shared by replicas)."""
     text = spec.strip()
+    if text.startswith(("postgresql://", "postgres://")):
+        from .postgres import PostgresStore
+        return PostgresStore(text)
     if text == "memory":
         return MemoryStore()
     if text.startswith("sqlite:") and text[len("sqlite:"):]:
@@ -375,7 +379,8 @@ def open_store(spec: str) -> Store:
             _check_sqlite_path(spec, path)
         return SqliteStore(path)
     raise UsageError(
-        f"unknown store {spec!r}: use 'memory' or 'sqlite:PATH' (for example sqlite:/tmp/receiver.db)"
+        f"unknown store {spec!r}: use 'memory' or 'sqlite:PATH' (for example sqlite:/tmp/receiver.db), or a "
+        "PostgreSQL URL shared by replicas (postgresql://user@host/database)"
     )
 
 

@@ -42,6 +42,8 @@ MATRIX = [
      RUGS, "--seed", "11", "--events", "33", "--design", "refetch"],
     ["--profile", "event-platform", "--rotation", "old", "--delta", "0", "--faults", "chaos", "--types",
      "product.*,category.*"],
+    ["--url", "http://127.0.0.1:8001/webhook", "--url", "http://127.0.0.1:8002/webhook", "--url",
+     "http://127.0.0.1:8003/webhook", "--state-url", "http://127.0.0.1:8001/state", "--replica-race", "0.25"],
 ]
 
 
