@@ -46,6 +46,8 @@ MARKER_ARGUMENTS: dict[str, str] = {
     "delta": "a ratio in [0, 1]: the share of updates sent as *.updated.delta (event-platform only)",
     "client_id": "the receiver's own API client id, whose events it must drop, or None (event-platform only)",
     "keep_going": "True or False: deliver past a suspension, still reported (event-platform only)",
+    "types": "the event types the subscription receives, shell patterns such as 'product.*,product-model.*', "
+             "or None for every type the emitter sends (event-platform only)",
     "design": "apply (default) or refetch (a notify-then-re-fetch receiver; needs akeneo_check(..., rest_api=))",
     "catalog": "the path of a catalog file: JSON with the families, attributes and channels the PIM's REST API "
                "returns (examples/catalog-rugs.json), or None for the kit's own catalog",
@@ -115,6 +117,12 @@ def _check(name: str, value: Any, *, where: str, option: bool = False) -> Any:
     elif name == "delta":
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
             raise bad()
+    elif name == "types":
+        from .event_platform.wire import subscribed_types
+
+        if value is not None and not isinstance(value, (str, list, tuple)):
+            raise bad()
+        parsed_by(subscribed_types)
     elif name == "design":
         from .judging.checks import DESIGNS
 

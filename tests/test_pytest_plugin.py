@@ -206,8 +206,10 @@ def test_marker_on_a_class_merges_with_the_function_marker(pytester: pytest.Pyte
         ("probes='yes'", "probes='yes' is not valid; probes takes True or False"),
         ("profile='6.0', uuid_mode=True", "profile 6.0 has no UUID mode"),
         ("3", "keyword arguments only (seed, events, faults, profile, uuid_mode, probes, strict, delta, "
-              "client_id, keep_going, design, catalog, rest_latency, scope, receiver_cmd, crashes, listen_timeout), "
-              "got (3,)"),
+              "client_id, keep_going, types, design, catalog, rest_latency, scope, receiver_cmd, crashes, "
+              "listen_timeout), got (3,)"),
+        ("profile='event-platform', types='nothing.*'", "types='nothing.*' is not valid (--types: 'nothing.*' "
+                                                          "matches no event type"),
         ("scope='colour=red'", "scope='colour=red' is not valid (--scope 'colour=red': use CRITERION=VALUE"),
     ],
 )
@@ -267,7 +269,7 @@ def test_marker_is_registered_for_strict_markers(pytester: pytest.Pytester) -> N
     )
     run(pytester, "--strict-markers").assert_outcomes(passed=1)
     assert ("akeneo_events(seed=..., events=..., faults=..., profile=..., uuid_mode=..., probes=..., strict=..., "
-            "delta=..., client_id=..., keep_going=..., design=..., "
+            "delta=..., client_id=..., keep_going=..., types=..., design=..., "
             "catalog=..., rest_latency=..., scope=..., receiver_cmd=..., crashes=..., listen_timeout=...)"
             ) in run(pytester, "--markers").stdout.str()
 
@@ -682,7 +684,9 @@ def test_event_platform_profile_in_the_plugin(pytester: pytest.Pytester) -> None
 
         def test_hand_written(akeneo_check, akeneo_secret, akeneo_observation):
             app = make_ep_app(str(akeneo_secret), akeneo_observation, dedup=True)
-            assert akeneo_check(app, observe=akeneo_observation, faults="duplicate=0.3").passed
+            # a receiver of products only subscribes to their types, as in production
+            assert akeneo_check(app, observe=akeneo_observation, faults="duplicate=0.3",
+                                types="product.*,product-model.*").passed
 
         def test_back_to_the_events_api(akeneo_check, akeneo_receiver):
             assert akeneo_check(akeneo_receiver, profile="saas", events=50).config.profile == "saas"
@@ -706,7 +710,7 @@ def test_event_platform_failure_anatomy_and_rerun(pytester: pytest.Pytester) -> 
         import pytest
         from ep_receivers import make_ep_app
 
-        @pytest.mark.akeneo_events(events=100)
+        @pytest.mark.akeneo_events(events=100, types="product.*,product-model.*")
         def test_dedup(akeneo_check, akeneo_secret, akeneo_observation):
             app = make_ep_app(str(akeneo_secret), akeneo_observation, dedup=False)
             akeneo_check(app, observe=akeneo_observation)
@@ -722,8 +726,8 @@ def test_event_platform_failure_anatomy_and_rerun(pytester: pytest.Pytester) -> 
         "E *duplicate_applied: event * was applied more than once",
         "E *Reproduce with: pytest 'test_ep_buggy.py::test_dedup' --akeneo-seed 3 --akeneo-faults duplicate=0.4 "
         "--akeneo-profile event-platform  # or, with the receiver served over HTTP: akeneo-events fuzz --profile "
-        "event-platform --seed 3 --events 100 --faults duplicate=0.4 --start 1700000000 --url URL --state-url "
-        "STATE_URL*",
+        "event-platform --seed 3 --events 100 --faults duplicate=0.4 --types 'product.*,product-model.*' --start "
+        "1700000000 --url URL --state-url STATE_URL*",
         "seed 3 (events 100, profile event-platform, faults duplicate=0.4)",
     ])
 
