@@ -29,7 +29,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ..errors import StoreError, UsageError
-from .stores import ResourceState
+from .stores import DELTA_PREFIX, ResourceState, dump_data, observation_of
 
 __all__ = ["INSTALL_HINT", "PostgresStore"]
 
@@ -38,28 +38,6 @@ INSTALL_HINT = 'pip install "akeneo-events-testkit[postgres]"'
 
 #: The advisory lock key of the store's batches (any constant; "akeneo" in ASCII).
 _LOCK_KEY = 0x616B656E656F
-
-#: How the stored JSON of an Event Platform resource starts (as in :mod:`.stores`, whose helpers are its own:
-#: ``tests/receiver/test_postgres_store.py`` checks that both stores give the same observation).
-_DELTA_PREFIX = '{"delta":'
-
-
-def _dump(data: Mapping[str, Any] | None) -> str | None:
-    return None if data is None else json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-
-
-def _observation(applied: list[str], resources: Mapping[str, ResourceState],
-                 deltas: Mapping[str, str]) -> dict[str, Any]:
-    """The observation contract (README: observation contract) from the tables' rows, as :mod:`.stores`."""
-    found: dict[str, Any] = {}
-    for key, state in sorted(resources.items()):
-        entry: dict[str, Any] = {"event_id": state.event_id, "removed": state.removed}
-        text = deltas.get(key)
-        if text is not None and not state.removed and text.startswith(_DELTA_PREFIX):
-            entry["delta"] = json.loads(text)["delta"]
-        found[key] = entry
-    return {"applied": applied, "resources": found}
-
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS seen (event_id TEXT PRIMARY KEY)",
@@ -173,7 +151,7 @@ class PostgresStore:
         return None if row is None else ResourceState(row[0], row[1], bool(row[2]))
 
     def put(self, key: str, state: ResourceState, data: Mapping[str, Any] | None) -> None:
-        text = _dump(data)
+        text = dump_data(data)
         with self._lock, self._errors() as conn:
             conn.execute(_PUT, (key, state.event_id, state.epoch, state.removed, text))
 
@@ -197,10 +175,10 @@ class PostgresStore:
                     for row in conn.execute("SELECT key, event_id, epoch, removed FROM resources")
                 }
                 deltas = dict(conn.execute("SELECT key, data FROM resources WHERE NOT removed AND "
-                                           "left(data, %s) = %s", (len(_DELTA_PREFIX), _DELTA_PREFIX)))
+                                           "left(data, %s) = %s", (len(DELTA_PREFIX), DELTA_PREFIX)))
             finally:
                 self._rollback(conn)
-        return _observation(applied, resources, deltas)
+        return observation_of(applied, resources, deltas)
 
     def reset(self) -> None:
         """Empty the shared tables: for every replica on the database."""

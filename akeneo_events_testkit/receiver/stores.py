@@ -26,7 +26,8 @@ from typing import Any, Protocol, runtime_checkable
 
 from ..errors import StoreError, UsageError
 
-__all__ = ["MemoryStore", "ResourceState", "SqliteStore", "Store", "StoreError", "open_store"]
+__all__ = ["DELTA_PREFIX", "MemoryStore", "ResourceState", "SqliteStore", "Store", "StoreError", "dump_data",
+           "observation_of", "open_store"]
 
 
 @dataclass(frozen=True)
@@ -44,23 +45,25 @@ class ResourceState:
 
 #: How the stored JSON of an Event Platform resource starts (``ReferenceReceiver._ep_data``): its delta state
 #: goes into the observation (README: Event Platform), without parsing the data of Events API resources.
-_DELTA_PREFIX = '{"delta":'
+DELTA_PREFIX = '{"delta":'
 
 
-def _observation(applied: list[str], resources: Mapping[str, ResourceState],
-                 deltas: Mapping[str, str] | None = None) -> dict[str, Any]:
+def observation_of(applied: list[str], resources: Mapping[str, ResourceState],
+                   deltas: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The observation contract (README: observation contract) from a store's rows, every store alike."""
     deltas = deltas or {}
     found: dict[str, Any] = {}
     for key, state in sorted(resources.items()):
         entry: dict[str, Any] = {"event_id": state.event_id, "removed": state.removed}
         text = deltas.get(key)
-        if text is not None and not state.removed and text.startswith(_DELTA_PREFIX):
+        if text is not None and not state.removed and text.startswith(DELTA_PREFIX):
             entry["delta"] = json.loads(text)["delta"]
         found[key] = entry
     return {"applied": applied, "resources": found}
 
 
-def _dump(data: Mapping[str, Any] | None) -> str | None:
+def dump_data(data: Mapping[str, Any] | None) -> str | None:
+    """A resource's data as the stores keep it: compact JSON text, None for none."""
     return None if data is None else json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -164,7 +167,7 @@ class MemoryStore:
             return self._resources.get(key)
 
     def put(self, key: str, state: ResourceState, data: Mapping[str, Any] | None) -> None:
-        text = _dump(data)
+        text = dump_data(data)
         with self._lock:
             if key in self._resources:
                 old_state, old_data = self._resources[key], self._data[key]
@@ -194,8 +197,8 @@ class MemoryStore:
 
     def observation(self) -> dict[str, Any]:
         with self._lock:
-            deltas = {key: text for key, text in self._data.items() if text and text.startswith(_DELTA_PREFIX)}
-            return _observation(list(self._applied), dict(self._resources), deltas)
+            deltas = {key: text for key, text in self._data.items() if text and text.startswith(DELTA_PREFIX)}
+            return observation_of(list(self._applied), dict(self._resources), deltas)
 
     def reset(self) -> None:
         with self._lock:
@@ -319,7 +322,7 @@ class SqliteStore:
         return None if row is None else ResourceState(row[0], row[1], bool(row[2]))
 
     def put(self, key: str, state: ResourceState, data: Mapping[str, Any] | None) -> None:
-        text = _dump(data)
+        text = dump_data(data)
         with self._lock, self._errors() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO resources (key, event_id, epoch, removed, data) VALUES (?, ?, ?, ?, ?)",
@@ -343,8 +346,8 @@ class SqliteStore:
                 for row in conn.execute("SELECT key, event_id, epoch, removed FROM resources")
             }
             deltas = dict(conn.execute("SELECT key, data FROM resources WHERE removed = 0 AND substr(data, 1, ?) = ?",
-                                       (len(_DELTA_PREFIX), _DELTA_PREFIX)))
-        return _observation(applied, resources, deltas)
+                                       (len(DELTA_PREFIX), DELTA_PREFIX)))
+        return observation_of(applied, resources, deltas)
 
     def reset(self) -> None:
         with self.transaction(), self._errors() as conn:
