@@ -4,7 +4,6 @@ receiver that dedupes with check-then-insert is caught with duplicate_applied.""
 
 from __future__ import annotations
 
-import itertools
 import os
 import re
 import subprocess
@@ -16,7 +15,7 @@ import pytest
 
 from ..support.cli import Served, cli
 from ..support.paths import ROOT
-from ..support.postgres import postgres_server
+from ..support.postgres import postgres_databases
 from ..support.processes import free_port, wait_until_listening
 
 SECRET = "replicas-s3cret-0123456789abcdef"
@@ -27,17 +26,7 @@ CHECK_THEN_INSERT = ROOT / "tests" / "support" / "check_then_insert.py"
 @pytest.fixture(scope="module")
 def databases() -> Iterator[Callable[[], str]]:
     """A new, empty database on a throwaway PostgreSQL server for each call (runs never share a table)."""
-    with postgres_server() as server:
-        import psycopg
-
-        numbers = itertools.count()
-
-        def database() -> str:
-            name = f"replicas_{next(numbers)}"
-            with psycopg.connect(server, autocommit=True) as connection:
-                connection.execute(f"CREATE DATABASE {name}")
-            return server.rsplit("/", 1)[0] + f"/{name}"
-
+    with postgres_databases("replicas") as database:
         yield database
 
 

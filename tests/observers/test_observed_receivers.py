@@ -3,7 +3,6 @@ it: the correct receiver passes, the one that forgets removals is caught (README
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -12,7 +11,7 @@ import pytest
 
 from ..support.cli import cli
 from ..support.observed import PATTERN, QUERY, SECRET, SINK_MAP, observed_receiver
-from ..support.postgres import postgres_server
+from ..support.postgres import postgres_databases
 from ..support.processes import free_port
 
 ENV = {"AKENEO_EVENTS_SECRET": SECRET}
@@ -52,17 +51,7 @@ OBSERVERS: dict[str, Callable[[Path, bool, int], tuple[int, str]]] = {"sink": _s
 @pytest.fixture(scope="module")
 def postgres() -> Iterator[Callable[[], str]]:
     """A new, empty database on a throwaway PostgreSQL server for each call (so runs never share a table)."""
-    import psycopg
-
-    with postgres_server() as server:
-        numbers = itertools.count()
-
-        def database() -> str:
-            name = f"receiver_{next(numbers)}"
-            with psycopg.connect(server, autocommit=True) as connection:
-                connection.execute(f"CREATE DATABASE {name}")
-            return server.rsplit("/", 1)[0] + f"/{name}"
-
+    with postgres_databases("receiver") as database:
         yield database
 
 

@@ -3,7 +3,6 @@ several receivers (replicas) on one database that never double-apply nor regress
 
 from __future__ import annotations
 
-import itertools
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -17,23 +16,13 @@ from akeneo_events_testkit.receiver import MemoryStore, ReferenceReceiver, Resou
 from akeneo_events_testkit.receiver.postgres import PostgresStore
 
 from ..support.events import NOW, SECRET, event
-from ..support.postgres import postgres_server
+from ..support.postgres import postgres_databases
 
 
 @pytest.fixture(scope="module")
 def databases() -> Iterator[Callable[[], str]]:
     """A new, empty database on a throwaway PostgreSQL server for each call."""
-    with postgres_server() as server:
-        import psycopg
-
-        numbers = itertools.count()
-
-        def database() -> str:
-            name = f"store_{next(numbers)}"
-            with psycopg.connect(server, autocommit=True) as connection:
-                connection.execute(f"CREATE DATABASE {name}")
-            return server.rsplit("/", 1)[0] + f"/{name}"
-
+    with postgres_databases("store") as database:
         yield database
 
 

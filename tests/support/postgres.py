@@ -10,12 +10,13 @@ the binaries or psycopg, :func:`postgres_server` skips with the reason (``.ci/ru
 from __future__ import annotations
 
 import glob
+import itertools
 import os
 import pwd
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -23,7 +24,7 @@ import pytest
 
 from .processes import free_port
 
-__all__ = ["postgres_server"]
+__all__ = ["postgres_databases", "postgres_server"]
 
 
 def _binaries() -> Path | None:
@@ -77,3 +78,21 @@ def postgres_server() -> Iterator[str]:
             subprocess.run(_as_owner([str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"]),
                            capture_output=True, env=environment, timeout=60)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def postgres_databases(prefix: str) -> Iterator[Callable[[], str]]:
+    """A throwaway server and a function that creates a new, empty database on it at each call (so runs
+    never share a table): yields that function, which returns the new database's URL."""
+    with postgres_server() as server:
+        import psycopg
+
+        numbers = itertools.count()
+
+        def database() -> str:
+            name = f"{prefix}_{next(numbers)}"
+            with psycopg.connect(server, autocommit=True) as connection:
+                connection.execute(f"CREATE DATABASE {name}")
+            return server.rsplit("/", 1)[0] + f"/{name}"
+
+        yield database
