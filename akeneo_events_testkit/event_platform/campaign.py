@@ -31,7 +31,7 @@ from ..judging.render import kind_rows
 from ..judging.reproduce import command_line, observer_options, receiver_options, shared_options, target_options
 from ..judging.scope import Scope, parse_scope, require_matches
 from ..judging.verdict import Verdict
-from ..transport.crashes import LaunchedReceiver, check_crash_options, launch_receiver
+from ..transport.crashes import LaunchedReceiver, check_crash_options, check_receiver_target, launch_receiver
 from ..transport.process import LISTEN_TIMEOUT
 from ..transport.targets import Target
 from ..world.shape import load_catalog_shape
@@ -274,9 +274,7 @@ def run_ep_campaign(
         launched: LaunchedReceiver | None = None
         templates: tuple[str | None, str | None] = (None, None)
         if config.receiver_cmd is not None:
-            if target is not None and not isinstance(target, str):
-                raise UsageError("with receiver_cmd, the target is the URL of the receiver it starts (it may say "
-                                 "{port}), not an app: drop the target or the command")
+            check_receiver_target(target)
             templates = (target, state_url)  # as given, for the reproduce line
             env = {SECRET_ENV: held[0]}
             if secrets.secondary is not None:

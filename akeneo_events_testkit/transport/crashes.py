@@ -30,6 +30,7 @@ import random
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -45,6 +46,7 @@ __all__ = [
     "CrashingTransport",
     "LaunchedReceiver",
     "check_crash_options",
+    "check_receiver_target",
     "crash_summary",
     "launch_receiver",
     "plan_crashes",
@@ -319,6 +321,13 @@ class LaunchedReceiver:
         """The ground truth's numbers (as in :meth:`records`) of the requests that failed because the kit
         had killed the receiver."""
         return [number - 1 - offset for number in self.transport.casualties]
+
+
+def check_receiver_target(target: Any) -> None:
+    """With a receiver command, the target may only be the URL of the receiver it starts (or None)."""
+    if target is not None and not isinstance(target, str):
+        raise UsageError("with receiver_cmd, the target is the URL of the receiver it starts (it may say "
+                         "{port}), not an app: drop the target or the command")
 
 
 def launch_receiver(stack: ExitStack, command: str, *, url: str, state_url: str | None,
