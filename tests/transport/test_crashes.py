@@ -189,3 +189,15 @@ def test_interrupting_the_cli_kills_the_receiver(tmp_path: Path, how: signal.Sig
         assert process.wait(timeout=60) == 130, rest
     assert len(seen) == 2 and all(gone(pid) for pid in seen)
     assert "Traceback" not in rest
+
+
+def test_a_receiver_command_takes_no_in_process_app_as_target() -> None:
+    """Both profiles refuse an app beside the command they would start, before starting anything."""
+    def app(environ: object, start_response: object) -> list[bytes]:
+        return []
+
+    command = f"{shlex.quote(sys.executable)} -c pass {{port}}"
+    with pytest.raises(UsageError, match="with receiver_cmd, the target is the URL of the receiver it starts"):
+        run_campaign(CampaignConfig(events=5, receiver_cmd=command), target=app, secret="s3cret-0123456789")
+    with pytest.raises(UsageError, match="with receiver_cmd, the target is the URL of the receiver it starts"):
+        run_ep_campaign(EpCampaignConfig(events=5, receiver_cmd=command), target=app)
